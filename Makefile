@@ -1,0 +1,31 @@
+# migrate: PGXS build.  `make test` and `make demo` do the whole set-up on a
+# fresh Debian 12 machine; see README.md.
+
+EXTENSION   = migrate
+MODULE_big  = migrate
+OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
+PG_CPPFLAGS = -I$(srcdir)/src
+PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
+DATA        = $(wildcard sql/$(EXTENSION)--*.sql)
+REGRESS     = $(sort $(filter-out $(EXTENSION)--%,$(patsubst sql/%.sql,%,$(wildcard sql/*.sql))))
+REGRESS_OPTS = --inputdir=. --outputdir=. --load-extension=$(EXTENSION) --dbname=migrate_regress
+ISOLATION      = $(sort $(patsubst test/specs/%.spec,%,$(wildcard test/specs/*.spec)))
+ISOLATION_OPTS = --inputdir=test --load-extension=$(EXTENSION) --dbname=migrate_isolation
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+.PHONY: test demo demo-stop
+
+# Installs what is missing, builds, runs every test layer on a throwaway
+# server and ends with "N passed, N failed".
+test:
+	@bash test/run
+
+# Leaves a throwaway server running at head with the example migrations.
+demo:
+	@bash examples/demo start
+
+demo-stop:
+	@bash examples/demo stop
