@@ -1,0 +1,171 @@
+/* migrate--1.0.sql: catalogs and functions of the migrate extension */
+
+\echo Use "CREATE EXTENSION migrate" to load this file. \quit
+
+-- Created here rather than through the control file's "schema" so that
+-- CREATE EXTENSION fails when a schema named migrate already exists: a
+-- pre-created schema could otherwise capture the catalogs.
+CREATE SCHEMA migrate;
+COMMENT ON SCHEMA migrate IS 'schema migrations kept inside the database';
+REVOKE ALL ON SCHEMA migrate FROM PUBLIC;
+
+-- The revision graph.
+CREATE TABLE migrate.revision (
+    id            text        NOT NULL PRIMARY KEY,
+    parents       text[]      NOT NULL DEFAULT '{}',
+    depends_on    text[]      NOT NULL DEFAULT '{}',
+    branch_labels text[]      NOT NULL DEFAULT '{}',
+    message       text        NOT NULL DEFAULT '',
+    up_sql        text        NOT NULL,
+    down_sql      text,
+    checksum      text        NOT NULL,
+    created_at    timestamptz NOT NULL,
+    created_by    name        NOT NULL,
+    CONSTRAINT revision_id_check CHECK (
+        id OPERATOR(pg_catalog.~) '^[A-Za-z0-9_][A-Za-z0-9_.]{0,127}$'
+        AND id OPERATOR(pg_catalog.<>) ALL ('{head,heads,base,current}'::text[]))
+);
+COMMENT ON TABLE migrate.revision IS 'the revision graph: one row per revision with its up and down SQL';
+-- Parents and depends_on are searched when a revision is removed or replaced;
+-- labels when a new label must be unique.
+CREATE INDEX revision_parents_idx ON migrate.revision USING gin (parents);
+CREATE INDEX revision_depends_on_idx ON migrate.revision USING gin (depends_on);
+CREATE INDEX revision_branch_labels_idx ON migrate.revision USING gin (branch_labels);
+
+-- The graph heads, kept by add/remove so that adding a revision on top of the
+-- single head and a no-op upgrade stay O(1) however large the graph is.
+CREATE TABLE migrate.revision_head (
+    revision text NOT NULL PRIMARY KEY REFERENCES migrate.revision (id)
+);
+COMMENT ON TABLE migrate.revision_head IS 'the graph heads (revisions that are no revision''s parent), maintained by migrate''s functions';
+
+-- The applied set.
+CREATE TABLE migrate.applied (
+    revision   text        NOT NULL PRIMARY KEY REFERENCES migrate.revision (id),
+    applied_at timestamptz NOT NULL,
+    applied_by name        NOT NULL,
+    checksum   text        NOT NULL
+);
+COMMENT ON TABLE migrate.applied IS 'one row per applied revision, with the checksum it had when applied';
+
+-- The append-only audit history.
+CREATE SEQUENCE migrate.history_id_seq;
+CREATE SEQUENCE migrate.operation_id_seq;
+CREATE TABLE migrate.history (
+    id               bigint      NOT NULL DEFAULT pg_catalog.nextval('migrate.history_id_seq') PRIMARY KEY,
+    operation_id     bigint      NOT NULL,
+    operation        text        NOT NULL CHECK (operation OPERATOR(pg_catalog.=) ANY
+                                   ('{add,replace,remove,upgrade,downgrade,stamp}'::text[])),
+    revision         text        NOT NULL,
+    target           text,
+    success          boolean     NOT NULL,
+    sqlstate         text,
+    error            text,
+    started_at       timestamptz NOT NULL,
+    duration         interval    NOT NULL,
+    session_role     name        NOT NULL,
+    effective_role   name        NOT NULL,
+    application_name text,
+    client_addr      inet,
+    backend_pid      integer     NOT NULL,
+    txid             xid8,
+    checksum         text,
+    prev_hash        text,
+    hash             text        NOT NULL
+);
+ALTER SEQUENCE migrate.history_id_seq OWNED BY migrate.history.id;
+COMMENT ON TABLE migrate.history IS 'append-only audit log: one row per step on one revision, chained by SHA-256 hashes';
+CREATE INDEX history_operation_id_idx ON migrate.history (operation_id);
+
+SELECT pg_catalog.pg_extension_config_dump('migrate.revision', '');
+SELECT pg_catalog.pg_extension_config_dump('migrate.revision_head', '');
+SELECT pg_catalog.pg_extension_config_dump('migrate.applied', '');
+SELECT pg_catalog.pg_extension_config_dump('migrate.history', '');
+SELECT pg_catalog.pg_extension_config_dump('migrate.history_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('migrate.operation_id_seq', '');
+
+-- Functions.  All are written in C; those that change state take the deploy
+-- lock and write the catalogs as the extension's owner.
+
+CREATE FUNCTION migrate.lock_key()
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'migrate_lock_key'
+LANGUAGE c IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION migrate.lock_key() IS 'the advisory lock key that serializes every state-changing migrate call';
+
+CREATE FUNCTION migrate.add(id text, up text, down text DEFAULT NULL,
+                            parents text[] DEFAULT NULL, message text DEFAULT '',
+                            depends_on text[] DEFAULT '{}', branch_labels text[] DEFAULT '{}')
+RETURNS text
+AS 'MODULE_PATHNAME', 'migrate_add'
+LANGUAGE c VOLATILE;
+COMMENT ON FUNCTION migrate.add(text, text, text, text[], text, text[], text[]) IS 'registers a revision (idempotent); returns its id';
+
+CREATE FUNCTION migrate.remove(id text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'migrate_remove'
+LANGUAGE c VOLATILE;
+COMMENT ON FUNCTION migrate.remove(text) IS 'deletes an unapplied revision that no revision references';
+
+CREATE FUNCTION migrate.merge(revisions text[] DEFAULT NULL, message text DEFAULT 'merge',
+                              id text DEFAULT NULL)
+RETURNS text
+AS 'MODULE_PATHNAME', 'migrate_merge'
+LANGUAGE c VOLATILE;
+COMMENT ON FUNCTION migrate.merge(text[], text, text) IS 'adds a merge revision whose parents are the given revisions (default: all graph heads)';
+
+CREATE FUNCTION migrate.upgrade(target text DEFAULT 'head')
+RETURNS TABLE (revision text, message text, duration interval)
+AS 'MODULE_PATHNAME', 'migrate_upgrade'
+LANGUAGE c VOLATILE;
+COMMENT ON FUNCTION migrate.upgrade(text) IS 'applies every revision the target needs, in order, in the caller''s transaction';
+
+CREATE FUNCTION migrate.downgrade(target text)
+RETURNS TABLE (revision text, message text, duration interval)
+AS 'MODULE_PATHNAME', 'migrate_downgrade'
+LANGUAGE c VOLATILE;
+COMMENT ON FUNCTION migrate.downgrade(text) IS 'runs the down SQL of every applied revision after the target, newest first';
+
+CREATE FUNCTION migrate.stamp(target text)
+RETURNS text[]
+AS 'MODULE_PATHNAME', 'migrate_stamp'
+LANGUAGE c VOLATILE;
+COMMENT ON FUNCTION migrate.stamp(text) IS 'sets the applied set to the target''s closure without running SQL; returns the new current heads';
+
+CREATE FUNCTION migrate.current()
+RETURNS SETOF text
+AS 'MODULE_PATHNAME', 'migrate_current'
+LANGUAGE c STABLE;
+COMMENT ON FUNCTION migrate.current() IS 'the current heads: applied revisions that no applied revision has as parent';
+
+CREATE FUNCTION migrate.heads()
+RETURNS SETOF text
+AS 'MODULE_PATHNAME', 'migrate_heads'
+LANGUAGE c STABLE;
+COMMENT ON FUNCTION migrate.heads() IS 'the graph heads: revisions that no revision has as parent';
+
+CREATE FUNCTION migrate.revisions(range text DEFAULT NULL)
+RETURNS TABLE (revision text, parents text[], message text, branch_labels text[],
+               depends_on text[], is_applied boolean, is_head boolean, is_current boolean)
+AS 'MODULE_PATHNAME', 'migrate_revisions'
+LANGUAGE c STABLE;
+COMMENT ON FUNCTION migrate.revisions(text) IS 'the revision graph, newest first; range A:B limits it';
+
+CREATE FUNCTION migrate.show(revision text)
+RETURNS TABLE (id text, parents text[], depends_on text[], branch_labels text[],
+               message text, up_sql text, down_sql text, checksum text,
+               created_at timestamptz, created_by name, children text[], is_applied boolean)
+AS 'MODULE_PATHNAME', 'migrate_show'
+LANGUAGE c STABLE;
+COMMENT ON FUNCTION migrate.show(text) IS 'one revision with every column, its children and whether it is applied';
+
+CREATE FUNCTION migrate.plan(operation text, target text)
+RETURNS TABLE (step integer, revision text, operation text, message text)
+AS 'MODULE_PATHNAME', 'migrate_plan'
+LANGUAGE c STABLE;
+COMMENT ON FUNCTION migrate.plan(text, text) IS 'what upgrade, downgrade or stamp would do, changing nothing';
+
+-- Nothing is granted to PUBLIC: a DBA grants EXECUTE to deployer roles.
+REVOKE ALL ON ALL TABLES IN SCHEMA migrate FROM PUBLIC;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA migrate FROM PUBLIC;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA migrate FROM PUBLIC;

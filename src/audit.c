@@ -1,0 +1,139 @@
+/*
+ * audit.c
+ *		Rows of migrate.history and their hash chain.
+ *
+ * Each row's hash is SHA-256 over its own fields and the previous row's hash
+ * (prev_hash), so an edited or deleted row breaks the chain.  Appends are
+ * serialized by the deploy lock, so the chain is linear.  The serialization is
+ * documented in README.md.
+ */
+#include "migrate.h"
+
+#include "access/transam.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/timestamp.h"
+#include "utils/xid8.h"
+
+Datum
+interval_from_us(int64 us)
+{
+	Interval   *iv = palloc0(sizeof(Interval));
+
+	iv->time = us;
+	return IntervalPGetDatum(iv);
+}
+
+/*
+ * Starts an operation: one operation_id for all its rows, the caller's
+ * identity, and the tip of the chain.  Must run under the deploy lock and
+ * before any catalog scope, so that GetUserId() is still the caller.
+ */
+void
+audit_begin(AuditContext *ac, const char *operation, const char *target)
+{
+	bool		isnull;
+	Datum		d;
+
+	memset(ac, 0, sizeof(AuditContext));
+	ac->operation = operation;
+	ac->target = target;
+	ac->session_role = GetUserNameFromId(GetSessionUserId(), false);
+	ac->effective_role = GetUserNameFromId(GetUserId(), false);
+	ac->application_name = (application_name && application_name[0]) ? pstrdup(application_name) : NULL;
+	ac->backend_pid = MyProcPid;
+
+	catalog_exec("SELECT pg_catalog.nextval('migrate.operation_id_seq'),"
+				 " (SELECT h.hash FROM migrate.history h ORDER BY h.id DESC LIMIT 1),"
+				 " pg_catalog.inet_client_addr()::pg_catalog.text",
+				 0, NULL, NULL, NULL, false, 1);
+	ac->operation_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	ac->have_prev = !isnull;
+	if (!isnull)
+		strlcpy(ac->prev_hash, TextDatumGetCString(d), sizeof(ac->prev_hash));
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
+	ac->client_addr = isnull ? NULL : TextDatumGetCString(d);
+	SPI_freetuptable(SPI_tuptable);
+}
+
+/* The hash of a history row; the order of fields is part of the format. */
+static void
+history_row_hash(AuditContext *ac, const char *revision, bool success,
+				 const char *sqlstate, const char *error,
+				 TimestampTz started_at, int64 duration_us, uint64 txid,
+				 const char *checksum, char *hex_out)
+{
+	Digest	   *d = digest_begin("migrate history v1");
+
+	digest_int64(d, ac->operation_id);
+	digest_text(d, ac->operation);
+	digest_text(d, revision);
+	digest_text(d, ac->target);
+	digest_text(d, success ? "t" : "f");
+	digest_text(d, sqlstate);
+	digest_text(d, error);
+	digest_int64(d, started_at);
+	digest_int64(d, duration_us);
+	digest_text(d, ac->session_role);
+	digest_text(d, ac->effective_role);
+	digest_text(d, ac->application_name);
+	digest_text(d, ac->client_addr);
+	digest_int64(d, ac->backend_pid);
+	digest_int64(d, (int64) txid);
+	digest_text(d, checksum);
+	digest_text(d, ac->have_prev ? ac->prev_hash : NULL);
+	digest_end(d, hex_out);
+}
+
+/* Appends one history row and moves the chain's tip to it. */
+void
+audit_record(AuditContext *ac, const char *revision, bool success,
+			 const char *sqlstate, const char *error,
+			 TimestampTz started_at, int64 duration_us, const char *checksum)
+{
+	FullTransactionId fxid = GetTopFullTransactionId();
+	char		hash[MIGRATE_HASH_HEXLEN + 1];
+	Oid			argtypes[18] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, BOOLOID, TEXTOID,
+		TEXTOID, TIMESTAMPTZOID, INTERVALOID, NAMEOID, NAMEOID, TEXTOID, TEXTOID,
+	INT4OID, XID8OID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[18];
+	char		nulls[18];
+
+	history_row_hash(ac, revision, success, sqlstate, error, started_at,
+					 duration_us, U64FromFullTransactionId(fxid), checksum, hash);
+
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = Int64GetDatum(ac->operation_id);
+	values[1] = CStringGetTextDatum(ac->operation);
+	values[2] = CStringGetTextDatum(revision);
+	values[3] = ac->target ? CStringGetTextDatum(ac->target) : (nulls[3] = 'n', (Datum) 0);
+	values[4] = BoolGetDatum(success);
+	values[5] = sqlstate ? CStringGetTextDatum(sqlstate) : (nulls[5] = 'n', (Datum) 0);
+	values[6] = error ? CStringGetTextDatum(error) : (nulls[6] = 'n', (Datum) 0);
+	values[7] = TimestampTzGetDatum(started_at);
+	values[8] = interval_from_us(duration_us);
+	values[9] = DirectFunctionCall1(namein, CStringGetDatum(ac->session_role));
+	values[10] = DirectFunctionCall1(namein, CStringGetDatum(ac->effective_role));
+	values[11] = ac->application_name ? CStringGetTextDatum(ac->application_name) : (nulls[11] = 'n', (Datum) 0);
+	values[12] = ac->client_addr ? CStringGetTextDatum(ac->client_addr) : (nulls[12] = 'n', (Datum) 0);
+	values[13] = Int32GetDatum(ac->backend_pid);
+	values[14] = FullTransactionIdGetDatum(fxid);
+	values[15] = checksum ? CStringGetTextDatum(checksum) : (nulls[15] = 'n', (Datum) 0);
+	values[16] = ac->have_prev ? CStringGetTextDatum(ac->prev_hash) : (nulls[16] = 'n', (Datum) 0);
+	values[17] = CStringGetTextDatum(hash);
+
+	catalog_exec("INSERT INTO migrate.history (operation_id, operation, revision, target,"
+				 " success, sqlstate, error, started_at, duration, session_role, effective_role,"
+				 " application_name, client_addr, backend_pid, txid, checksum, prev_hash, hash)"
+				 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
+				 " $13::pg_catalog.inet, $14, $15, $16, $17, $18)",
+				 18, argtypes, values, nulls, false, 0);
+
+	memcpy(ac->prev_hash, hash, sizeof(hash));
+	ac->have_prev = true;
+}

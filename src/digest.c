@@ -1,0 +1,125 @@
+/*
+ * digest.c
+ *		SHA-256 over a canonical serialization, for revision checksums and the
+ *		history hash chain.
+ *
+ * Every value is written length-prefixed ("<bytes>:<value>;"), NULL as "-;"
+ * and an array as "<count>[" its elements "]", so that no two different
+ * inputs serialize alike.  The format is documented in README.md, so that
+ * anyone can recompute a checksum outside the database.
+ */
+#include "migrate.h"
+
+#include "common/cryptohash.h"
+#include "common/sha2.h"
+
+struct Digest
+{
+	pg_cryptohash_ctx *ctx;
+};
+
+static void
+digest_update(Digest *d, const char *s, size_t len)
+{
+	if (pg_cryptohash_update(d->ctx, (const uint8 *) s, len) < 0)
+		elog(ERROR, "could not update SHA-256 digest: %s",
+			 pg_cryptohash_error(d->ctx));
+}
+
+/* Starts a digest; the domain string keeps checksums and row hashes apart. */
+Digest *
+digest_begin(const char *domain)
+{
+	Digest	   *d = palloc(sizeof(Digest));
+
+	d->ctx = pg_cryptohash_create(PG_SHA256);
+	if (d->ctx == NULL || pg_cryptohash_init(d->ctx) < 0)
+		elog(ERROR, "could not initialize SHA-256 digest");
+	digest_text(d, domain);
+	return d;
+}
+
+void
+digest_bytes(Digest *d, const char *s, size_t len)
+{
+	char		prefix[32];
+
+	snprintf(prefix, sizeof(prefix), "%zu:", len);
+	digest_update(d, prefix, strlen(prefix));
+	digest_update(d, s, len);
+	digest_update(d, ";", 1);
+}
+
+void
+digest_text(Digest *d, const char *s)
+{
+	if (s == NULL)
+		digest_null(d);
+	else
+		digest_bytes(d, s, strlen(s));
+}
+
+void
+digest_null(Digest *d)
+{
+	digest_update(d, "-;", 2);
+}
+
+void
+digest_strings(Digest *d, char **elems, int n)
+{
+	char		prefix[32];
+
+	snprintf(prefix, sizeof(prefix), "%d[", n);
+	digest_update(d, prefix, strlen(prefix));
+	for (int i = 0; i < n; i++)
+		digest_text(d, elems[i]);
+	digest_update(d, "]", 1);
+}
+
+void
+digest_int64(Digest *d, int64 v)
+{
+	char		buf[32];
+
+	snprintf(buf, sizeof(buf), INT64_FORMAT, v);
+	digest_text(d, buf);
+}
+
+/* Finishes the digest into 64 lowercase hex digits and a NUL. */
+void
+digest_end(Digest *d, char *hex_out)
+{
+	uint8		raw[PG_SHA256_DIGEST_LENGTH];
+	static const char hexdigits[] = "0123456789abcdef";
+
+	if (pg_cryptohash_final(d->ctx, raw, sizeof(raw)) < 0)
+		elog(ERROR, "could not finish SHA-256 digest: %s",
+			 pg_cryptohash_error(d->ctx));
+	pg_cryptohash_free(d->ctx);
+	for (int i = 0; i < PG_SHA256_DIGEST_LENGTH; i++)
+	{
+		hex_out[2 * i] = hexdigits[raw[i] >> 4];
+		hex_out[2 * i + 1] = hexdigits[raw[i] & 0x0f];
+	}
+	hex_out[MIGRATE_HASH_HEXLEN] = '\0';
+	pfree(d);
+}
+
+/* The checksum of SPEC section 1: id, parents, depends_on, up and down SQL. */
+char *
+revision_checksum(const char *id, char **parents, int nparents,
+				  char **depends, int ndepends,
+				  const char *up_sql, const char *down_sql)
+{
+	Digest	   *d = digest_begin("migrate revision v1");
+	char	   *hex = palloc(MIGRATE_HASH_HEXLEN + 1);
+
+	digest_text(d, id);
+	digest_strings(d, parents, nparents);
+	digest_strings(d, depends, ndepends);
+	digest_text(d, up_sql);
+	digest_text(d, down_sql);
+	digest_end(d, hex);
+	return hex;
+}

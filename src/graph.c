@@ -1,0 +1,469 @@
+/*
+ * graph.c
+ *		The revision DAG, loaded from migrate.revision once per call.
+ *
+ * Revisions are kept in an array sorted by id in byte order, so an index
+ * comparison is the tie-break of SPEC section 3, an id or a prefix is found by
+ * binary search, and no per-revision query is ever needed.  Closures,
+ * descendants and topological order are O(V + E); all memory lives in the
+ * graph's own context, a child of the caller's.
+ */
+#include "migrate.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "lib/binaryheap.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+
+typedef struct LabelEntry
+{
+	char	   *label;
+	int			rev;
+} LabelEntry;
+
+/* Labels, sorted for binary search; kept beside the graph. */
+typedef struct GraphLabels
+{
+	int			nlabels;
+	LabelEntry *labels;
+} GraphLabels;
+
+static GraphLabels *graph_labels_of(Graph *g);
+
+static int
+compare_label_entries(const void *a, const void *b)
+{
+	return strcmp(((const LabelEntry *) a)->label, ((const LabelEntry *) b)->label);
+}
+
+/* Index of the revision with exactly this id, or -1. */
+int
+graph_find_id(Graph *g, const char *id)
+{
+	int			lo = 0,
+				hi = g->nrevs - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+		int			cmp = strcmp(g->revs[mid].id, id);
+
+		if (cmp == 0)
+			return mid;
+		if (cmp < 0)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
+
+/* Index of the revision carrying this branch label, or -1. */
+int
+graph_find_label(Graph *g, const char *label)
+{
+	GraphLabels *gl = graph_labels_of(g);
+	LabelEntry	key;
+	LabelEntry *found;
+
+	if (gl->nlabels == 0)
+		return -1;
+	key.label = (char *) label;
+	found = bsearch(&key, gl->labels, gl->nlabels, sizeof(LabelEntry),
+					compare_label_entries);
+	return found ? found->rev : -1;
+}
+
+/* An id or a label; -1 if neither. */
+int
+graph_lookup(Graph *g, const char *name)
+{
+	int			rev = graph_find_id(g, name);
+
+	return rev >= 0 ? rev : graph_find_label(g, name);
+}
+
+/*
+ * Revisions whose id starts with prefix: returns how many (0, 1 or 2 meaning
+ * "two or more"), and the first in *first.
+ */
+int
+graph_find_prefix(Graph *g, const char *prefix, int *first, int *second)
+{
+	size_t		len = strlen(prefix);
+	int			lo = 0,
+				hi = g->nrevs;
+	int			count = 0;
+
+	/* lower bound of prefix */
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (strcmp(g->revs[mid].id, prefix) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (int i = lo; i < g->nrevs && count < 2; i++)
+	{
+		if (strncmp(g->revs[i].id, prefix, len) != 0)
+			break;
+		if (count == 0)
+			*first = i;
+		else
+			*second = i;
+		count++;
+	}
+	return count;
+}
+
+static GraphLabels *
+graph_labels_of(Graph *g)
+{
+	return (GraphLabels *) g->labels;
+}
+
+/* Resolves names loaded from the catalog to indexes; the graph must be closed. */
+static int *
+resolve_edges(Graph *g, const char *from, char **names, int n, const char *kind)
+{
+	int		   *result = palloc(sizeof(int) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+	{
+		result[i] = graph_find_id(g, names[i]);
+		if (result[i] < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("revision \"%s\" has unknown %s \"%s\"", from, kind, names[i]),
+					 errdetail("The catalog migrate.revision was changed outside migrate's functions."),
+					 errhint("Run \"SELECT * FROM migrate.verify()\" to list the problems.")));
+	}
+	return result;
+}
+
+/*
+ * Loads the whole graph and the applied set with one query.  Must run inside
+ * SPI; the graph lives in a child of the current memory context.
+ */
+Graph *
+graph_load(bool read_only)
+{
+	MemoryContext cxt;
+	MemoryContext old;
+	Graph	   *g;
+	SPITupleTable *tt;
+	char	 ***parent_names;
+	char	 ***depend_names;
+	int		   *nlabels_total;
+	GraphLabels *gl;
+	int			total_labels = 0;
+
+	catalog_exec("SELECT r.id, r.parents, r.depends_on, r.branch_labels, r.message,"
+				 " r.down_sql IS NULL, r.checksum, r.created_by, a.revision IS NOT NULL"
+				 " FROM migrate.revision r LEFT JOIN migrate.applied a ON a.revision = r.id"
+				 " ORDER BY r.id COLLATE \"C\"",
+				 0, NULL, NULL, NULL, read_only, 0);
+	tt = SPI_tuptable;
+
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "migrate graph",
+								ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+
+	g = palloc0(sizeof(Graph));
+	g->cxt = cxt;
+	g->nrevs = (int) SPI_processed;
+	g->revs = palloc0(sizeof(Revision) * Max(g->nrevs, 1));
+	parent_names = palloc(sizeof(char **) * Max(g->nrevs, 1));
+	depend_names = palloc(sizeof(char **) * Max(g->nrevs, 1));
+	nlabels_total = &total_labels;
+
+	for (int i = 0; i < g->nrevs; i++)
+	{
+		HeapTuple	tup = tt->vals[i];
+		TupleDesc	desc = tt->tupdesc;
+		Revision   *r = &g->revs[i];
+		bool		isnull;
+
+		r->id = TextDatumGetCString(SPI_getbinval(tup, desc, 1, &isnull));
+		parent_names[i] = array_to_strings(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 2, &isnull)),
+										   &r->nparents);
+		depend_names[i] = array_to_strings(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 3, &isnull)),
+										   &r->ndepends);
+		r->labels = array_to_strings(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 4, &isnull)),
+									 &r->nlabels);
+		r->message = TextDatumGetCString(SPI_getbinval(tup, desc, 5, &isnull));
+		r->irreversible = DatumGetBool(SPI_getbinval(tup, desc, 6, &isnull));
+		r->checksum = TextDatumGetCString(SPI_getbinval(tup, desc, 7, &isnull));
+		r->created_by = pstrdup(NameStr(*DatumGetName(SPI_getbinval(tup, desc, 8, &isnull))));
+		r->applied = DatumGetBool(SPI_getbinval(tup, desc, 9, &isnull));
+		if (r->applied)
+			g->napplied++;
+		*nlabels_total += r->nlabels;
+	}
+	SPI_freetuptable(tt);
+
+	/* labels, sorted */
+	gl = palloc0(sizeof(GraphLabels));
+	gl->labels = palloc(sizeof(LabelEntry) * Max(total_labels, 1));
+	for (int i = 0; i < g->nrevs; i++)
+		for (int j = 0; j < g->revs[i].nlabels; j++)
+		{
+			gl->labels[gl->nlabels].label = g->revs[i].labels[j];
+			gl->labels[gl->nlabels].rev = i;
+			gl->nlabels++;
+		}
+	qsort(gl->labels, gl->nlabels, sizeof(LabelEntry), compare_label_entries);
+	g->labels = gl;
+
+	/* edges, then the reverse edges */
+	for (int i = 0; i < g->nrevs; i++)
+	{
+		Revision   *r = &g->revs[i];
+
+		r->parents = resolve_edges(g, r->id, parent_names[i], r->nparents, "parent");
+		r->depends = resolve_edges(g, r->id, depend_names[i], r->ndepends, "dependency");
+		for (int j = 0; j < r->nparents; j++)
+			g->revs[r->parents[j]].nchildren++;
+		for (int j = 0; j < r->ndepends; j++)
+			g->revs[r->depends[j]].ndependents++;
+	}
+	for (int i = 0; i < g->nrevs; i++)
+	{
+		Revision   *r = &g->revs[i];
+
+		r->children = palloc(sizeof(int) * Max(r->nchildren, 1));
+		r->dependents = palloc(sizeof(int) * Max(r->ndependents, 1));
+		r->nchildren = 0;
+		r->ndependents = 0;
+	}
+	for (int i = 0; i < g->nrevs; i++)
+	{
+		Revision   *r = &g->revs[i];
+
+		for (int j = 0; j < r->nparents; j++)
+		{
+			Revision   *p = &g->revs[r->parents[j]];
+
+			p->children[p->nchildren++] = i;
+		}
+		for (int j = 0; j < r->ndepends; j++)
+		{
+			Revision   *p = &g->revs[r->depends[j]];
+
+			p->dependents[p->ndependents++] = i;
+		}
+	}
+
+	MemoryContextSwitchTo(old);
+	return g;
+}
+
+void
+graph_free(Graph *g)
+{
+	MemoryContextDelete(g->cxt);
+}
+
+bool *
+graph_new_marks(Graph *g)
+{
+	return MemoryContextAllocZero(g->cxt, sizeof(bool) * Max(g->nrevs, 1));
+}
+
+/* Marks rev and every ancestor (through parents, and depends_on if asked). */
+void
+graph_mark_ancestors(Graph *g, int rev, bool *marks, bool with_depends)
+{
+	int		   *stack;
+	int			top = 0;
+
+	if (marks[rev])
+		return;
+	stack = MemoryContextAlloc(g->cxt, sizeof(int) * Max(g->nrevs, 1));
+	marks[rev] = true;
+	stack[top++] = rev;
+	while (top > 0)
+	{
+		Revision   *r = &g->revs[stack[--top]];
+
+		for (int j = 0; j < r->nparents; j++)
+			if (!marks[r->parents[j]])
+			{
+				marks[r->parents[j]] = true;
+				stack[top++] = r->parents[j];
+			}
+		if (with_depends)
+			for (int j = 0; j < r->ndepends; j++)
+				if (!marks[r->depends[j]])
+				{
+					marks[r->depends[j]] = true;
+					stack[top++] = r->depends[j];
+				}
+	}
+	pfree(stack);
+}
+
+/* Marks rev and every descendant (through children, and dependents if asked). */
+void
+graph_mark_descendants(Graph *g, int rev, bool *marks, bool with_depends)
+{
+	int		   *stack;
+	int			top = 0;
+
+	if (marks[rev])
+		return;
+	stack = MemoryContextAlloc(g->cxt, sizeof(int) * Max(g->nrevs, 1));
+	marks[rev] = true;
+	stack[top++] = rev;
+	while (top > 0)
+	{
+		Revision   *r = &g->revs[stack[--top]];
+
+		for (int j = 0; j < r->nchildren; j++)
+			if (!marks[r->children[j]])
+			{
+				marks[r->children[j]] = true;
+				stack[top++] = r->children[j];
+			}
+		if (with_depends)
+			for (int j = 0; j < r->ndependents; j++)
+				if (!marks[r->dependents[j]])
+				{
+					marks[r->dependents[j]] = true;
+					stack[top++] = r->dependents[j];
+				}
+	}
+	pfree(stack);
+}
+
+/* binaryheap is a max-heap: the smallest index (id) must come out first. */
+static int
+compare_rev_index(Datum a, Datum b, void *arg pg_attribute_unused())
+{
+	int			ia = DatumGetInt32(a);
+	int			ib = DatumGetInt32(b);
+
+	return (ia < ib) ? 1 : (ia > ib) ? -1 : 0;
+}
+
+/*
+ * The members in topological order: parents and dependencies first, ties
+ * broken by id in byte order (Kahn's algorithm with a min-heap).
+ */
+int *
+graph_order(Graph *g, const bool *members, int *count)
+{
+	int		   *indegree = MemoryContextAllocZero(g->cxt, sizeof(int) * Max(g->nrevs, 1));
+	int		   *order = MemoryContextAlloc(g->cxt, sizeof(int) * Max(g->nrevs, 1));
+	int			nmembers = 0;
+	int			n = 0;
+	binaryheap *heap;
+
+	for (int i = 0; i < g->nrevs; i++)
+	{
+		Revision   *r = &g->revs[i];
+
+		if (!members[i])
+			continue;
+		nmembers++;
+		for (int j = 0; j < r->nparents; j++)
+			if (members[r->parents[j]])
+				indegree[i]++;
+		for (int j = 0; j < r->ndepends; j++)
+			if (members[r->depends[j]])
+				indegree[i]++;
+	}
+
+	heap = binaryheap_allocate(Max(nmembers, 1), compare_rev_index, NULL);
+	for (int i = 0; i < g->nrevs; i++)
+		if (members[i] && indegree[i] == 0)
+			binaryheap_add_unordered(heap, Int32GetDatum(i));
+	binaryheap_build(heap);
+
+	while (!binaryheap_empty(heap))
+	{
+		int			v = DatumGetInt32(binaryheap_remove_first(heap));
+		Revision   *r = &g->revs[v];
+
+		order[n++] = v;
+		for (int j = 0; j < r->nchildren; j++)
+			if (members[r->children[j]] && --indegree[r->children[j]] == 0)
+				binaryheap_add(heap, Int32GetDatum(r->children[j]));
+		for (int j = 0; j < r->ndependents; j++)
+			if (members[r->dependents[j]] && --indegree[r->dependents[j]] == 0)
+				binaryheap_add(heap, Int32GetDatum(r->dependents[j]));
+	}
+	binaryheap_free(heap);
+	pfree(indegree);
+
+	if (n != nmembers)
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("the revision graph contains a cycle"),
+				 errdetail("The catalog migrate.revision was changed outside migrate's functions."),
+				 errhint("Run \"SELECT * FROM migrate.verify()\" to list the problems.")));
+	*count = n;
+	return order;
+}
+
+bool
+graph_is_head(Graph *g, int rev)
+{
+	return g->revs[rev].nchildren == 0;
+}
+
+bool
+graph_is_current(Graph *g, int rev)
+{
+	Revision   *r = &g->revs[rev];
+
+	if (!r->applied)
+		return false;
+	for (int j = 0; j < r->nchildren; j++)
+		if (g->revs[r->children[j]].applied)
+			return false;
+	return true;
+}
+
+/* Graph heads in id order. */
+int *
+graph_heads(Graph *g, int *count)
+{
+	int		   *result = MemoryContextAlloc(g->cxt, sizeof(int) * Max(g->nrevs, 1));
+
+	*count = 0;
+	for (int i = 0; i < g->nrevs; i++)
+		if (graph_is_head(g, i))
+			result[(*count)++] = i;
+	return result;
+}
+
+/* Current heads in id order. */
+int *
+graph_current_heads(Graph *g, int *count)
+{
+	int		   *result = MemoryContextAlloc(g->cxt, sizeof(int) * Max(g->nrevs, 1));
+
+	*count = 0;
+	for (int i = 0; i < g->nrevs; i++)
+		if (graph_is_current(g, i))
+			result[(*count)++] = i;
+	return result;
+}
+
+/* Comma-separated quoted ids, for error details. */
+char *
+graph_id_list(Graph *g, const int *revs, int n, int limit)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int i = 0; i < n && i < limit; i++)
+		appendStringInfo(&buf, "%s\"%s\"", i > 0 ? ", " : "", g->revs[revs[i]].id);
+	if (n > limit)
+		appendStringInfo(&buf, " and %d more", n - limit);
+	return buf.data;
+}

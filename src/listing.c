@@ -1,0 +1,278 @@
+/*
+ * listing.c
+ *		The read-only functions: current, heads, revisions, show and plan.
+ *		They take no lock and change nothing.
+ */
+#include "migrate.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+
+static void
+connect_spi(void)
+{
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+}
+
+static char *
+required_text_arg(FunctionCallInfo fcinfo, int argno, const char *what)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not be null", what)));
+	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
+}
+
+static void
+put_ids(ReturnSetInfo *rsinfo, Graph *g, int *revs, int n)
+{
+	for (int i = 0; i < n; i++)
+	{
+		Datum		value = CStringGetTextDatum(g->revs[revs[i]].id);
+		bool		isnull = false;
+
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
+	}
+}
+
+PG_FUNCTION_INFO_V1(migrate_current);
+
+/* migrate.current(): applied revisions no applied revision has as parent. */
+Datum
+migrate_current(PG_FUNCTION_ARGS)
+{
+	Graph	   *g;
+	int			n;
+	int		   *revs;
+
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	connect_spi();
+	g = graph_load(true);
+	revs = graph_current_heads(g, &n);
+	put_ids((ReturnSetInfo *) fcinfo->resultinfo, g, revs, n);
+	SPI_finish();
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(migrate_heads);
+
+/* migrate.heads(): revisions no revision has as parent. */
+Datum
+migrate_heads(PG_FUNCTION_ARGS)
+{
+	Graph	   *g;
+	int			n;
+	int		   *revs;
+
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	connect_spi();
+	g = graph_load(true);
+	revs = graph_heads(g, &n);
+	put_ids((ReturnSetInfo *) fcinfo->resultinfo, g, revs, n);
+	SPI_finish();
+	return (Datum) 0;
+}
+
+/*
+ * The members of a range "A:B": descendants-or-self of A and ancestors-or-self
+ * of B (through parents and depends_on).  An empty side is open: base or heads.
+ */
+static bool *
+range_members(Graph *g, const char *range)
+{
+	const char *colon = strchr(range, ':');
+	char	   *lower;
+	const char *upper;
+	bool	   *members = graph_new_marks(g);
+	bool	   *below;
+
+	if (colon == NULL || strchr(colon + 1, ':') != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid range \"%s\"", range),
+				 errdetail("A range is \"<from>:<to>\", where either side may be empty or a target such as base, head, heads or current."),
+				 errhint("For example 'base:head', 'current:heads' or '0003:'.")));
+	lower = pnstrdup(range, colon - range);
+	upper = colon + 1;
+
+	if (*upper == '\0')
+		upper = "heads";
+	{
+		Target	   *t = target_resolve(g, upper);
+
+		if (t->kind == TARGET_REVISIONS)
+			for (int i = 0; i < t->nrevs; i++)
+				graph_mark_ancestors(g, t->revs[i], members, true);
+		else if (t->kind == TARGET_BRANCH_BASE)
+			for (int j = 0; j < g->revs[t->revs[0]].nparents; j++)
+				graph_mark_ancestors(g, g->revs[t->revs[0]].parents[j], members, true);
+	}
+
+	if (*lower == '\0' || strcmp(lower, "base") == 0)
+		return members;
+
+	below = graph_new_marks(g);
+	{
+		Target	   *t = target_resolve(g, lower);
+
+		if (t->kind == TARGET_BASE)
+			return members;
+		for (int i = 0; i < t->nrevs; i++)
+			graph_mark_descendants(g, t->revs[i], below, true);
+	}
+	for (int i = 0; i < g->nrevs; i++)
+		members[i] = members[i] && below[i];
+	return members;
+}
+
+PG_FUNCTION_INFO_V1(migrate_revisions);
+
+/* migrate.revisions(range): the graph, newest first. */
+Datum
+migrate_revisions(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo;
+	Graph	   *g;
+	bool	   *members;
+	int			n;
+	int		   *order;
+
+	InitMaterializedSRF(fcinfo, 0);
+	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	connect_spi();
+	g = graph_load(true);
+
+	if (PG_ARGISNULL(0))
+	{
+		members = graph_new_marks(g);
+		memset(members, true, sizeof(bool) * g->nrevs);
+	}
+	else
+		members = range_members(g, text_to_cstring(PG_GETARG_TEXT_PP(0)));
+
+	order = graph_order(g, members, &n);
+	for (int k = n - 1; k >= 0; k--)
+	{
+		Revision   *r = &g->revs[order[k]];
+		Datum		values[8];
+		bool		nulls[8] = {0};
+		char	  **names = palloc(sizeof(char *) * Max(Max(r->nparents, r->ndepends), 1));
+
+		values[0] = CStringGetTextDatum(r->id);
+		for (int j = 0; j < r->nparents; j++)
+			names[j] = g->revs[r->parents[j]].id;
+		values[1] = PointerGetDatum(strings_to_array(names, r->nparents));
+		values[2] = CStringGetTextDatum(r->message);
+		values[3] = PointerGetDatum(strings_to_array(r->labels, r->nlabels));
+		for (int j = 0; j < r->ndepends; j++)
+			names[j] = g->revs[r->depends[j]].id;
+		values[4] = PointerGetDatum(strings_to_array(names, r->ndepends));
+		values[5] = BoolGetDatum(r->applied);
+		values[6] = BoolGetDatum(graph_is_head(g, order[k]));
+		values[7] = BoolGetDatum(graph_is_current(g, order[k]));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		pfree(names);
+	}
+	SPI_finish();
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(migrate_show);
+
+/* migrate.show(revision): one revision, by id, label or unique prefix. */
+Datum
+migrate_show(PG_FUNCTION_ARGS)
+{
+	char	   *ref = required_text_arg(fcinfo, 0, "revision");
+	ReturnSetInfo *rsinfo;
+	Graph	   *g;
+	int			rev;
+	Revision   *r;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
+	Datum		values[12];
+	bool		nulls[12] = {0};
+	char	  **children;
+
+	InitMaterializedSRF(fcinfo, 0);
+	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	connect_spi();
+	g = graph_load(true);
+	rev = revision_resolve(g, ref);
+	r = &g->revs[rev];
+
+	args[0] = CStringGetTextDatum(r->id);
+	catalog_exec("SELECT id, parents, depends_on, branch_labels, message, up_sql, down_sql,"
+				 " checksum, created_at, created_by FROM migrate.revision WHERE id = $1",
+				 1, argtypes, args, NULL, true, 1);
+	if (SPI_processed != 1)
+		elog(ERROR, "revision \"%s\" vanished", r->id);
+	for (int i = 0; i < 10; i++)
+		values[i] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1, &nulls[i]);
+
+	children = palloc(sizeof(char *) * Max(r->nchildren, 1));
+	for (int j = 0; j < r->nchildren; j++)
+		children[j] = g->revs[r->children[j]].id;
+	values[10] = PointerGetDatum(strings_to_array(children, r->nchildren));
+	values[11] = BoolGetDatum(r->applied);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+
+	SPI_finish();
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(migrate_plan);
+
+/* migrate.plan(operation, target): the steps the operation would take. */
+Datum
+migrate_plan(PG_FUNCTION_ARGS)
+{
+	char	   *opname = required_text_arg(fcinfo, 0, "operation");
+	char	   *target = required_text_arg(fcinfo, 1, "target");
+	ReturnSetInfo *rsinfo;
+	OperationKind op;
+	Graph	   *g;
+	StepPlan	   *plan;
+
+	if (strcmp(opname, "upgrade") == 0)
+		op = OP_UPGRADE;
+	else if (strcmp(opname, "downgrade") == 0)
+		op = OP_DOWNGRADE;
+	else if (strcmp(opname, "stamp") == 0)
+		op = OP_STAMP;
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid operation \"%s\"", opname),
+				 errhint("The operation is upgrade, downgrade or stamp.")));
+
+	InitMaterializedSRF(fcinfo, 0);
+	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	connect_spi();
+	g = graph_load(true);
+	plan = plan_build(g, op, target_resolve(g, target), target);
+
+	for (int i = 0; i < plan->nsteps; i++)
+	{
+		Revision   *r = &g->revs[plan->steps[i]];
+		Datum		values[4];
+		bool		nulls[4] = {0};
+		const char *stepop;
+
+		if (op == OP_STAMP)
+			stepop = plan->unapply[i] ? "unstamp" : "stamp";
+		else
+			stepop = opname;
+		values[0] = Int32GetDatum(i + 1);
+		values[1] = CStringGetTextDatum(r->id);
+		values[2] = CStringGetTextDatum(stepop);
+		values[3] = CStringGetTextDatum(r->message);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	SPI_finish();
+	return (Datum) 0;
+}

@@ -1,0 +1,137 @@
+/*
+ * lock.c
+ *		The deploy lock, and the rules checked before any state change.
+ *
+ * The lock is the transaction-level advisory lock on MIGRATE_LOCK_KEY, taken
+ * through the lock manager exactly as pg_advisory_xact_lock(bigint) takes it,
+ * so it shows in pg_locks, honours lock_timeout and deadlock detection, and
+ * is released with the transaction (or the session, when a backend dies).
+ */
+#include "migrate.h"
+
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
+#include "storage/proc.h"
+#include "storage/procarray.h"
+#include "storage/sinvaladt.h"
+#include "tcop/utility.h"
+
+/* Nesting depth of migrate operations; a revision's SQL may not start one. */
+static int	operation_depth = 0;
+
+/* The subtransaction the outermost operation started in. */
+static SubTransactionId operation_subxid = InvalidSubTransactionId;
+
+/*
+ * Marks the start of a state-changing call.  A revision whose SQL calls back
+ * into migrate would change the state the running call has planned from.
+ */
+void
+operation_enter(const char *function_name)
+{
+	if (operation_depth > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("%s cannot be called while another migrate operation runs", function_name),
+				 errdetail("A revision's SQL may not change the migrate catalogs.")));
+	operation_subxid = GetCurrentSubTransactionId();
+	operation_depth++;
+}
+
+void
+operation_exit(void)
+{
+	if (operation_depth > 0)
+		operation_depth--;
+}
+
+/* Clears the nesting depth when an error aborts a call. */
+static void
+operation_xact_callback(XactEvent event, void *arg pg_attribute_unused())
+{
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+		operation_depth = 0;
+}
+
+/*
+ * An operation started in an aborted subtransaction (a caller's exception
+ * block) is over; subtransactions inside a revision's SQL abort later-numbered
+ * ones and leave it running.
+ */
+static void
+operation_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						   SubTransactionId parentSubid pg_attribute_unused(), void *arg pg_attribute_unused())
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB && operation_depth > 0 && mySubid <= operation_subxid)
+		operation_depth = 0;
+}
+
+void
+lock_init(void)
+{
+	RegisterXactCallback(operation_xact_callback, NULL);
+	RegisterSubXactCallback(operation_subxact_callback, NULL);
+}
+
+/* The pid of a backend holding the deploy lock, or 0 if none is found. */
+static int
+deploy_lock_holder(const LOCKTAG *tag)
+{
+	VirtualTransactionId *holders;
+	int			count = 0;
+
+	holders = GetLockConflicts(tag, ExclusiveLock, &count);
+	for (int i = 0; i < count && VirtualTransactionIdIsValid(holders[i]); i++)
+	{
+		PGPROC	   *proc = BackendIdGetProc(holders[i].backendId);
+
+		if (proc != NULL && proc->pid != MyProcPid)
+			return proc->pid;
+	}
+	return 0;
+}
+
+/*
+ * Checks that the transaction may change state, then takes the deploy lock.
+ * The checks come first so that a refused call never waits for the lock.
+ */
+void
+deploy_lock_acquire(const char *function_name)
+{
+	LOCKTAG		tag;
+	uint64		key = (uint64) MIGRATE_LOCK_KEY;
+
+	PreventCommandDuringRecovery(function_name);
+	PreventCommandIfReadOnly(function_name);
+
+	/*
+	 * Under REPEATABLE READ the state would be read through the snapshot
+	 * taken before the lock was granted, and so could be stale.
+	 */
+	if (IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TRANSACTION_STATE),
+				 errmsg("%s requires the READ COMMITTED isolation level", function_name),
+				 errdetail("The current transaction is %s.",
+						   IsolationIsSerializable() ? "SERIALIZABLE" : "REPEATABLE READ"),
+				 errhint("Run it in a READ COMMITTED transaction, so that it sees the work of any deployer it waited for.")));
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) (key >> 32), (uint32) key, 1);
+
+	if (LockAcquire(&tag, ExclusiveLock, false, !migrate_lock_wait) == LOCKACQUIRE_NOT_AVAIL)
+	{
+		int			holder = deploy_lock_holder(&tag);
+
+		ereport(ERROR,
+				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+				 errmsg("could not obtain the migrate deploy lock"),
+				 holder != 0 ?
+				 errdetail("The lock is held by the process with PID %d.", holder) :
+				 errdetail("Another transaction holds the lock."),
+				 errhint("Wait for that deploy to finish, or set migrate.lock_wait to on to wait for it.")));
+	}
+}

@@ -1,0 +1,183 @@
+/*
+ * migrate.h
+ *		Declarations shared by the files of the migrate extension.
+ *
+ * The revision graph lives in migrate.revision; the applied set in
+ * migrate.applied; the audit log in migrate.history.  Every state-changing
+ * call takes the deploy lock, loads what it needs through catalog.c, and
+ * writes history rows through audit.c.
+ */
+#ifndef MIGRATE_H
+#define MIGRATE_H
+
+#include "postgres.h"
+
+#include "datatype/timestamp.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "utils/array.h"
+#include "utils/hsearch.h"
+
+/* "migrate\x01" as a big-endian bigint; see migrate.lock_key(). */
+#define MIGRATE_LOCK_KEY	INT64CONST(7883946363647714561)
+
+#define MIGRATE_ID_MAXLEN	128
+#define MIGRATE_HASH_HEXLEN 64
+
+/* migrate.c: GUCs */
+extern bool migrate_lock_wait;
+
+/* digest.c: SHA-256 over a canonical, length-prefixed serialization */
+typedef struct Digest Digest;
+extern Digest *digest_begin(const char *domain);
+extern void digest_text(Digest *d, const char *s);
+extern void digest_bytes(Digest *d, const char *s, size_t len);
+extern void digest_null(Digest *d);
+extern void digest_strings(Digest *d, char **elems, int n);
+extern void digest_int64(Digest *d, int64 v);
+extern void digest_end(Digest *d, char *hex_out);	/* MIGRATE_HASH_HEXLEN + 1 */
+extern char *revision_checksum(const char *id, char **parents, int nparents,
+							   char **depends, int ndepends,
+							   const char *up_sql, const char *down_sql);
+
+/* lock.c: the deploy lock and the rules checked before it is taken */
+extern void lock_init(void);
+extern void deploy_lock_acquire(const char *function_name);
+extern void operation_enter(const char *function_name);
+extern void operation_exit(void);
+
+/* catalog.c: SPI access to the catalogs, always as the extension owner */
+typedef struct CatalogScope
+{
+	Oid			saved_userid;
+	int			saved_sec_context;
+	int			saved_nestlevel;
+} CatalogScope;
+
+extern void catalog_scope_enter(CatalogScope *scope);
+extern void catalog_scope_exit(CatalogScope *scope);
+extern int	catalog_exec(const char *sql, int nargs, Oid *argtypes,
+						 Datum *values, const char *nulls, bool read_only,
+						 long count);
+extern char *catalog_fetch_sql(const char *id, bool down);
+extern void catalog_set_applied(const char *id, const char *checksum,
+								TimestampTz applied_at, const char *applied_by);
+extern void catalog_unset_applied(const char *id);
+extern ArrayType *strings_to_array(char **elems, int n);
+extern char **array_to_strings(ArrayType *arr, int *n);
+
+/* graph.c: the revision DAG, loaded once per call */
+typedef struct Revision
+{
+	char	   *id;
+	int			nparents;
+	int		   *parents;
+	int			ndepends;
+	int		   *depends;
+	int			nchildren;		/* through parents */
+	int		   *children;
+	int			ndependents;	/* through depends_on */
+	int		   *dependents;
+	int			nlabels;
+	char	  **labels;
+	char	   *message;
+	char	   *checksum;
+	char	   *created_by;
+	bool		irreversible;
+	bool		applied;
+} Revision;
+
+typedef struct Graph
+{
+	MemoryContext cxt;
+	int			nrevs;
+	Revision   *revs;			/* sorted by id in byte order */
+	void	   *labels;			/* branch labels, sorted (graph.c) */
+	int			napplied;
+} Graph;
+
+extern Graph *graph_load(bool read_only);
+extern void graph_free(Graph *g);
+extern int	graph_find_id(Graph *g, const char *id);
+extern int	graph_find_label(Graph *g, const char *label);
+extern int	graph_find_prefix(Graph *g, const char *prefix, int *first, int *second);
+extern int	graph_lookup(Graph *g, const char *name);
+extern char *graph_id_list(Graph *g, const int *revs, int n, int limit);
+extern bool *graph_new_marks(Graph *g);
+extern void graph_mark_ancestors(Graph *g, int rev, bool *marks, bool with_depends);
+extern void graph_mark_descendants(Graph *g, int rev, bool *marks, bool with_depends);
+extern int *graph_order(Graph *g, const bool *members, int *count);
+extern int *graph_heads(Graph *g, int *count);
+extern int *graph_current_heads(Graph *g, int *count);
+extern bool graph_is_head(Graph *g, int rev);
+extern bool graph_is_current(Graph *g, int rev);
+
+/* target.c: the target grammar of SPEC section 2 */
+typedef enum TargetKind
+{
+	TARGET_BASE,				/* nothing applied */
+	TARGET_REVISIONS,			/* the closure of revs */
+	TARGET_BRANCH_BASE			/* just before revs[0], the labelled revision */
+} TargetKind;
+
+typedef struct Target
+{
+	TargetKind	kind;
+	int			nrevs;
+	int		   *revs;
+} Target;
+
+extern Target *target_resolve(Graph *g, const char *text);
+extern int	revision_resolve(Graph *g, const char *ref);
+extern void validate_name(const char *name, const char *what);
+
+/* plan.c: which revisions an operation touches, and in which order */
+typedef enum OperationKind
+{
+	OP_UPGRADE,
+	OP_DOWNGRADE,
+	OP_STAMP
+} OperationKind;
+
+typedef struct StepPlan
+{
+	int			nsteps;
+	int		   *steps;			/* revision indexes, in execution order */
+	bool	   *unapply;		/* per step: remove from the applied set */
+} StepPlan;
+
+extern StepPlan *plan_build(Graph *g, OperationKind op, Target *t, const char *target_text);
+extern const char *operation_name(OperationKind op);
+
+/* sqlcheck.c: up and down SQL checked by the server's parser at add time */
+extern void sqlcheck_validate(const char *revision, const char *section, const char *sql);
+
+/* audit.c: history rows and their hash chain */
+typedef struct AuditContext
+{
+	int64		operation_id;
+	const char *operation;
+	const char *target;
+	char	   *session_role;
+	char	   *effective_role;
+	char	   *application_name;
+	char	   *client_addr;
+	int			backend_pid;
+	bool		have_prev;
+	char		prev_hash[MIGRATE_HASH_HEXLEN + 1];
+} AuditContext;
+
+extern void audit_begin(AuditContext *ac, const char *operation, const char *target);
+extern void audit_record(AuditContext *ac, const char *revision, bool success,
+						 const char *sqlstate, const char *error,
+						 TimestampTz started_at, int64 duration_us,
+						 const char *checksum);
+extern Datum interval_from_us(int64 us);
+
+/* register.c: add, remove, merge */
+extern char *register_revision(char *id, const char *up, const char *down,
+							   ArrayType *parents, const char *message,
+							   ArrayType *depends_on, ArrayType *branch_labels,
+							   AuditContext *ac);
+
+#endif							/* MIGRATE_H */

@@ -1,0 +1,289 @@
+/*
+ * ops.c
+ *		upgrade, downgrade and stamp: the operations that change the applied set.
+ *
+ * Each runs in the caller's transaction under the deploy lock: all steps
+ * commit together or not at all.  A revision's SQL runs through SPI as the
+ * caller, with the caller's search_path; the catalog writes of each step run
+ * as the extension owner right after it.  A failing revision's error keeps
+ * its SQLSTATE and gains a context line naming the revision.  No
+ * subtransaction is used: the whole call fails anyway, and a subtransaction
+ * per revision would overflow the backend's subxid cache on large deploys.
+ */
+#include "migrate.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "tcop/tcopprot.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+typedef struct StepContext
+{
+	const char *operation;
+	const char *revision;
+	int			step;
+	int			nsteps;
+} StepContext;
+
+static void
+step_error_context(void *arg)
+{
+	StepContext *sc = arg;
+
+	errcontext("migrate %s of revision \"%s\" (step %d of %d)",
+			   sc->operation, sc->revision, sc->step, sc->nsteps);
+}
+
+/* Shows "migrate: upgrade 3/120 0003_index" in pg_stat_activity.query. */
+static void
+report_progress(StepContext *sc)
+{
+	char		buf[MIGRATE_ID_MAXLEN + 64];
+
+	snprintf(buf, sizeof(buf), "migrate: %s %d/%d %s",
+			 sc->operation, sc->step, sc->nsteps, sc->revision);
+	pgstat_report_activity(STATE_RUNNING, buf);
+}
+
+/* Runs a revision's SQL as the caller; errors name the revision. */
+static void
+run_revision_sql(const char *sql, StepContext *sc)
+{
+	ErrorContextCallback callback;
+	int			ret;
+
+	if (sql == NULL || sql[0] == '\0')
+		return;
+
+	callback.callback = step_error_context;
+	callback.arg = sc;
+	callback.previous = error_context_stack;
+	error_context_stack = &callback;
+
+	ret = SPI_execute(sql, false, 0);
+	if (ret < 0)
+		ereport(ERROR,
+				(errcode(ret == SPI_ERROR_TRANSACTION ? ERRCODE_ACTIVE_SQL_TRANSACTION :
+						 ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("the SQL of revision \"%s\" cannot run inside migrate: %s",
+						sc->revision, SPI_result_code_string(ret))));
+	SPI_freetuptable(SPI_tuptable);
+
+	error_context_stack = callback.previous;
+}
+
+/*
+ * Refuses, before anything runs, a revision added by a role that lacks the
+ * caller's privileges: otherwise a weak role could plant SQL for a superuser
+ * to run (SPEC section 7).
+ */
+static void
+check_registrants(Graph *g, StepPlan *plan, const char *opname)
+{
+	Oid			caller = GetUserId();
+
+	for (int i = 0; i < plan->nsteps; i++)
+	{
+		Revision   *r = &g->revs[plan->steps[i]];
+		Oid			registrant = get_role_oid(r->created_by, true);
+
+		if (!OidIsValid(registrant) || !has_privs_of_role(registrant, caller))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("revision \"%s\" was added by role \"%s\", which lacks the privileges of role \"%s\"",
+							r->id, r->created_by, GetUserNameFromId(caller, false)),
+					 errdetail("migrate runs a revision's SQL only for roles whose privileges its registrant also holds, "
+							   "so that nobody can plant SQL for a more privileged role to run."),
+					 errhint("Review the revision with migrate.show(), then %s it as its registrant (SET ROLE \"%s\") or register it again as a role with your privileges.",
+							 opname, r->created_by)));
+	}
+}
+
+static void
+put_step_row(ReturnSetInfo *rsinfo, Revision *r, int64 duration_us)
+{
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+
+	values[0] = CStringGetTextDatum(r->id);
+	values[1] = CStringGetTextDatum(r->message);
+	values[2] = interval_from_us(duration_us);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+static char *
+target_argument(FunctionCallInfo fcinfo, int argno)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("target must not be null"),
+				 errhint("Use 'head' for the latest revision or 'base' for nothing applied.")));
+	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
+}
+
+/* upgrade and downgrade: plan, check, then run each step and record it. */
+static void
+run_operation(FunctionCallInfo fcinfo, OperationKind op)
+{
+	const char *opname = operation_name(op);
+	const char *fname = op == OP_UPGRADE ? "migrate.upgrade()" : "migrate.downgrade()";
+	char	   *target = target_argument(fcinfo, 0);
+	ReturnSetInfo *rsinfo;
+	AuditContext ac;
+	Graph	   *g;
+	Target	   *t;
+	StepPlan	   *plan;
+	char	   *applied_by;
+
+	InitMaterializedSRF(fcinfo, 0);
+	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	operation_enter(fname);
+	deploy_lock_acquire(fname);
+	applied_by = GetUserNameFromId(GetUserId(), false);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	audit_begin(&ac, opname, target);
+	g = graph_load(false);
+	t = target_resolve(g, target);
+	plan = plan_build(g, op, t, target);
+	check_registrants(g, plan, opname);
+
+	if (plan->nsteps == 0)
+		ereport(NOTICE,
+				(errmsg("nothing to %s", opname),
+				 errdetail(op == OP_UPGRADE ?
+						   "Every revision that target \"%s\" needs is already applied." :
+						   "No applied revision comes after target \"%s\".", target)));
+
+	for (int i = 0; i < plan->nsteps; i++)
+	{
+		Revision   *r = &g->revs[plan->steps[i]];
+		StepContext sc = {opname, r->id, i + 1, plan->nsteps};
+		char	   *sql;
+		TimestampTz started_at;
+		int64		duration_us;
+
+		report_progress(&sc);
+		ereport(NOTICE,
+				(errmsg("%s %d/%d: revision \"%s\"%s%s", opname, i + 1, plan->nsteps, r->id,
+						r->message[0] ? " - " : "", r->message)));
+
+		sql = catalog_fetch_sql(r->id, op == OP_DOWNGRADE);
+		started_at = GetCurrentTimestamp();
+		run_revision_sql(sql, &sc);
+		duration_us = GetCurrentTimestamp() - started_at;
+		if (sql)
+			pfree(sql);
+
+		if (op == OP_UPGRADE)
+			catalog_set_applied(r->id, r->checksum, started_at, applied_by);
+		else
+			catalog_unset_applied(r->id);
+		r->applied = (op == OP_UPGRADE);
+		audit_record(&ac, r->id, true, NULL, NULL, started_at, duration_us, r->checksum);
+		put_step_row(rsinfo, r, duration_us);
+	}
+
+	pgstat_report_activity(STATE_RUNNING, debug_query_string);
+	SPI_finish();
+	operation_exit();
+}
+
+PG_FUNCTION_INFO_V1(migrate_upgrade);
+
+/* migrate.upgrade(target): applies what the target needs, in order. */
+Datum
+migrate_upgrade(PG_FUNCTION_ARGS)
+{
+	run_operation(fcinfo, OP_UPGRADE);
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(migrate_downgrade);
+
+/* migrate.downgrade(target): runs down SQL of what comes after the target. */
+Datum
+migrate_downgrade(PG_FUNCTION_ARGS)
+{
+	run_operation(fcinfo, OP_DOWNGRADE);
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(migrate_stamp);
+
+/* migrate.stamp(target): sets the applied set to the target's closure. */
+Datum
+migrate_stamp(PG_FUNCTION_ARGS)
+{
+	char	   *target = target_argument(fcinfo, 0);
+	MemoryContext fn_cxt = CurrentMemoryContext;
+	AuditContext ac;
+	Graph	   *g;
+	Target	   *t;
+	StepPlan	   *plan;
+	char	   *applied_by;
+	int			ncurrent;
+	int		   *current;
+	ArrayType  *result;
+
+	operation_enter("migrate.stamp()");
+	deploy_lock_acquire("migrate.stamp()");
+	applied_by = GetUserNameFromId(GetUserId(), false);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	audit_begin(&ac, "stamp", target);
+	g = graph_load(false);
+	t = target_resolve(g, target);
+	plan = plan_build(g, OP_STAMP, t, target);
+
+	if (plan->nsteps == 0)
+		ereport(NOTICE,
+				(errmsg("nothing to stamp"),
+				 errdetail("The applied set is already the closure of target \"%s\".", target)));
+
+	for (int i = 0; i < plan->nsteps; i++)
+	{
+		Revision   *r = &g->revs[plan->steps[i]];
+		TimestampTz now = GetCurrentTimestamp();
+
+		if (plan->unapply[i])
+		{
+			catalog_unset_applied(r->id);
+			r->applied = false;
+			/* a removal carries no checksum: that is how history tells it apart */
+			audit_record(&ac, r->id, true, NULL, NULL, now, 0, NULL);
+		}
+		else
+		{
+			catalog_set_applied(r->id, r->checksum, now, applied_by);
+			r->applied = true;
+			audit_record(&ac, r->id, true, NULL, NULL, now, 0, r->checksum);
+		}
+	}
+
+	current = graph_current_heads(g, &ncurrent);
+	{
+		MemoryContext old = MemoryContextSwitchTo(fn_cxt);
+		char	  **ids = palloc(sizeof(char *) * Max(ncurrent, 1));
+
+		for (int i = 0; i < ncurrent; i++)
+			ids[i] = pstrdup(g->revs[current[i]].id);
+		result = strings_to_array(ids, ncurrent);
+		MemoryContextSwitchTo(old);
+	}
+
+	SPI_finish();
+	operation_exit();
+	PG_RETURN_ARRAYTYPE_P(result);
+}

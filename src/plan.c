@@ -1,0 +1,168 @@
+/*
+ * plan.c
+ *		Which revisions upgrade, downgrade and stamp touch, in which order
+ *		(SPEC section 3).  Used alike by the operations and by migrate.plan(),
+ *		so that a plan is exactly what the operation would do.
+ */
+#include "migrate.h"
+
+const char *
+operation_name(OperationKind op)
+{
+	switch (op)
+	{
+		case OP_UPGRADE:
+			return "upgrade";
+		case OP_DOWNGRADE:
+			return "downgrade";
+		case OP_STAMP:
+			return "stamp";
+	}
+	return "?";
+}
+
+/* The revisions the target needs applied: its closure. */
+static bool *
+target_closure(Graph *g, Target *t)
+{
+	bool	   *marks = graph_new_marks(g);
+
+	if (t->kind == TARGET_REVISIONS)
+		for (int i = 0; i < t->nrevs; i++)
+			graph_mark_ancestors(g, t->revs[i], marks, true);
+	else if (t->kind == TARGET_BRANCH_BASE)
+	{
+		Revision   *root = &g->revs[t->revs[0]];
+
+		for (int j = 0; j < root->nparents; j++)
+			graph_mark_ancestors(g, root->parents[j], marks, true);
+	}
+	return marks;
+}
+
+/* The revisions a downgrade to the target removes (before intersecting with applied). */
+static bool *
+target_after(Graph *g, Target *t)
+{
+	bool	   *marks = graph_new_marks(g);
+
+	if (t->kind == TARGET_BASE)
+		memset(marks, true, sizeof(bool) * g->nrevs);
+	else if (t->kind == TARGET_BRANCH_BASE)
+		graph_mark_descendants(g, t->revs[0], marks, true);
+	else
+		for (int i = 0; i < t->nrevs; i++)
+		{
+			Revision   *r = &g->revs[t->revs[i]];
+
+			for (int j = 0; j < r->nchildren; j++)
+				graph_mark_descendants(g, r->children[j], marks, true);
+			for (int j = 0; j < r->ndependents; j++)
+				graph_mark_descendants(g, r->dependents[j], marks, true);
+		}
+	return marks;
+}
+
+static void
+reverse_steps(int *steps, int n)
+{
+	for (int i = 0, j = n - 1; i < j; i++, j--)
+	{
+		int			tmp = steps[i];
+
+		steps[i] = steps[j];
+		steps[j] = tmp;
+	}
+}
+
+StepPlan *
+plan_build(Graph *g, OperationKind op, Target *t, const char *target_text)
+{
+	StepPlan	   *plan = palloc0(sizeof(StepPlan));
+	bool	   *marks;
+
+	if (op == OP_UPGRADE)
+	{
+		int			n;
+		int		   *order;
+
+		if (t->kind == TARGET_BASE)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("cannot upgrade to \"%s\"", target_text),
+					 errdetail("The target means that nothing is applied."),
+					 errhint("Use migrate.downgrade('base') to unapply every revision.")));
+		marks = target_closure(g, t);
+		for (int i = 0; i < g->nrevs; i++)
+			marks[i] = marks[i] && !g->revs[i].applied;
+		order = graph_order(g, marks, &n);
+		plan->nsteps = n;
+		plan->steps = order;
+		plan->unapply = palloc0(sizeof(bool) * Max(n, 1));
+	}
+	else if (op == OP_DOWNGRADE)
+	{
+		int			n;
+		int		   *order;
+		int			nirreversible = 0;
+		int		   *irreversible;
+
+		marks = target_after(g, t);
+		for (int i = 0; i < g->nrevs; i++)
+			marks[i] = marks[i] && g->revs[i].applied;
+		order = graph_order(g, marks, &n);
+		reverse_steps(order, n);
+
+		irreversible = palloc(sizeof(int) * Max(n, 1));
+		for (int i = 0; i < n; i++)
+			if (g->revs[order[i]].irreversible)
+				irreversible[nirreversible++] = order[i];
+		if (nirreversible > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("cannot downgrade to \"%s\": revision \"%s\" is irreversible",
+							target_text, g->revs[irreversible[0]].id),
+					 errdetail("The downgrade would unapply %d revision(s) without down SQL: %s.",
+							   nirreversible, graph_id_list(g, irreversible, nirreversible, 10)),
+					 errhint("Add down SQL with migrate.add(), or use migrate.stamp() to change the applied set without running SQL.")));
+
+		plan->nsteps = n;
+		plan->steps = order;
+		plan->unapply = palloc(sizeof(bool) * Max(n, 1));
+		memset(plan->unapply, true, sizeof(bool) * Max(n, 1));
+	}
+	else
+	{
+		bool	   *keep = target_closure(g, t);
+		bool	   *remove = graph_new_marks(g);
+		bool	   *add = graph_new_marks(g);
+		int			nremove,
+					nadd;
+		int		   *remove_order,
+				   *add_order;
+
+		for (int i = 0; i < g->nrevs; i++)
+		{
+			remove[i] = g->revs[i].applied && !keep[i];
+			add[i] = !g->revs[i].applied && keep[i];
+		}
+		remove_order = graph_order(g, remove, &nremove);
+		reverse_steps(remove_order, nremove);
+		add_order = graph_order(g, add, &nadd);
+
+		plan->nsteps = nremove + nadd;
+		plan->steps = palloc(sizeof(int) * Max(plan->nsteps, 1));
+		plan->unapply = palloc(sizeof(bool) * Max(plan->nsteps, 1));
+		for (int i = 0; i < nremove; i++)
+		{
+			plan->steps[i] = remove_order[i];
+			plan->unapply[i] = true;
+		}
+		for (int i = 0; i < nadd; i++)
+		{
+			plan->steps[nremove + i] = add_order[i];
+			plan->unapply[nremove + i] = false;
+		}
+	}
+	return plan;
+}

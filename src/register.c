@@ -1,0 +1,612 @@
+/*
+ * register.c
+ *		migrate.add, migrate.remove and migrate.merge: changes to the graph.
+ *
+ * add never loads the whole graph: every check is an index lookup (ids by
+ * primary key, parents, depends_on and labels by GIN), and the graph heads
+ * are kept in migrate.revision_head, so registering N revisions is O(N log N)
+ * however they are added.
+ */
+#include "migrate.h"
+
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+#define GENERATED_ID_BYTES 6	/* 12 hex digits */
+
+/* The stored state of a revision that is being registered again. */
+typedef struct ExistingRevision
+{
+	bool		found;
+	char	  **parents;
+	int			nparents;
+	char	  **labels;
+	int			nlabels;
+	char	   *message;
+	char	   *checksum;
+	bool		applied;
+} ExistingRevision;
+
+static char *
+generate_id(void)
+{
+	uint8		raw[GENERATED_ID_BYTES];
+	char	   *id = palloc(GENERATED_ID_BYTES * 2 + 1);
+
+	if (!pg_strong_random(raw, sizeof(raw)))
+		elog(ERROR, "could not generate a random revision id");
+	for (int i = 0; i < GENERATED_ID_BYTES; i++)
+		snprintf(id + 2 * i, 3, "%02x", raw[i]);
+	return id;
+}
+
+static bool
+strings_equal(char **a, int na, char **b, int nb)
+{
+	if (na != nb)
+		return false;
+	for (int i = 0; i < na; i++)
+		if (strcmp(a[i], b[i]) != 0)
+			return false;
+	return true;
+}
+
+static bool
+strings_contain(char **a, int n, const char *s)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(a[i], s) == 0)
+			return true;
+	return false;
+}
+
+/* Validates each name and refuses duplicates within the list. */
+static void
+validate_name_list(char **names, int n, const char *what, const char *listname)
+{
+	for (int i = 0; i < n; i++)
+	{
+		validate_name(names[i], what);
+		for (int j = 0; j < i; j++)
+			if (strcmp(names[i], names[j]) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("%s lists \"%s\" twice", listname, names[i])));
+	}
+}
+
+static ExistingRevision
+load_existing(const char *id)
+{
+	ExistingRevision ex = {0};
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(id)};
+	HeapTuple	tup;
+	TupleDesc	desc;
+	bool		isnull;
+
+	catalog_exec("SELECT r.parents, r.branch_labels, r.message, r.checksum,"
+				 " EXISTS (SELECT 1 FROM migrate.applied a WHERE a.revision = r.id)"
+				 " FROM migrate.revision r WHERE r.id = $1",
+				 1, argtypes, values, NULL, false, 1);
+	if (SPI_processed == 0)
+		return ex;
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	ex.found = true;
+	ex.parents = array_to_strings(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 1, &isnull)), &ex.nparents);
+	ex.labels = array_to_strings(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 2, &isnull)), &ex.nlabels);
+	ex.message = TextDatumGetCString(SPI_getbinval(tup, desc, 3, &isnull));
+	ex.checksum = TextDatumGetCString(SPI_getbinval(tup, desc, 4, &isnull));
+	ex.applied = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
+	SPI_freetuptable(SPI_tuptable);
+	return ex;
+}
+
+/* The parents of a new revision registered without parents: the single head. */
+static char **
+default_parents(const char *id, int *n)
+{
+	char	  **heads;
+
+	catalog_exec("SELECT revision FROM migrate.revision_head ORDER BY revision COLLATE \"C\" LIMIT 11",
+				 0, NULL, NULL, NULL, false, 0);
+	*n = (int) SPI_processed;
+	heads = palloc(sizeof(char *) * Max(*n, 1));
+	for (int i = 0; i < *n; i++)
+		heads[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+	SPI_freetuptable(SPI_tuptable);
+
+	if (*n > 1)
+	{
+		StringInfoData list;
+
+		initStringInfo(&list);
+		for (int i = 0; i < *n && i < 10; i++)
+			appendStringInfo(&list, "%s\"%s\"", i > 0 ? ", " : "", heads[i]);
+		ereport(ERROR,
+				(errcode(ERRCODE_CARDINALITY_VIOLATION),
+				 errmsg("cannot choose the parent of revision \"%s\": the revision graph has several heads", id),
+				 errdetail("The heads are %s%s.", list.data, *n > 10 ? " and more" : ""),
+				 errhint("Pass parents => ARRAY[...], or merge the heads first with migrate.merge().")));
+	}
+	return heads;
+}
+
+/* Refuses references to revisions that do not exist. */
+static void
+check_references_exist(const char *id, char **refs, int n, const char *kind)
+{
+	Oid			argtypes[1] = {TEXTARRAYOID};
+	Datum		values[1];
+
+	if (n == 0)
+		return;
+	values[0] = PointerGetDatum(strings_to_array(refs, n));
+	catalog_exec("SELECT x FROM pg_catalog.unnest($1) AS x"
+				 " WHERE NOT EXISTS (SELECT 1 FROM migrate.revision r WHERE r.id = x) LIMIT 1",
+				 1, argtypes, values, NULL, false, 1);
+	if (SPI_processed > 0)
+	{
+		char	   *missing = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("%s \"%s\" of revision \"%s\" does not exist", kind, missing, id),
+				 errhint("Add revision \"%s\" first.", missing)));
+	}
+	SPI_freetuptable(SPI_tuptable);
+}
+
+/* Labels are unique across the graph and share one namespace with ids. */
+static void
+check_names_unique(const char *id, char **labels, int nlabels)
+{
+	Oid			argtypes[2] = {TEXTOID, TEXTARRAYOID};
+	Datum		values[2];
+
+	values[0] = CStringGetTextDatum(id);
+	values[1] = PointerGetDatum(strings_to_array(labels, nlabels));
+
+	catalog_exec("SELECT r.id FROM migrate.revision r"
+				 " WHERE r.branch_labels @> ARRAY[$1] AND r.id <> $1 LIMIT 1",
+				 2, argtypes, values, NULL, false, 1);
+	if (SPI_processed > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("revision id \"%s\" is already a branch label of revision \"%s\"",
+						id, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1))));
+	SPI_freetuptable(SPI_tuptable);
+
+	if (nlabels == 0)
+		return;
+
+	catalog_exec("SELECT l, r.id FROM migrate.revision r, pg_catalog.unnest(r.branch_labels) AS l"
+				 " WHERE r.branch_labels && $2 AND r.id <> $1 AND l = ANY ($2) LIMIT 1",
+				 2, argtypes, values, NULL, false, 1);
+	if (SPI_processed > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("branch label \"%s\" is already used by revision \"%s\"",
+						SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1),
+						SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2)),
+				 errhint("Branch labels are unique across the graph.")));
+	SPI_freetuptable(SPI_tuptable);
+
+	catalog_exec("SELECT r.id FROM migrate.revision r WHERE r.id = ANY ($2) LIMIT 1",
+				 2, argtypes, values, NULL, false, 1);
+	if (SPI_processed > 0 || strings_contain(labels, nlabels, id))
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("branch label \"%s\" is already a revision id",
+						SPI_processed > 0 ?
+						SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1) : id),
+				 errhint("Labels and ids share one namespace, so that a target names one revision.")));
+	SPI_freetuptable(SPI_tuptable);
+}
+
+/* A replaced revision must not become its own ancestor. */
+static void
+check_no_cycle(const char *id, char **parents, int nparents, char **depends, int ndepends)
+{
+	Oid			argtypes[2] = {TEXTOID, TEXTARRAYOID};
+	Datum		values[2];
+	char	  **refs = palloc(sizeof(char *) * Max(nparents + ndepends, 1));
+
+	memcpy(refs, parents, sizeof(char *) * nparents);
+	memcpy(refs + nparents, depends, sizeof(char *) * ndepends);
+	if (strings_contain(refs, nparents + ndepends, id))
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("revision \"%s\" cannot be its own parent or dependency", id)));
+	if (nparents + ndepends == 0)
+		return;
+
+	values[0] = CStringGetTextDatum(id);
+	values[1] = PointerGetDatum(strings_to_array(refs, nparents + ndepends));
+	catalog_exec("WITH RECURSIVE ancestor(id) AS ("
+				 "  SELECT pg_catalog.unnest($2)"
+				 "  UNION"
+				 "  SELECT pg_catalog.unnest(r.parents OPERATOR(pg_catalog.||) r.depends_on)"
+				 "  FROM migrate.revision r JOIN ancestor a ON r.id = a.id)"
+				 " SELECT 1 FROM ancestor WHERE id = $1 LIMIT 1",
+				 2, argtypes, values, NULL, false, 1);
+	if (SPI_processed > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("revision \"%s\" would create a cycle", id),
+				 errdetail("Its new parents or depends_on descend from revision \"%s\" itself.", id)));
+	SPI_freetuptable(SPI_tuptable);
+}
+
+/* Keeps migrate.revision_head equal to the revisions that are nobody's parent. */
+static void
+update_heads(const char *id, bool is_new, char **old_parents, int nold, char **parents, int nparents)
+{
+	Oid			argtypes[2] = {TEXTOID, TEXTARRAYOID};
+	Datum		values[2];
+
+	values[0] = CStringGetTextDatum(id);
+	values[1] = PointerGetDatum(strings_to_array(parents, nparents));
+	if (is_new)
+		catalog_exec("INSERT INTO migrate.revision_head (revision) VALUES ($1)",
+					 2, argtypes, values, NULL, false, 0);
+	if (nparents > 0)
+		catalog_exec("DELETE FROM migrate.revision_head WHERE revision = ANY ($2)",
+					 2, argtypes, values, NULL, false, 0);
+	if (nold > 0)
+	{
+		values[1] = PointerGetDatum(strings_to_array(old_parents, nold));
+		catalog_exec("INSERT INTO migrate.revision_head (revision)"
+					 " SELECT p FROM pg_catalog.unnest($2) AS p"
+					 " WHERE NOT EXISTS (SELECT 1 FROM migrate.revision c WHERE c.parents @> ARRAY[p])"
+					 "   AND EXISTS (SELECT 1 FROM migrate.revision r WHERE r.id = p)"
+					 " ON CONFLICT DO NOTHING",
+					 2, argtypes, values, NULL, false, 0);
+	}
+}
+
+static void
+write_revision(bool is_new, const char *id, char **parents, int nparents,
+			   char **depends, int ndepends, char **labels, int nlabels,
+			   const char *message, const char *up, const char *down,
+			   const char *checksum, const char *created_by)
+{
+	Oid			argtypes[9] = {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+	TEXTOID, TEXTOID, TEXTOID, TEXTOID, NAMEOID};
+	Datum		values[9];
+	char		nulls[9] = "         ";
+
+	values[0] = CStringGetTextDatum(id);
+	values[1] = PointerGetDatum(strings_to_array(parents, nparents));
+	values[2] = PointerGetDatum(strings_to_array(depends, ndepends));
+	values[3] = PointerGetDatum(strings_to_array(labels, nlabels));
+	values[4] = CStringGetTextDatum(message);
+	values[5] = CStringGetTextDatum(up);
+	values[6] = down ? CStringGetTextDatum(down) : (nulls[6] = 'n', (Datum) 0);
+	values[7] = CStringGetTextDatum(checksum);
+	values[8] = DirectFunctionCall1(namein, CStringGetDatum(created_by));
+
+	if (is_new)
+		catalog_exec("INSERT INTO migrate.revision (id, parents, depends_on, branch_labels,"
+					 " message, up_sql, down_sql, checksum, created_at, created_by)"
+					 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, pg_catalog.now(), $9)",
+					 9, argtypes, values, nulls, false, 0);
+	else
+		catalog_exec("UPDATE migrate.revision SET parents = $2, depends_on = $3,"
+					 " branch_labels = $4, message = $5, up_sql = $6, down_sql = $7,"
+					 " checksum = $8, created_at = pg_catalog.now(), created_by = $9"
+					 " WHERE id = $1",
+					 9, argtypes, values, nulls, false, 0);
+}
+
+static void
+check_message(const char *message)
+{
+	if (strpbrk(message, "\r\n") != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("message must be a single line"),
+				 errhint("Put longer explanations in SQL comments of the up SQL.")));
+}
+
+/*
+ * Registers a revision: the shared path of add, merge and add_script.  The
+ * caller holds the deploy lock and an SPI connection; ac is the operation's
+ * audit context.  Returns the id (generated when id is NULL).
+ */
+char *
+register_revision(char *id, const char *up, const char *down,
+				  ArrayType *parents_arr, const char *message,
+				  ArrayType *depends_arr, ArrayType *labels_arr,
+				  AuditContext *ac)
+{
+	TimestampTz started_at = GetCurrentTimestamp();
+	char	   *created_by = GetUserNameFromId(GetUserId(), false);
+	char	  **parents = NULL,
+			  **depends,
+			  **labels;
+	int			nparents = 0,
+				ndepends,
+				nlabels;
+	ExistingRevision ex;
+	char	   *checksum;
+
+	if (up == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("up SQL must not be null"),
+				 errhint("Use '' for a revision that runs no SQL.")));
+	if (message == NULL)
+		message = "";
+	check_message(message);
+
+	if (id != NULL)
+		validate_name(id, "revision id");
+	depends = depends_arr ? array_to_strings(depends_arr, &ndepends) : (ndepends = 0, NULL);
+	labels = labels_arr ? array_to_strings(labels_arr, &nlabels) : (nlabels = 0, NULL);
+	validate_name_list(depends, ndepends, "revision id", "depends_on");
+	validate_name_list(labels, nlabels, "branch label", "branch_labels");
+	if (parents_arr)
+	{
+		parents = array_to_strings(parents_arr, &nparents);
+		validate_name_list(parents, nparents, "revision id", "parents");
+	}
+
+	/* parse first: the parser may take a while on a huge revision */
+	sqlcheck_validate(id ? id : "(new)", "up", up);
+	if (down != NULL)
+		sqlcheck_validate(id ? id : "(new)", "down", down);
+
+	if (id == NULL)
+	{
+		do
+			id = generate_id();
+		while (load_existing(id).found);
+		ex.found = false;
+	}
+	else
+		ex = load_existing(id);
+
+	if (parents_arr == NULL)
+	{
+		if (ex.found)
+		{
+			parents = ex.parents;
+			nparents = ex.nparents;
+		}
+		else
+			parents = default_parents(id, &nparents);
+	}
+
+	checksum = revision_checksum(id, parents, nparents, depends, ndepends, up, down);
+
+	if (ex.found)
+	{
+		bool		same_sql = strcmp(checksum, ex.checksum) == 0;
+
+		if (same_sql && strcmp(message, ex.message) == 0 &&
+			strings_equal(labels, nlabels, ex.labels, ex.nlabels))
+			return id;			/* registered before: nothing to do */
+		if (!same_sql && ex.applied)
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_OBJECT),
+					 errmsg("revision \"%s\" is applied and cannot be replaced", id),
+					 errdetail("Its stored checksum is %s; the new content has checksum %s.",
+							   ex.checksum, checksum),
+					 errhint("Add a new revision for the change, or downgrade below \"%s\" first.", id)));
+	}
+
+	check_references_exist(id, parents, nparents, "parent");
+	check_references_exist(id, depends, ndepends, "dependency");
+	check_names_unique(id, labels, nlabels);
+	if (ex.found)
+		check_no_cycle(id, parents, nparents, depends, ndepends);
+	else if (strings_contain(parents, nparents, id) || strings_contain(depends, ndepends, id))
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("revision \"%s\" cannot be its own parent or dependency", id)));
+
+	write_revision(!ex.found, id, parents, nparents, depends, ndepends, labels, nlabels,
+				   message, up, down, checksum, created_by);
+	update_heads(id, !ex.found, ex.parents, ex.nparents, parents, nparents);
+
+	ac->operation = ex.found ? "replace" : "add";
+	audit_record(ac, id, true, NULL, NULL, started_at,
+				 GetCurrentTimestamp() - started_at, checksum);
+	return id;
+}
+
+static char *
+text_arg_or_null(FunctionCallInfo fcinfo, int argno)
+{
+	return PG_ARGISNULL(argno) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(argno));
+}
+
+PG_FUNCTION_INFO_V1(migrate_add);
+
+/* migrate.add(id, up, down, parents, message, depends_on, branch_labels) */
+Datum
+migrate_add(PG_FUNCTION_ARGS)
+{
+	char	   *id = text_arg_or_null(fcinfo, 0);
+	char	   *up = text_arg_or_null(fcinfo, 1);
+	char	   *down = text_arg_or_null(fcinfo, 2);
+	ArrayType  *parents = PG_ARGISNULL(3) ? NULL : PG_GETARG_ARRAYTYPE_P(3);
+	char	   *message = text_arg_or_null(fcinfo, 4);
+	ArrayType  *depends = PG_ARGISNULL(5) ? NULL : PG_GETARG_ARRAYTYPE_P(5);
+	ArrayType  *labels = PG_ARGISNULL(6) ? NULL : PG_GETARG_ARRAYTYPE_P(6);
+	MemoryContext fn_cxt = CurrentMemoryContext;
+	AuditContext ac;
+	char	   *result;
+
+	operation_enter("migrate.add()");
+	deploy_lock_acquire("migrate.add()");
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	audit_begin(&ac, "add", NULL);
+	result = register_revision(id, up, down, parents, message, depends, labels, &ac);
+	result = MemoryContextStrdup(fn_cxt, result);
+
+	SPI_finish();
+	operation_exit();
+	PG_RETURN_TEXT_P(cstring_to_text(result));
+}
+
+PG_FUNCTION_INFO_V1(migrate_remove);
+
+/* migrate.remove(id): deletes an unapplied revision nothing references. */
+Datum
+migrate_remove(PG_FUNCTION_ARGS)
+{
+	char	   *id = text_arg_or_null(fcinfo, 0);
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1];
+	AuditContext ac;
+	TimestampTz started_at = GetCurrentTimestamp();
+	ExistingRevision ex;
+	char	   *checksum;
+	char	  **old_parents;
+	int			nold;
+
+	if (id == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("revision id must not be null")));
+	validate_name(id, "revision id");
+
+	operation_enter("migrate.remove()");
+	deploy_lock_acquire("migrate.remove()");
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	audit_begin(&ac, "remove", NULL);
+
+	ex = load_existing(id);
+	if (!ex.found)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("revision \"%s\" does not exist", id),
+				 errhint("migrate.remove() takes a full revision id.")));
+	if (ex.applied)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("revision \"%s\" is applied and cannot be removed", id),
+				 errhint("Downgrade below it first, or stamp the database without it.")));
+
+	values[0] = CStringGetTextDatum(id);
+	catalog_exec("SELECT r.id FROM migrate.revision r"
+				 " WHERE r.parents @> ARRAY[$1] OR r.depends_on @> ARRAY[$1]"
+				 " ORDER BY r.id COLLATE \"C\" LIMIT 1",
+				 1, argtypes, values, NULL, false, 1);
+	if (SPI_processed > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("revision \"%s\" is referenced by revision \"%s\" and cannot be removed",
+						id, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)),
+				 errhint("Remove the revisions that build on it first.")));
+	SPI_freetuptable(SPI_tuptable);
+
+	checksum = ex.checksum;
+	old_parents = ex.parents;
+	nold = ex.nparents;
+	catalog_exec("DELETE FROM migrate.revision_head WHERE revision = $1",
+				 1, argtypes, values, NULL, false, 0);
+	catalog_exec("DELETE FROM migrate.revision WHERE id = $1",
+				 1, argtypes, values, NULL, false, 0);
+	update_heads(id, false, old_parents, nold, NULL, 0);
+
+	audit_record(&ac, id, true, NULL, NULL, started_at,
+				 GetCurrentTimestamp() - started_at, checksum);
+
+	SPI_finish();
+	operation_exit();
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(migrate_merge);
+
+/* migrate.merge(revisions, message, id): a revision joining unrelated heads. */
+Datum
+migrate_merge(PG_FUNCTION_ARGS)
+{
+	ArrayType  *revisions = PG_ARGISNULL(0) ? NULL : PG_GETARG_ARRAYTYPE_P(0);
+	char	   *message = text_arg_or_null(fcinfo, 1);
+	char	   *id = text_arg_or_null(fcinfo, 2);
+	MemoryContext fn_cxt = CurrentMemoryContext;
+	AuditContext ac;
+	Graph	   *g;
+	int		   *revs;
+	int			nrevs = 0;
+	char	  **parents;
+	char	   *result;
+
+	operation_enter("migrate.merge()");
+	deploy_lock_acquire("migrate.merge()");
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	g = graph_load(false);
+	if (revisions == NULL)
+		revs = graph_heads(g, &nrevs);
+	else
+	{
+		int			n;
+		char	  **refs = array_to_strings(revisions, &n);
+
+		revs = palloc(sizeof(int) * Max(n, 1));
+		for (int i = 0; i < n; i++)
+		{
+			int			rev = revision_resolve(g, refs[i]);
+			bool		seen = false;
+
+			for (int j = 0; j < nrevs; j++)
+				seen = seen || revs[j] == rev;
+			if (!seen)
+				revs[nrevs++] = rev;
+		}
+	}
+
+	if (nrevs < 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a merge needs at least two distinct revisions"),
+				 revisions == NULL ?
+				 errdetail("The revision graph has %d head(s).", nrevs) :
+				 errdetail("%d distinct revision(s) were given.", nrevs)));
+
+	for (int i = 0; i < nrevs; i++)
+	{
+		bool	   *ancestors = graph_new_marks(g);
+		Revision   *r = &g->revs[revs[i]];
+
+		for (int j = 0; j < r->nparents; j++)
+			graph_mark_ancestors(g, r->parents[j], ancestors, true);
+		for (int j = 0; j < r->ndepends; j++)
+			graph_mark_ancestors(g, r->depends[j], ancestors, true);
+		for (int j = 0; j < nrevs; j++)
+			if (j != i && ancestors[revs[j]])
+				ereport(ERROR,
+						(errcode(ERRCODE_CHECK_VIOLATION),
+						 errmsg("cannot merge revision \"%s\" with its descendant \"%s\"",
+								g->revs[revs[j]].id, r->id),
+						 errhint("Merge only revisions on different branches, such as the graph heads.")));
+	}
+
+	parents = palloc(sizeof(char *) * nrevs);
+	for (int i = 0; i < nrevs; i++)
+		parents[i] = g->revs[revs[i]].id;
+
+	audit_begin(&ac, "add", NULL);
+	result = register_revision(id, "", "", strings_to_array(parents, nrevs),
+							   message ? message : "merge", NULL, NULL, &ac);
+	result = MemoryContextStrdup(fn_cxt, result);
+
+	SPI_finish();
+	operation_exit();
+	PG_RETURN_TEXT_P(cstring_to_text(result));
+}

@@ -1,0 +1,489 @@
+/*
+ * target.c
+ *		Parsing and resolving the targets of SPEC section 2.
+ *
+ *	head, heads, base, current, <rev>, +N, -N, <rev>+N, <rev>-N,
+ *	<label>@head, <label>@base, <label>@+N, <label>@-N
+ *
+ * A <rev> is a full id, a branch label or a unique id prefix of at least four
+ * characters.  Relative steps walk the unique child or parent chain and stop
+ * with an error at a fork or a merge, where "one step" has no single meaning.
+ */
+#include "migrate.h"
+
+#include <limits.h>
+
+#define TARGET_MAXLEN	(2 * MIGRATE_ID_MAXLEN + 16)
+#define PREFIX_MINLEN	4
+
+static const char *const reserved_names[] = {"head", "heads", "base", "current"};
+
+/* A position in the graph: a revision, or "before everything" (rev = -1). */
+typedef struct Position
+{
+	int			rev;
+} Position;
+
+static void
+target_syntax_error(const char *text, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid target \"%s\"", text),
+			 errdetail("%s", detail),
+			 errhint("A target is head, heads, base, a revision id, a branch label, a unique id prefix "
+					 "of at least 4 characters, +N, -N, <revision>+N, <revision>-N, "
+					 "or <label>@head, <label>@base, <label>@+N, <label>@-N.")));
+}
+
+static bool
+is_name_char(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		(c >= '0' && c <= '9') || c == '_' || c == '.';
+}
+
+static bool
+is_reserved_name(const char *name)
+{
+	for (size_t i = 0; i < lengthof(reserved_names); i++)
+		if (strcmp(name, reserved_names[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Checks an id or a branch label against the rules of SPEC section 1. */
+void
+validate_name(const char *name, const char *what)
+{
+	size_t		len = strlen(name);
+
+	if (len == 0 || len > MIGRATE_ID_MAXLEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid %s \"%s\"", what, len > 64 ? "(too long)" : name),
+				 errdetail("A %s has between 1 and %d characters.", what, MIGRATE_ID_MAXLEN)));
+	for (size_t i = 0; i < len; i++)
+		if (!is_name_char(name[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid %s \"%s\"", what, name),
+					 errdetail("A %s may contain only letters A-Z and a-z, digits, \"_\" and \".\".", what)));
+	if (name[0] == '.')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid %s \"%s\"", what, name),
+				 errdetail("A %s may not start with \".\".", what)));
+	if (is_reserved_name(name))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid %s \"%s\"", what, name),
+				 errdetail("\"%s\" is a reserved target name.", name)));
+}
+
+/* Parses the N of +N / -N: 1 .. INT_MAX, digits only. */
+static int
+parse_steps(const char *s, const char *text)
+{
+	long		n = 0;
+
+	if (*s == '\0')
+		target_syntax_error(text, "A relative step needs a number after \"+\" or \"-\".");
+	for (; *s; s++)
+	{
+		if (*s < '0' || *s > '9')
+			target_syntax_error(text, "A relative step is \"+\" or \"-\" followed by digits.");
+		n = n * 10 + (*s - '0');
+		if (n > INT_MAX)
+			target_syntax_error(text, "The number of steps is too large.");
+	}
+	if (n == 0)
+		target_syntax_error(text, "A relative step must be at least 1.");
+	return (int) n;
+}
+
+/*
+ * A revision named by id, branch label or unique prefix of at least four
+ * characters.
+ */
+int
+revision_resolve(Graph *g, const char *ref)
+{
+	int			rev;
+	int			first = -1,
+				second = -1;
+	int			matches;
+
+	validate_name(ref, "revision");
+	rev = graph_lookup(g, ref);
+	if (rev >= 0)
+		return rev;
+
+	if (strlen(ref) >= PREFIX_MINLEN)
+	{
+		matches = graph_find_prefix(g, ref, &first, &second);
+		if (matches == 1)
+			return first;
+		if (matches > 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_CARDINALITY_VIOLATION),
+					 errmsg("revision prefix \"%s\" is ambiguous", ref),
+					 errdetail("It matches \"%s\", \"%s\" and possibly more.",
+							   g->revs[first].id, g->revs[second].id),
+					 errhint("Use more characters of the id.")));
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_OBJECT),
+			 errmsg("revision \"%s\" does not exist", ref),
+			 strlen(ref) < PREFIX_MINLEN ?
+			 errdetail("An id prefix must have at least %d characters.", PREFIX_MINLEN) : 0,
+			 errhint("Run \"SELECT * FROM migrate.revisions()\" to list the known revisions.")));
+	return -1;					/* keep compiler quiet */
+}
+
+/* The single graph head; an empty graph has none (-1). */
+static int
+single_head(Graph *g)
+{
+	int			nheads;
+	int		   *heads = graph_heads(g, &nheads);
+
+	if (nheads > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_CARDINALITY_VIOLATION),
+				 errmsg("the revision graph has %d heads", nheads),
+				 errdetail("The heads are %s.", graph_id_list(g, heads, nheads, 10)),
+				 errhint("Use 'heads', a branch label such as 'name@head', or merge them with migrate.merge().")));
+	return nheads == 1 ? heads[0] : -1;
+}
+
+/* The single current head, or -1 when nothing is applied. */
+static Position
+current_position(Graph *g)
+{
+	int			n;
+	int		   *cur = graph_current_heads(g, &n);
+	Position	pos;
+
+	if (n > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_CARDINALITY_VIOLATION),
+				 errmsg("the database has %d current heads", n),
+				 errdetail("The current heads are %s.", graph_id_list(g, cur, n, 10)),
+				 errhint("Name a branch, as in 'name@-1', or a revision, as in '<revision>-1'.")));
+	pos.rev = n == 1 ? cur[0] : -1;
+	return pos;
+}
+
+/* Members of the branch starting at root: root and its descendants through parents. */
+static bool *
+branch_members(Graph *g, int root)
+{
+	bool	   *marks = graph_new_marks(g);
+
+	graph_mark_descendants(g, root, marks, false);
+	return marks;
+}
+
+/* The applied tip of a branch, or -1 when nothing of it is applied. */
+static Position
+branch_current_position(Graph *g, int root, const char *text)
+{
+	bool	   *members = branch_members(g, root);
+	Position	pos = {-1};
+	int			found = 0;
+
+	for (int i = 0; i < g->nrevs; i++)
+	{
+		Revision   *r = &g->revs[i];
+		bool		tip = true;
+
+		if (!members[i] || !r->applied)
+			continue;
+		for (int j = 0; j < r->nchildren; j++)
+			if (g->revs[r->children[j]].applied)
+				tip = false;
+		if (!tip)
+			continue;
+		if (found++ > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_CARDINALITY_VIOLATION),
+					 errmsg("target \"%s\" is ambiguous", text),
+					 errdetail("The branch starting at \"%s\" has several applied tips, \"%s\" and \"%s\".",
+							   g->revs[root].id, g->revs[pos.rev].id, r->id)));
+		pos.rev = i;
+	}
+	return pos;
+}
+
+/* The single head of the branch starting at root. */
+static int
+branch_head(Graph *g, int root, const char *text)
+{
+	bool	   *members = branch_members(g, root);
+	int			head = -1;
+
+	for (int i = 0; i < g->nrevs; i++)
+	{
+		if (!members[i] || !graph_is_head(g, i))
+			continue;
+		if (head >= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_CARDINALITY_VIOLATION),
+					 errmsg("target \"%s\" is ambiguous", text),
+					 errdetail("The branch starting at \"%s\" has several heads, \"%s\" and \"%s\".",
+							   g->revs[root].id, g->revs[head].id, g->revs[i].id),
+					 errhint("Merge them with migrate.merge(), or name one head.")));
+		head = i;
+	}
+	return head;
+}
+
+/*
+ * Moves n steps along the unique child (forward) or parent chain.  Inside a
+ * branch (root >= 0) the position before root is the branch base.
+ */
+static Position
+step_position(Graph *g, Position pos, int n, bool forward, int root, const char *text)
+{
+	for (int k = 0; k < n; k++)
+	{
+		if (forward)
+		{
+			if (pos.rev < 0 && root >= 0)
+				pos.rev = root;
+			else if (pos.rev < 0)
+			{
+				int			found = -1;
+
+				for (int i = 0; i < g->nrevs; i++)
+				{
+					if (g->revs[i].nparents != 0)
+						continue;
+					if (found >= 0)
+						ereport(ERROR,
+								(errcode(ERRCODE_CARDINALITY_VIOLATION),
+								 errmsg("target \"%s\" is ambiguous", text),
+								 errdetail("The graph has several roots, \"%s\" and \"%s\".",
+										   g->revs[found].id, g->revs[i].id),
+								 errhint("Name the revision to upgrade to.")));
+					found = i;
+				}
+				if (found < 0)
+					ereport(ERROR,
+							(errcode(ERRCODE_UNDEFINED_OBJECT),
+							 errmsg("target \"%s\" does not exist", text),
+							 errdetail("The revision graph is empty.")));
+				pos.rev = found;
+			}
+			else
+			{
+				Revision   *r = &g->revs[pos.rev];
+				Revision   *child;
+
+				if (r->nchildren == 0)
+					ereport(ERROR,
+							(errcode(ERRCODE_UNDEFINED_OBJECT),
+							 errmsg("target \"%s\" does not exist", text),
+							 errdetail("It goes %d step(s) past the head \"%s\".", n - k, r->id)));
+				if (r->nchildren > 1)
+					ereport(ERROR,
+							(errcode(ERRCODE_CARDINALITY_VIOLATION),
+							 errmsg("target \"%s\" is ambiguous", text),
+							 errdetail("Revision \"%s\" is a fork with %d children.", r->id, r->nchildren),
+							 errhint("Name a branch, as in 'name@+1', or the revision itself.")));
+				child = &g->revs[r->children[0]];
+				if (child->nparents > 1)
+					ereport(ERROR,
+							(errcode(ERRCODE_CARDINALITY_VIOLATION),
+							 errmsg("target \"%s\" is ambiguous", text),
+							 errdetail("The next revision, \"%s\", merges %d branches.", child->id, child->nparents),
+							 errhint("Name the merge revision itself.")));
+				pos.rev = r->children[0];
+			}
+		}
+		else
+		{
+			Revision   *r;
+
+			if (pos.rev < 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_OBJECT),
+						 errmsg("target \"%s\" does not exist", text),
+						 errdetail("It goes %d step(s) past base.", n - k)));
+			r = &g->revs[pos.rev];
+			if (pos.rev == root || r->nparents == 0)
+				pos.rev = -1;
+			else if (r->nparents > 1)
+				ereport(ERROR,
+						(errcode(ERRCODE_CARDINALITY_VIOLATION),
+						 errmsg("target \"%s\" is ambiguous", text),
+						 errdetail("Revision \"%s\" is a merge of %d revisions.", r->id, r->nparents),
+						 errhint("Name one of its parents.")));
+			else
+				pos.rev = r->parents[0];
+		}
+	}
+	return pos;
+}
+
+static Target *
+make_target(TargetKind kind, int nrevs)
+{
+	Target	   *t = palloc0(sizeof(Target));
+
+	t->kind = kind;
+	t->nrevs = nrevs;
+	t->revs = palloc(sizeof(int) * Max(nrevs, 1));
+	return t;
+}
+
+static Target *
+position_target(Position pos, int root)
+{
+	Target	   *t;
+
+	if (pos.rev >= 0)
+	{
+		t = make_target(TARGET_REVISIONS, 1);
+		t->revs[0] = pos.rev;
+	}
+	else if (root >= 0)
+	{
+		t = make_target(TARGET_BRANCH_BASE, 1);
+		t->revs[0] = root;
+	}
+	else
+		t = make_target(TARGET_BASE, 0);
+	return t;
+}
+
+/* A single position named by head, current, base or a revision. */
+static Position
+named_position(Graph *g, const char *ref, const char *text)
+{
+	Position	pos;
+
+	if (strcmp(ref, "head") == 0)
+	{
+		pos.rev = single_head(g);
+		if (pos.rev < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("target \"%s\" does not exist", text),
+					 errdetail("The revision graph is empty.")));
+	}
+	else if (strcmp(ref, "current") == 0)
+		pos = current_position(g);
+	else if (strcmp(ref, "base") == 0)
+		pos.rev = -1;
+	else if (strcmp(ref, "heads") == 0)
+		target_syntax_error(text, "\"heads\" names several revisions; a relative step needs one.");
+	else
+		pos.rev = revision_resolve(g, ref);
+	return pos;
+}
+
+/* Parses and resolves a target against the graph and the applied set. */
+Target *
+target_resolve(Graph *g, const char *text)
+{
+	size_t		len = strlen(text);
+	const char *at;
+	const char *sign;
+	char	   *ref;
+
+	if (len == 0)
+		target_syntax_error(text, "The target is empty.");
+	if (len > TARGET_MAXLEN)
+		target_syntax_error("(too long)", "A target has at most a few hundred characters.");
+	for (size_t i = 0; i < len; i++)
+		if (!is_name_char(text[i]) && text[i] != '@' && text[i] != '+' && text[i] != '-')
+			target_syntax_error(text, "A target may contain only letters, digits, \"_\", \".\", \"@\", \"+\" and \"-\".");
+
+	at = strchr(text, '@');
+	if (at != NULL)
+	{
+		const char *suffix = at + 1;
+		int			root;
+
+		if (strchr(suffix, '@') != NULL)
+			target_syntax_error(text, "A target contains at most one \"@\".");
+		ref = pnstrdup(text, at - text);
+		if (*ref == '\0')
+			target_syntax_error(text, "A branch label is needed before \"@\".");
+		root = revision_resolve(g, ref);
+
+		if (strcmp(suffix, "head") == 0)
+		{
+			Target	   *t = make_target(TARGET_REVISIONS, 1);
+
+			t->revs[0] = branch_head(g, root, text);
+			return t;
+		}
+		if (strcmp(suffix, "base") == 0)
+		{
+			Target	   *t = make_target(TARGET_BRANCH_BASE, 1);
+
+			t->revs[0] = root;
+			return t;
+		}
+		if (suffix[0] == '+' || suffix[0] == '-')
+		{
+			int			n = parse_steps(suffix + 1, text);
+			Position	pos = branch_current_position(g, root, text);
+
+			pos = step_position(g, pos, n, suffix[0] == '+', root, text);
+			return position_target(pos, root);
+		}
+		target_syntax_error(text, "After \"@\" comes head, base, +N or -N.");
+	}
+
+	sign = strpbrk(text, "+-");
+	if (sign != NULL)
+	{
+		int			n = parse_steps(sign + 1, text);
+		Position	pos;
+
+		if (sign == text)
+			pos = current_position(g);
+		else
+		{
+			ref = pnstrdup(text, sign - text);
+			pos = named_position(g, ref, text);
+		}
+		pos = step_position(g, pos, n, *sign == '+', -1, text);
+		return position_target(pos, -1);
+	}
+
+	if (strcmp(text, "base") == 0)
+		return make_target(TARGET_BASE, 0);
+	if (strcmp(text, "head") == 0)
+	{
+		int			head = single_head(g);
+		Target	   *t = make_target(TARGET_REVISIONS, head >= 0 ? 1 : 0);
+
+		if (head >= 0)
+			t->revs[0] = head;
+		return t;
+	}
+	if (strcmp(text, "heads") == 0 || strcmp(text, "current") == 0)
+	{
+		int			n;
+		int		   *revs = text[0] == 'h' ? graph_heads(g, &n) : graph_current_heads(g, &n);
+		Target	   *t;
+
+		if (text[0] == 'c' && n == 0)
+			return make_target(TARGET_BASE, 0);
+		t = make_target(TARGET_REVISIONS, n);
+		memcpy(t->revs, revs, sizeof(int) * n);
+		return t;
+	}
+
+	{
+		Target	   *t = make_target(TARGET_REVISIONS, 1);
+
+		t->revs[0] = revision_resolve(g, text);
+		return t;
+	}
+}
