@@ -152,6 +152,14 @@ extern const char *operation_name(OperationKind op);
 /* sqlcheck.c: up and down SQL checked by the server's parser at add time */
 extern void sqlcheck_validate(const char *revision, const char *section, const char *sql);
 
+typedef struct SqlStatement
+{
+	char	   *sql;
+	int			line;
+} SqlStatement;
+
+extern SqlStatement *sql_statements(const char *sql, int *count);
+
 /* audit.c: history rows and their hash chain */
 typedef struct AuditContext
 {

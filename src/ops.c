@@ -28,6 +28,7 @@ typedef struct StepContext
 	const char *revision;
 	int			step;
 	int			nsteps;
+	int			line;			/* first line of the running statement, or 0 */
 } StepContext;
 
 static void
@@ -35,8 +36,12 @@ step_error_context(void *arg)
 {
 	StepContext *sc = arg;
 
-	errcontext("migrate %s of revision \"%s\" (step %d of %d)",
-			   sc->operation, sc->revision, sc->step, sc->nsteps);
+	if (sc->line > 0)
+		errcontext("migrate %s of revision \"%s\" (step %d of %d), line %d",
+				   sc->operation, sc->revision, sc->step, sc->nsteps, sc->line);
+	else
+		errcontext("migrate %s of revision \"%s\" (step %d of %d)",
+				   sc->operation, sc->revision, sc->step, sc->nsteps);
 }
 
 /* Shows "migrate: upgrade 3/120 0003_index" in pg_stat_activity.query. */
@@ -50,12 +55,17 @@ report_progress(StepContext *sc)
 	pgstat_report_activity(STATE_RUNNING, buf);
 }
 
-/* Runs a revision's SQL as the caller; errors name the revision. */
+/*
+ * Runs a revision's SQL as the caller, one statement at a time, so that an
+ * error's context names the revision and line and quotes only the failing
+ * statement.
+ */
 static void
 run_revision_sql(const char *sql, StepContext *sc)
 {
 	ErrorContextCallback callback;
-	int			ret;
+	SqlStatement *stmts;
+	int			nstmts;
 
 	if (sql == NULL || sql[0] == '\0')
 		return;
@@ -65,14 +75,23 @@ run_revision_sql(const char *sql, StepContext *sc)
 	callback.previous = error_context_stack;
 	error_context_stack = &callback;
 
-	ret = SPI_execute(sql, false, 0);
-	if (ret < 0)
-		ereport(ERROR,
-				(errcode(ret == SPI_ERROR_TRANSACTION ? ERRCODE_ACTIVE_SQL_TRANSACTION :
-						 ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("the SQL of revision \"%s\" cannot run inside migrate: %s",
-						sc->revision, SPI_result_code_string(ret))));
-	SPI_freetuptable(SPI_tuptable);
+	stmts = sql_statements(sql, &nstmts);
+	for (int i = 0; i < nstmts; i++)
+	{
+		int			ret;
+
+		sc->line = stmts[i].line;
+		ret = SPI_execute(stmts[i].sql, false, 0);
+		if (ret < 0)
+			ereport(ERROR,
+					(errcode(ret == SPI_ERROR_TRANSACTION ? ERRCODE_ACTIVE_SQL_TRANSACTION :
+							 ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("statement cannot run inside migrate: %s",
+							SPI_result_code_string(ret))));
+		SPI_freetuptable(SPI_tuptable);
+		pfree(stmts[i].sql);
+	}
+	pfree(stmts);
 
 	error_context_stack = callback.previous;
 }
@@ -167,7 +186,7 @@ run_operation(FunctionCallInfo fcinfo, OperationKind op)
 	for (int i = 0; i < plan->nsteps; i++)
 	{
 		Revision   *r = &g->revs[plan->steps[i]];
-		StepContext sc = {opname, r->id, i + 1, plan->nsteps};
+		StepContext sc = {opname, r->id, i + 1, plan->nsteps, 0};
 		char	   *sql;
 		TimestampTz started_at;
 		int64		duration_us;

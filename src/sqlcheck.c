@@ -219,3 +219,36 @@ sqlcheck_validate(const char *revision, const char *section, const char *sql)
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextDelete(parsecxt);
 }
+
+/*
+ * Splits SQL into its statements, each with its 1-based first line, so that
+ * a revision's statements run one by one and an error names the statement
+ * that failed rather than quoting the whole (possibly huge) revision.
+ */
+SqlStatement *
+sql_statements(const char *sql, int *count)
+{
+	List	   *stmts = raw_parser(sql, RAW_PARSE_DEFAULT);
+	SqlStatement *result = palloc(sizeof(SqlStatement) * Max(list_length(stmts), 1));
+	ListCell   *lc;
+	int			line = 1;
+	int			scanned = 0;
+
+	*count = 0;
+	foreach(lc, stmts)
+	{
+		RawStmt    *raw = lfirst_node(RawStmt, lc);
+		int			start = skip_blanks(sql, raw->stmt_location);
+		int			len = raw->stmt_len > 0 ?
+			raw->stmt_len - (start - raw->stmt_location) : (int) strlen(sql + start);
+
+		/* count lines incrementally: the statements come in order */
+		for (; scanned < start; scanned++)
+			if (sql[scanned] == '\n')
+				line++;
+		result[*count].sql = pnstrdup(sql + start, len);
+		result[*count].line = line;
+		(*count)++;
+	}
+	return result;
+}
