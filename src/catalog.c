@@ -196,7 +196,7 @@ strings_to_array(char **elems, int n)
  * refused, as no caller can mean them.
  */
 char **
-array_to_strings(ArrayType *arr, int *n)
+array_to_strings(ArrayType *arr, const char *what, int *n)
 {
 	Datum	   *datums;
 	bool	   *nulls;
@@ -205,7 +205,7 @@ array_to_strings(ArrayType *arr, int *n)
 	if (ARR_NDIM(arr) > 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("array must be one-dimensional")));
+				 errmsg("%s must be a one-dimensional array", what)));
 	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &datums, &nulls, n);
 	result = palloc(sizeof(char *) * Max(*n, 1));
 	for (int i = 0; i < *n; i++)
@@ -213,7 +213,7 @@ array_to_strings(ArrayType *arr, int *n)
 		if (nulls[i])
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("array must not contain null elements")));
+					 errmsg("%s must not contain null elements", what)));
 		result[i] = TextDatumGetCString(datums[i]);
 	}
 	return result;

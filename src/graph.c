@@ -189,11 +189,11 @@ graph_load(bool read_only)
 
 		r->id = TextDatumGetCString(SPI_getbinval(tup, desc, 1, &isnull));
 		parent_names[i] = array_to_strings(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 2, &isnull)),
-										   &r->nparents);
+										   "parents", &r->nparents);
 		depend_names[i] = array_to_strings(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 3, &isnull)),
-										   &r->ndepends);
+										   "depends_on", &r->ndepends);
 		r->labels = array_to_strings(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 4, &isnull)),
-									 &r->nlabels);
+									 "branch_labels", &r->nlabels);
 		r->message = TextDatumGetCString(SPI_getbinval(tup, desc, 5, &isnull));
 		r->irreversible = DatumGetBool(SPI_getbinval(tup, desc, 6, &isnull));
 		r->checksum = TextDatumGetCString(SPI_getbinval(tup, desc, 7, &isnull));

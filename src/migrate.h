@@ -64,7 +64,7 @@ extern void catalog_set_applied(const char *id, const char *checksum,
 								TimestampTz applied_at, const char *applied_by);
 extern void catalog_unset_applied(const char *id);
 extern ArrayType *strings_to_array(char **elems, int n);
-extern char **array_to_strings(ArrayType *arr, int *n);
+extern char **array_to_strings(ArrayType *arr, const char *what, int *n);
 
 /* graph.c: the revision DAG, loaded once per call */
 typedef struct Revision

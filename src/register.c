@@ -98,8 +98,8 @@ load_existing(const char *id)
 	tup = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
 	ex.found = true;
-	ex.parents = array_to_strings(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 1, &isnull)), &ex.nparents);
-	ex.labels = array_to_strings(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 2, &isnull)), &ex.nlabels);
+	ex.parents = array_to_strings(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 1, &isnull)), "parents", &ex.nparents);
+	ex.labels = array_to_strings(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 2, &isnull)), "branch_labels", &ex.nlabels);
 	ex.message = TextDatumGetCString(SPI_getbinval(tup, desc, 3, &isnull));
 	ex.checksum = TextDatumGetCString(SPI_getbinval(tup, desc, 4, &isnull));
 	ex.applied = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
@@ -219,10 +219,6 @@ check_no_cycle(const char *id, char **parents, int nparents, char **depends, int
 
 	memcpy(refs, parents, sizeof(char *) * nparents);
 	memcpy(refs + nparents, depends, sizeof(char *) * ndepends);
-	if (strings_contain(refs, nparents + ndepends, id))
-		ereport(ERROR,
-				(errcode(ERRCODE_CHECK_VIOLATION),
-				 errmsg("revision \"%s\" cannot be its own parent or dependency", id)));
 	if (nparents + ndepends == 0)
 		return;
 
@@ -347,20 +343,20 @@ register_revision(char *id, const char *up, const char *down,
 
 	if (id != NULL)
 		validate_name(id, "revision id");
-	depends = depends_arr ? array_to_strings(depends_arr, &ndepends) : (ndepends = 0, NULL);
-	labels = labels_arr ? array_to_strings(labels_arr, &nlabels) : (nlabels = 0, NULL);
+	depends = depends_arr ? array_to_strings(depends_arr, "depends_on", &ndepends) : (ndepends = 0, NULL);
+	labels = labels_arr ? array_to_strings(labels_arr, "branch_labels", &nlabels) : (nlabels = 0, NULL);
 	validate_name_list(depends, ndepends, "revision id", "depends_on");
 	validate_name_list(labels, nlabels, "branch label", "branch_labels");
 	if (parents_arr)
 	{
-		parents = array_to_strings(parents_arr, &nparents);
+		parents = array_to_strings(parents_arr, "parents", &nparents);
 		validate_name_list(parents, nparents, "revision id", "parents");
 	}
 
 	/* parse first: the parser may take a while on a huge revision */
-	sqlcheck_validate(id ? id : "(new)", "up", up);
+	sqlcheck_validate(id ? id : "(generated id)", "up", up);
 	if (down != NULL)
-		sqlcheck_validate(id ? id : "(new)", "down", down);
+		sqlcheck_validate(id ? id : "(generated id)", "down", down);
 
 	if (id == NULL)
 	{
@@ -401,15 +397,15 @@ register_revision(char *id, const char *up, const char *down,
 					 errhint("Add a new revision for the change, or downgrade below \"%s\" first.", id)));
 	}
 
+	if (strings_contain(parents, nparents, id) || strings_contain(depends, ndepends, id))
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("revision \"%s\" cannot be its own parent or dependency", id)));
 	check_references_exist(id, parents, nparents, "parent");
 	check_references_exist(id, depends, ndepends, "dependency");
 	check_names_unique(id, labels, nlabels);
 	if (ex.found)
 		check_no_cycle(id, parents, nparents, depends, ndepends);
-	else if (strings_contain(parents, nparents, id) || strings_contain(depends, ndepends, id))
-		ereport(ERROR,
-				(errcode(ERRCODE_CHECK_VIOLATION),
-				 errmsg("revision \"%s\" cannot be its own parent or dependency", id)));
 
 	write_revision(!ex.found, id, parents, nparents, depends, ndepends, labels, nlabels,
 				   message, up, down, checksum, created_by);
@@ -556,7 +552,7 @@ migrate_merge(PG_FUNCTION_ARGS)
 	else
 	{
 		int			n;
-		char	  **refs = array_to_strings(revisions, &n);
+		char	  **refs = array_to_strings(revisions, "revisions", &n);
 
 		revs = palloc(sizeof(int) * Max(n, 1));
 		for (int i = 0; i < n; i++)

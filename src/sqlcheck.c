@@ -92,6 +92,29 @@ outside_transaction_only(Node *stmt)
 	switch (nodeTag(stmt))
 	{
 		case T_TransactionStmt:
+			switch (((TransactionStmt *) stmt)->kind)
+			{
+				case TRANS_STMT_BEGIN:
+					return "BEGIN";
+				case TRANS_STMT_START:
+					return "START TRANSACTION";
+				case TRANS_STMT_COMMIT:
+					return "COMMIT";
+				case TRANS_STMT_ROLLBACK:
+					return "ROLLBACK";
+				case TRANS_STMT_SAVEPOINT:
+					return "SAVEPOINT";
+				case TRANS_STMT_RELEASE:
+					return "RELEASE SAVEPOINT";
+				case TRANS_STMT_ROLLBACK_TO:
+					return "ROLLBACK TO SAVEPOINT";
+				case TRANS_STMT_PREPARE:
+					return "PREPARE TRANSACTION";
+				case TRANS_STMT_COMMIT_PREPARED:
+					return "COMMIT PREPARED";
+				case TRANS_STMT_ROLLBACK_PREPARED:
+					return "ROLLBACK PREPARED";
+			}
 			return "transaction control";
 		case T_VacuumStmt:
 			return ((VacuumStmt *) stmt)->is_vacuumcmd ? "VACUUM" : NULL;
