@@ -169,3 +169,9 @@ COMMENT ON FUNCTION migrate.plan(text, text) IS 'what upgrade, downgrade or stam
 REVOKE ALL ON ALL TABLES IN SCHEMA migrate FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA migrate FROM PUBLIC;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA migrate FROM PUBLIC;
+
+CREATE PROCEDURE migrate.deploy(target text DEFAULT 'head')
+AS 'MODULE_PATHNAME', 'migrate_deploy'
+LANGUAGE c;
+COMMENT ON PROCEDURE migrate.deploy(text) IS 'like upgrade, but commits after each revision; a failure is recorded in history before the error is raised';
+REVOKE ALL ON PROCEDURE migrate.deploy(text) FROM PUBLIC;

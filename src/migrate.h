@@ -14,6 +14,7 @@
 
 #include "datatype/timestamp.h"
 #include "fmgr.h"
+#include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "utils/array.h"
 #include "utils/hsearch.h"
@@ -148,6 +149,22 @@ typedef struct StepPlan
 
 extern StepPlan *plan_build(Graph *g, OperationKind op, Target *t, const char *target_text);
 extern const char *operation_name(OperationKind op);
+
+/* ops.c: running the steps of a plan */
+typedef struct StepContext
+{
+	const char *operation;
+	const char *revision;
+	int			step;
+	int			nsteps;
+	int			line;			/* first line of the running statement, or 0 */
+} StepContext;
+
+extern void report_progress(StepContext *sc);
+extern void run_revision_sql(const char *sql, StepContext *sc);
+extern void check_registrants(Graph *g, StepPlan *plan, const char *opname);
+extern void put_step_row(ReturnSetInfo *rsinfo, Revision *r, int64 duration_us);
+extern char *target_argument(FunctionCallInfo fcinfo, int argno);
 
 /* sqlcheck.c: up and down SQL checked by the server's parser at add time */
 extern void sqlcheck_validate(const char *revision, const char *section, const char *sql);

@@ -22,15 +22,6 @@
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
-typedef struct StepContext
-{
-	const char *operation;
-	const char *revision;
-	int			step;
-	int			nsteps;
-	int			line;			/* first line of the running statement, or 0 */
-} StepContext;
-
 static void
 step_error_context(void *arg)
 {
@@ -45,7 +36,7 @@ step_error_context(void *arg)
 }
 
 /* Shows "migrate: upgrade 3/120 0003_index" in pg_stat_activity.query. */
-static void
+void
 report_progress(StepContext *sc)
 {
 	char		buf[MIGRATE_ID_MAXLEN + 64];
@@ -60,7 +51,7 @@ report_progress(StepContext *sc)
  * error's context names the revision and line and quotes only the failing
  * statement.
  */
-static void
+void
 run_revision_sql(const char *sql, StepContext *sc)
 {
 	ErrorContextCallback callback;
@@ -101,7 +92,7 @@ run_revision_sql(const char *sql, StepContext *sc)
  * caller's privileges: otherwise a weak role could plant SQL for a superuser
  * to run (SPEC section 7).
  */
-static void
+void
 check_registrants(Graph *g, StepPlan *plan, const char *opname)
 {
 	Oid			caller = GetUserId();
@@ -123,7 +114,7 @@ check_registrants(Graph *g, StepPlan *plan, const char *opname)
 	}
 }
 
-static void
+void
 put_step_row(ReturnSetInfo *rsinfo, Revision *r, int64 duration_us)
 {
 	Datum		values[3];
@@ -135,7 +126,7 @@ put_step_row(ReturnSetInfo *rsinfo, Revision *r, int64 duration_us)
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
 
-static char *
+char *
 target_argument(FunctionCallInfo fcinfo, int argno)
 {
 	if (PG_ARGISNULL(argno))
