@@ -27,10 +27,11 @@ CREATE TABLE migrate.revision (
 );
 COMMENT ON TABLE migrate.revision IS 'the revision graph: one row per revision with its up and down SQL';
 -- Parents and depends_on are searched when a revision is removed or replaced;
--- labels when a new label must be unique.
-CREATE INDEX revision_parents_idx ON migrate.revision USING gin (parents);
-CREATE INDEX revision_depends_on_idx ON migrate.revision USING gin (depends_on);
-CREATE INDEX revision_branch_labels_idx ON migrate.revision USING gin (branch_labels);
+-- labels on every add.  No fastupdate: a pending list is scanned linearly by
+-- every search, which would make registering n revisions O(n^2).
+CREATE INDEX revision_parents_idx ON migrate.revision USING gin (parents) WITH (fastupdate = off);
+CREATE INDEX revision_depends_on_idx ON migrate.revision USING gin (depends_on) WITH (fastupdate = off);
+CREATE INDEX revision_branch_labels_idx ON migrate.revision USING gin (branch_labels) WITH (fastupdate = off);
 
 -- The graph heads, kept by add/remove so that adding a revision on top of the
 -- single head and a no-op upgrade stay O(1) however large the graph is.

@@ -85,6 +85,15 @@ catalog_scope_enter(CatalogScope *scope)
 	(void) set_config_option("search_path", "pg_catalog, pg_temp",
 							 PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
+
+	/*
+	 * Kept plans are often made while the catalogs are nearly empty (the
+	 * first adds of a registration script); a sequential scan chosen then
+	 * would make every later lookup O(n).  Every lookup has an index.
+	 */
+	(void) set_config_option("enable_seqscan", "off",
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 }
 
 void
@@ -244,4 +253,31 @@ catalog_unset_applied(const char *id)
 
 	catalog_exec("DELETE FROM migrate.applied WHERE revision = $1",
 				 1, argtypes, values, NULL, false, 0);
+}
+
+/*
+ * Whether upgrade(target) has nothing to do, judged from the graph heads
+ * alone: as the applied set is closed under ancestry, all heads applied means
+ * everything is.  Only for "head" and "heads"; false means "load the graph".
+ */
+bool
+catalog_heads_all_applied(const char *target)
+{
+	bool		isnull;
+	int64		nheads;
+	int64		napplied;
+
+	if (strcmp(target, "head") != 0 && strcmp(target, "heads") != 0)
+		return false;
+	catalog_exec("SELECT pg_catalog.count(*), pg_catalog.count(a.revision)"
+				 " FROM migrate.revision_head h LEFT JOIN migrate.applied a ON a.revision = h.revision",
+				 0, NULL, NULL, NULL, false, 1);
+	nheads = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	napplied = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	SPI_freetuptable(SPI_tuptable);
+
+	/* several heads make "head" an error: the full path reports it */
+	if (strcmp(target, "head") == 0 && nheads > 1)
+		return false;
+	return nheads > 0 && nheads == napplied;
 }

@@ -103,6 +103,17 @@ migrate_deploy(PG_FUNCTION_ARGS)
 		operation_enter("migrate.deploy()");
 		deploy_lock_acquire("migrate.deploy()");
 
+		if (catalog_heads_all_applied(target))
+		{
+			if (done == 0)
+				ereport(NOTICE,
+						(errmsg("nothing to deploy"),
+						 errdetail("Every revision that target \"%s\" needs is already applied.", target)));
+			operation_exit();
+			MemoryContextSwitchTo(outer);
+			break;
+		}
+
 		/* the state as of now: a concurrent deployer may have moved it */
 		audit_begin(&ac, "upgrade", target);
 		if (operation_id == 0)

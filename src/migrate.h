@@ -64,6 +64,7 @@ extern char *catalog_fetch_sql(const char *id, bool down);
 extern void catalog_set_applied(const char *id, const char *checksum,
 								TimestampTz applied_at, const char *applied_by);
 extern void catalog_unset_applied(const char *id);
+extern bool catalog_heads_all_applied(const char *target);
 extern ArrayType *strings_to_array(char **elems, int n);
 extern char **array_to_strings(ArrayType *arr, const char *what, int *n);
 

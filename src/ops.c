@@ -161,6 +161,16 @@ run_operation(FunctionCallInfo fcinfo, OperationKind op)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
+	if (op == OP_UPGRADE && catalog_heads_all_applied(target))
+	{
+		ereport(NOTICE,
+				(errmsg("nothing to upgrade"),
+				 errdetail("Every revision that target \"%s\" needs is already applied.", target)));
+		SPI_finish();
+		operation_exit();
+		return;
+	}
+
 	audit_begin(&ac, opname, target);
 	g = graph_load(false);
 	t = target_resolve(g, target);

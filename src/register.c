@@ -172,8 +172,9 @@ check_names_unique(const char *id, char **labels, int nlabels)
 	values[0] = CStringGetTextDatum(id);
 	values[1] = PointerGetDatum(strings_to_array(labels, nlabels));
 
+	/* no LIMIT in these lookups: it would tempt the planner into a seq scan */
 	catalog_exec("SELECT r.id FROM migrate.revision r"
-				 " WHERE r.branch_labels @> ARRAY[$1] AND r.id <> $1 LIMIT 1",
+				 " WHERE r.branch_labels @> ARRAY[$1] AND r.id <> $1",
 				 2, argtypes, values, NULL, false, 1);
 	if (SPI_processed > 0)
 		ereport(ERROR,
@@ -186,7 +187,7 @@ check_names_unique(const char *id, char **labels, int nlabels)
 		return;
 
 	catalog_exec("SELECT l, r.id FROM migrate.revision r, pg_catalog.unnest(r.branch_labels) AS l"
-				 " WHERE r.branch_labels && $2 AND r.id <> $1 AND l = ANY ($2) LIMIT 1",
+				 " WHERE r.branch_labels && $2 AND r.id <> $1 AND l = ANY ($2)",
 				 2, argtypes, values, NULL, false, 1);
 	if (SPI_processed > 0)
 		ereport(ERROR,
@@ -197,7 +198,7 @@ check_names_unique(const char *id, char **labels, int nlabels)
 				 errhint("Branch labels are unique across the graph.")));
 	SPI_freetuptable(SPI_tuptable);
 
-	catalog_exec("SELECT r.id FROM migrate.revision r WHERE r.id = ANY ($2) LIMIT 1",
+	catalog_exec("SELECT r.id FROM migrate.revision r WHERE r.id = ANY ($2)",
 				 2, argtypes, values, NULL, false, 1);
 	if (SPI_processed > 0 || strings_contain(labels, nlabels, id))
 		ereport(ERROR,
@@ -495,9 +496,9 @@ migrate_remove(PG_FUNCTION_ARGS)
 				 errhint("Downgrade below it first, or stamp the database without it.")));
 
 	values[0] = CStringGetTextDatum(id);
-	catalog_exec("SELECT r.id FROM migrate.revision r"
-				 " WHERE r.parents @> ARRAY[$1] OR r.depends_on @> ARRAY[$1]"
-				 " ORDER BY r.id COLLATE \"C\" LIMIT 1",
+	catalog_exec("SELECT c.id FROM (SELECT r.id FROM migrate.revision r WHERE r.parents @> ARRAY[$1]"
+				 "  UNION ALL SELECT r.id FROM migrate.revision r WHERE r.depends_on @> ARRAY[$1]) c"
+				 " ORDER BY c.id COLLATE \"C\" LIMIT 1",
 				 1, argtypes, values, NULL, false, 1);
 	if (SPI_processed > 0)
 		ereport(ERROR,
