@@ -61,32 +61,34 @@ audit_begin(AuditContext *ac, const char *operation, const char *target)
 	SPI_freetuptable(SPI_tuptable);
 }
 
-/* The hash of a history row; the order of fields is part of the format. */
-static void
-history_row_hash(AuditContext *ac, const char *revision, bool success,
-				 const char *sqlstate, const char *error,
-				 TimestampTz started_at, int64 duration_us, uint64 txid,
-				 const char *checksum, char *hex_out)
+/*
+ * The hash of a history row; the order of fields is part of the format
+ * (README.md).  Shared by the writer and by migrate.verify().
+ */
+void
+history_row_hash(const HistoryRow *row, char *hex_out)
 {
 	Digest	   *d = digest_begin("migrate history v1");
 
-	digest_int64(d, ac->operation_id);
-	digest_text(d, ac->operation);
-	digest_text(d, revision);
-	digest_text(d, ac->target);
-	digest_text(d, success ? "t" : "f");
-	digest_text(d, sqlstate);
-	digest_text(d, error);
-	digest_int64(d, started_at);
-	digest_int64(d, duration_us);
-	digest_text(d, ac->session_role);
-	digest_text(d, ac->effective_role);
-	digest_text(d, ac->application_name);
-	digest_text(d, ac->client_addr);
-	digest_int64(d, ac->backend_pid);
-	digest_int64(d, (int64) txid);
-	digest_text(d, checksum);
-	digest_text(d, ac->have_prev ? ac->prev_hash : NULL);
+	digest_int64(d, row->operation_id);
+	digest_text(d, row->operation);
+	digest_text(d, row->revision);
+	digest_text(d, row->target);
+	digest_text(d, row->success ? "t" : "f");
+	digest_text(d, row->sqlstate);
+	digest_text(d, row->error);
+	digest_int64(d, row->started_at);
+	digest_int64(d, row->duration.month);
+	digest_int64(d, row->duration.day);
+	digest_int64(d, row->duration.time);
+	digest_text(d, row->session_role);
+	digest_text(d, row->effective_role);
+	digest_text(d, row->application_name);
+	digest_text(d, row->client_addr);
+	digest_int64(d, row->backend_pid);
+	digest_int64(d, (int64) row->txid);
+	digest_text(d, row->checksum);
+	digest_text(d, row->prev_hash);
 	digest_end(d, hex_out);
 }
 
@@ -103,9 +105,28 @@ audit_record(AuditContext *ac, const char *revision, bool success,
 	INT4OID, XID8OID, TEXTOID, TEXTOID, TEXTOID};
 	Datum		values[18];
 	char		nulls[18];
+	HistoryRow	row;
 
-	history_row_hash(ac, revision, success, sqlstate, error, started_at,
-					 duration_us, U64FromFullTransactionId(fxid), checksum, hash);
+
+	row.operation_id = ac->operation_id;
+	row.operation = ac->operation;
+	row.revision = revision;
+	row.target = ac->target;
+	row.success = success;
+	row.sqlstate = sqlstate;
+	row.error = error;
+	row.started_at = started_at;
+	memset(&row.duration, 0, sizeof(Interval));
+	row.duration.time = duration_us;
+	row.session_role = ac->session_role;
+	row.effective_role = ac->effective_role;
+	row.application_name = ac->application_name;
+	row.client_addr = ac->client_addr;
+	row.backend_pid = ac->backend_pid;
+	row.txid = U64FromFullTransactionId(fxid);
+	row.checksum = checksum;
+	row.prev_hash = ac->have_prev ? ac->prev_hash : NULL;
+	history_row_hash(&row, hash);
 
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = Int64GetDatum(ac->operation_id);

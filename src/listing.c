@@ -119,7 +119,8 @@ range_members(Graph *g, const char *range)
 	{
 		Target	   *t = target_resolve(g, lower);
 
-		if (t->kind == TARGET_BASE)
+		/* "current" with nothing applied is base: no lower bound */
+		if (t->kind == TARGET_BASE || t->nrevs == 0)
 			return members;
 		for (int i = 0; i < t->nrevs; i++)
 			graph_mark_descendants(g, t->revs[i], below, true);

@@ -193,6 +193,29 @@ typedef struct AuditContext
 	char		prev_hash[MIGRATE_HASH_HEXLEN + 1];
 } AuditContext;
 
+/* One history row, as hashed. */
+typedef struct HistoryRow
+{
+	int64		operation_id;
+	const char *operation;
+	const char *revision;
+	const char *target;
+	bool		success;
+	const char *sqlstate;
+	const char *error;
+	TimestampTz started_at;
+	Interval	duration;
+	const char *session_role;
+	const char *effective_role;
+	const char *application_name;
+	const char *client_addr;
+	int			backend_pid;
+	uint64		txid;
+	const char *checksum;
+	const char *prev_hash;
+} HistoryRow;
+
+extern void history_row_hash(const HistoryRow *row, char *hex_out);
 extern void audit_begin(AuditContext *ac, const char *operation, const char *target);
 extern void audit_record(AuditContext *ac, const char *revision, bool success,
 						 const char *sqlstate, const char *error,

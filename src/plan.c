@@ -51,6 +51,9 @@ target_after(Graph *g, Target *t)
 	else if (t->kind == TARGET_BRANCH_BASE)
 		graph_mark_descendants(g, t->revs[0], marks, true);
 	else
+	{
+		bool	   *keep = target_closure(g, t);
+
 		for (int i = 0; i < t->nrevs; i++)
 		{
 			Revision   *r = &g->revs[t->revs[i]];
@@ -60,6 +63,14 @@ target_after(Graph *g, Target *t)
 			for (int j = 0; j < r->ndependents; j++)
 				graph_mark_descendants(g, r->dependents[j], marks, true);
 		}
+
+		/*
+		 * What the target itself needs stays: with several target revisions,
+		 * one may depend on another (downgrade('heads') changes nothing).
+		 */
+		for (int i = 0; i < g->nrevs; i++)
+			marks[i] = marks[i] && !keep[i];
+	}
 	return marks;
 }
 

@@ -412,6 +412,14 @@ target_resolve(Graph *g, const char *text)
 		ref = pnstrdup(text, at - text);
 		if (*ref == '\0')
 			target_syntax_error(text, "A branch label is needed before \"@\".");
+
+		/* the whole syntax first: a malformed target is 22023 whatever it names */
+		if (strcmp(suffix, "head") != 0 && strcmp(suffix, "base") != 0)
+		{
+			if (suffix[0] != '+' && suffix[0] != '-')
+				target_syntax_error(text, "After \"@\" comes head, base, +N or -N.");
+			(void) parse_steps(suffix + 1, text);
+		}
 		root = revision_resolve(g, ref);
 
 		if (strcmp(suffix, "head") == 0)
@@ -445,6 +453,8 @@ target_resolve(Graph *g, const char *text)
 		int			n = parse_steps(sign + 1, text);
 		Position	pos;
 
+		if (strpbrk(sign + 1, "+-") != NULL)
+			target_syntax_error(text, "A target has at most one relative step.");
 		if (sign == text)
 			pos = current_position(g);
 		else
@@ -473,8 +483,7 @@ target_resolve(Graph *g, const char *text)
 		int		   *revs = text[0] == 'h' ? graph_heads(g, &n) : graph_current_heads(g, &n);
 		Target	   *t;
 
-		if (text[0] == 'c' && n == 0)
-			return make_target(TARGET_BASE, 0);
+		/* nothing applied: "current" is the empty set, not base */
 		t = make_target(TARGET_REVISIONS, n);
 		memcpy(t->revs, revs, sizeof(int) * n);
 		return t;
