@@ -52,6 +52,7 @@ COMMENT ON TABLE migrate.applied IS 'one row per applied revision, with the chec
 -- The append-only audit history.
 CREATE SEQUENCE migrate.history_id_seq;
 CREATE SEQUENCE migrate.operation_id_seq;
+COMMENT ON SEQUENCE migrate.operation_id_seq IS 'one value per migrate call: migrate.history.operation_id';
 CREATE TABLE migrate.history (
     id               bigint      NOT NULL DEFAULT pg_catalog.nextval('migrate.history_id_seq') PRIMARY KEY,
     operation_id     bigint      NOT NULL,
@@ -75,6 +76,7 @@ CREATE TABLE migrate.history (
     hash             text        NOT NULL
 );
 ALTER SEQUENCE migrate.history_id_seq OWNED BY migrate.history.id;
+COMMENT ON SEQUENCE migrate.history_id_seq IS 'migrate.history.id';
 COMMENT ON TABLE migrate.history IS 'append-only audit log: one row per step on one revision, chained by SHA-256 hashes';
 CREATE INDEX history_operation_id_idx ON migrate.history (operation_id);
 
@@ -165,6 +167,47 @@ RETURNS TABLE (step integer, revision text, operation text, message text)
 AS 'MODULE_PATHNAME', 'migrate_plan'
 LANGUAGE c STABLE;
 COMMENT ON FUNCTION migrate.plan(text, text) IS 'what upgrade, downgrade or stamp would do, changing nothing';
+
+CREATE FUNCTION migrate.verify()
+RETURNS TABLE (problem text, revision text, detail text)
+AS 'MODULE_PATHNAME', 'migrate_verify'
+LANGUAGE c STABLE;
+COMMENT ON FUNCTION migrate.verify() IS 'every integrity problem: checksum drift, altered revisions, a broken history chain, invariant violations';
+
+CREATE FUNCTION migrate.check()
+RETURNS void
+AS 'MODULE_PATHNAME', 'migrate_check'
+LANGUAGE c STABLE;
+COMMENT ON FUNCTION migrate.check() IS 'raises 55000 unless every revision is applied and none changed since; silent otherwise';
+
+-- Plain SQL over the catalogs, so that a role granted SELECT on the view
+-- needs no EXECUTE on any function.  The lock key is migrate.lock_key()
+-- split into the two oids pg_locks shows.
+CREATE VIEW migrate.status AS
+SELECT ARRAY(SELECT a.revision FROM migrate.applied a
+              WHERE NOT EXISTS (SELECT 1 FROM migrate.applied c
+                                  JOIN migrate.revision r ON r.id = c.revision
+                                 WHERE r.parents @> ARRAY[a.revision])
+              ORDER BY a.revision COLLATE "C") AS current_heads,
+       ARRAY(SELECT h.revision FROM migrate.revision_head h
+              ORDER BY h.revision COLLATE "C") AS heads,
+       p.pending,
+       p.pending = 0 AS up_to_date,
+       (SELECT l.pid FROM pg_catalog.pg_locks l
+         WHERE l.locktype = 'advisory' AND l.granted
+           AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d
+                              WHERE d.datname = pg_catalog.current_database())
+           AND l.classid = 1835624306::oid AND l.objid = 1635017985::oid
+           AND l.objsubid = 1
+         LIMIT 1) AS lock_holder_pid,
+       d.started_at AS last_deploy_at,
+       d.effective_role AS last_deploy_by
+  FROM (SELECT count(*) AS pending FROM migrate.revision r
+         WHERE NOT EXISTS (SELECT 1 FROM migrate.applied a WHERE a.revision = r.id)) p
+  LEFT JOIN (SELECT h.started_at, h.effective_role FROM migrate.history h
+              WHERE h.operation IN ('upgrade', 'downgrade') AND h.success
+              ORDER BY h.id DESC LIMIT 1) d ON true;
+COMMENT ON VIEW migrate.status IS 'one row: current heads, graph heads, pending count, up_to_date, the deploy lock holder, the last successful deploy';
 
 -- Nothing is granted to PUBLIC: a DBA grants EXECUTE to deployer roles.
 REVOKE ALL ON ALL TABLES IN SCHEMA migrate FROM PUBLIC;

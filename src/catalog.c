@@ -121,7 +121,8 @@ catalog_plan(const char *sql, int nargs, Oid *argtypes)
 	}
 
 	entry = hash_search(plan_cache, &sql, HASH_ENTER, &found);
-	if (!found)
+	/* an entry without a plan is one whose SPI_prepare raised an error */
+	if (!found || entry->plan == NULL)
 	{
 		SPIPlanPtr	plan;
 

@@ -351,10 +351,11 @@ compare_rev_index(Datum a, Datum b, void *arg pg_attribute_unused())
 
 /*
  * The members in topological order: parents and dependencies first, ties
- * broken by id in byte order (Kahn's algorithm with a min-heap).
+ * broken by id in byte order (Kahn's algorithm with a min-heap).  Returns
+ * fewer than the members when they contain a cycle.
  */
-int *
-graph_order(Graph *g, const bool *members, int *count)
+static int *
+kahn_order(Graph *g, const bool *members, int *count, int *nmembers_out)
 {
 	int		   *indegree = MemoryContextAllocZero(g->cxt, sizeof(int) * Max(g->nrevs, 1));
 	int		   *order = MemoryContextAlloc(g->cxt, sizeof(int) * Max(g->nrevs, 1));
@@ -398,6 +399,18 @@ graph_order(Graph *g, const bool *members, int *count)
 	}
 	binaryheap_free(heap);
 	pfree(indegree);
+	*count = n;
+	*nmembers_out = nmembers;
+	return order;
+}
+
+/* The members in topological order; a cycle is an error. */
+int *
+graph_order(Graph *g, const bool *members, int *count)
+{
+	int			nmembers;
+	int			n;
+	int		   *order = kahn_order(g, members, &n, &nmembers);
 
 	if (n != nmembers)
 		ereport(ERROR,
@@ -407,6 +420,19 @@ graph_order(Graph *g, const bool *members, int *count)
 				 errhint("Run \"SELECT * FROM migrate.verify()\" to list the problems.")));
 	*count = n;
 	return order;
+}
+
+/* Whether the whole graph contains a cycle (only a manual edit can make one). */
+bool
+graph_has_cycle(Graph *g)
+{
+	bool	   *all = graph_new_marks(g);
+	int			n;
+	int			nmembers;
+
+	memset(all, true, sizeof(bool) * g->nrevs);
+	(void) kahn_order(g, all, &n, &nmembers);
+	return n != nmembers;
 }
 
 bool

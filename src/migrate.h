@@ -111,6 +111,7 @@ extern void graph_mark_descendants(Graph *g, int rev, bool *marks, bool with_dep
 extern int *graph_order(Graph *g, const bool *members, int *count);
 extern int *graph_heads(Graph *g, int *count);
 extern int *graph_current_heads(Graph *g, int *count);
+extern bool graph_has_cycle(Graph *g);
 extern bool graph_is_head(Graph *g, int rev);
 extern bool graph_is_current(Graph *g, int rev);
 

@@ -1,0 +1,357 @@
+/*
+ * integrity.c
+ *		migrate.verify() and migrate.check(): what a DBA asks before trusting
+ *		the catalogs.
+ *
+ * verify() recomputes every revision's checksum from its content, every
+ * history row's hash and the links of the chain, and checks the invariants
+ * that migrate's functions keep (applied closed under ancestry, known
+ * references, the heads table, no cycle).  Everything is read with cursors,
+ * so a large history or huge revisions do not have to fit in memory at once.
+ */
+#include "migrate.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+#include "utils/xid8.h"
+
+#define FETCH_BATCH 256
+
+typedef struct Problem
+{
+	const char *problem;
+	char	   *revision;
+	char	   *detail;
+} Problem;
+
+static List *
+add_problem(List *problems, const char *problem, const char *revision, char *detail)
+{
+	Problem    *p = palloc(sizeof(Problem));
+
+	p->problem = problem;
+	p->revision = revision ? pstrdup(revision) : NULL;
+	p->detail = detail;
+	return lappend(problems, p);
+}
+
+static char *
+text_or_null(HeapTuple tup, TupleDesc desc, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tup, desc, col, &isnull);
+
+	return isnull ? NULL : TextDatumGetCString(d);
+}
+
+/*
+ * Opens a cursor on a catalog query as the extension owner.  Fetches run
+ * outside the scope; the portal keeps the owner's snapshot and plan.
+ */
+static Portal
+open_catalog_cursor(const char *sql)
+{
+	CatalogScope scope;
+	Portal		portal;
+
+	catalog_scope_enter(&scope);
+	portal = SPI_cursor_open_with_args(NULL, sql, 0, NULL, NULL, NULL, true, 0);
+	catalog_scope_exit(&scope);
+	return portal;
+}
+
+/* Revisions whose content no longer matches their stored or applied checksum. */
+static List *
+check_revision_checksums(List *problems)
+{
+	Portal		portal = open_catalog_cursor(
+		"SELECT r.id, r.parents, r.depends_on, r.up_sql, r.down_sql, r.checksum, a.checksum"
+		" FROM migrate.revision r LEFT JOIN migrate.applied a ON a.revision = r.id"
+		" ORDER BY r.id COLLATE \"C\"");
+
+	for (;;)
+	{
+		SPI_cursor_fetch(portal, true, FETCH_BATCH);
+		if (SPI_processed == 0)
+			break;
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[i];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			bool		isnull;
+			char	   *id = text_or_null(tup, desc, 1);
+			int			nparents,
+						ndepends;
+			char	  **parents = array_to_strings(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 2, &isnull)), "parents", &nparents);
+			char	  **depends = array_to_strings(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 3, &isnull)), "depends_on", &ndepends);
+			char	   *up = text_or_null(tup, desc, 4);
+			char	   *down = text_or_null(tup, desc, 5);
+			char	   *stored = text_or_null(tup, desc, 6);
+			char	   *applied = text_or_null(tup, desc, 7);
+			char	   *actual = revision_checksum(id, parents, nparents, depends, ndepends, up, down);
+
+			if (strcmp(actual, stored) != 0)
+				problems = add_problem(problems, "revision altered", id,
+									   psprintf("Its content has checksum %s, but the stored checksum is %s: it was changed outside migrate.add().",
+												actual, stored));
+			if (applied != NULL && strcmp(applied, actual) != 0)
+				problems = add_problem(problems, "checksum drift", id,
+									   psprintf("It was applied with checksum %s; its content now has checksum %s.",
+												applied, actual));
+			pfree(up);
+			if (down)
+				pfree(down);
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_cursor_close(portal);
+	return problems;
+}
+
+/* Rows of a two-column catalog query, each reported as one problem. */
+static List *
+report_rows(List *problems, const char *sql, const char *problem, const char *detail_fmt)
+{
+	catalog_exec(sql, 0, NULL, NULL, NULL, true, 0);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		char	   *rev = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		char	   *other = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+
+		problems = add_problem(problems, problem, rev, psprintf(detail_fmt, other));
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return problems;
+}
+
+/* The invariants migrate's functions keep, checked in SQL. */
+static List *
+check_invariants(List *problems, bool *references_ok)
+{
+	int			before = list_length(problems);
+
+	problems = report_rows(problems,
+						   "SELECT r.id, p FROM migrate.revision r,"
+						   " pg_catalog.unnest(r.parents OPERATOR(pg_catalog.||) r.depends_on) AS p"
+						   " WHERE NOT EXISTS (SELECT 1 FROM migrate.revision x WHERE x.id = p)"
+						   " ORDER BY r.id COLLATE \"C\", p COLLATE \"C\"",
+						   "unknown reference",
+						   "It names \"%s\" as a parent or dependency, and no such revision exists.");
+	*references_ok = list_length(problems) == before;
+
+	problems = report_rows(problems,
+						   "SELECT a.revision, a.applied_by FROM migrate.applied a"
+						   " WHERE NOT EXISTS (SELECT 1 FROM migrate.revision r WHERE r.id = a.revision)"
+						   " ORDER BY a.revision COLLATE \"C\"",
+						   "unknown applied revision",
+						   "It is recorded as applied (by \"%s\"), but no such revision exists.");
+
+	problems = report_rows(problems,
+						   "SELECT a.revision, p FROM migrate.applied a"
+						   " JOIN migrate.revision r ON r.id = a.revision,"
+						   " pg_catalog.unnest(r.parents OPERATOR(pg_catalog.||) r.depends_on) AS p"
+						   " WHERE NOT EXISTS (SELECT 1 FROM migrate.applied x WHERE x.revision = p)"
+						   " ORDER BY a.revision COLLATE \"C\", p COLLATE \"C\"",
+						   "applied without ancestor",
+						   "It is applied, but its parent or dependency \"%s\" is not.");
+
+	problems = report_rows(problems,
+						   "SELECT s.id, s.how FROM ("
+						   " SELECT r.id, 'missing' AS how FROM migrate.revision r"
+						   " WHERE NOT EXISTS (SELECT 1 FROM migrate.revision c WHERE c.parents @> ARRAY[r.id])"
+						   "   AND NOT EXISTS (SELECT 1 FROM migrate.revision_head h WHERE h.revision = r.id)"
+						   " UNION ALL"
+						   " SELECT h.revision, 'listed' FROM migrate.revision_head h"
+						   " WHERE EXISTS (SELECT 1 FROM migrate.revision c WHERE c.parents @> ARRAY[h.revision])"
+						   ") s ORDER BY s.id COLLATE \"C\"",
+						   "heads table out of date",
+						   "migrate.revision_head has it %s wrongly.");
+	return problems;
+}
+
+/* The history hash chain: each row's hash, and each row's link to the last. */
+static List *
+check_history_chain(List *problems)
+{
+	Portal		portal = open_catalog_cursor(
+		"SELECT id, operation_id, operation, revision, target, success, sqlstate, error,"
+		" started_at, duration, session_role, effective_role, application_name,"
+		" client_addr::pg_catalog.text, backend_pid, txid, checksum, prev_hash, hash"
+		" FROM migrate.history ORDER BY id");
+	char	   *last_hash = NULL;
+	int64		last_id = 0;
+
+	for (;;)
+	{
+		SPI_cursor_fetch(portal, true, FETCH_BATCH);
+		if (SPI_processed == 0)
+			break;
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[i];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			bool		isnull;
+			HistoryRow	row;
+			int64		id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+			char	   *stored;
+			char		actual[MIGRATE_HASH_HEXLEN + 1];
+			Datum		d;
+
+			row.operation_id = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+			row.operation = text_or_null(tup, desc, 3);
+			row.revision = text_or_null(tup, desc, 4);
+			row.target = text_or_null(tup, desc, 5);
+			row.success = DatumGetBool(SPI_getbinval(tup, desc, 6, &isnull));
+			row.sqlstate = text_or_null(tup, desc, 7);
+			row.error = text_or_null(tup, desc, 8);
+			row.started_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 9, &isnull));
+			row.duration = *DatumGetIntervalP(SPI_getbinval(tup, desc, 10, &isnull));
+			row.session_role = pstrdup(NameStr(*DatumGetName(SPI_getbinval(tup, desc, 11, &isnull))));
+			row.effective_role = pstrdup(NameStr(*DatumGetName(SPI_getbinval(tup, desc, 12, &isnull))));
+			row.application_name = text_or_null(tup, desc, 13);
+			row.client_addr = text_or_null(tup, desc, 14);
+			row.backend_pid = DatumGetInt32(SPI_getbinval(tup, desc, 15, &isnull));
+			d = SPI_getbinval(tup, desc, 16, &isnull);
+			row.txid = isnull ? 0 : U64FromFullTransactionId(DatumGetFullTransactionId(d));
+			row.checksum = text_or_null(tup, desc, 17);
+			row.prev_hash = text_or_null(tup, desc, 18);
+			stored = text_or_null(tup, desc, 19);
+
+			history_row_hash(&row, actual);
+			if (strcmp(actual, stored) != 0)
+				problems = add_problem(problems, "history row altered", row.revision,
+									   psprintf("History row %lld no longer matches its hash.", (long long) id));
+
+			if (last_hash == NULL && row.prev_hash != NULL)
+				problems = add_problem(problems, "history chain broken", row.revision,
+									   psprintf("History row %lld is the first row but links to an earlier one: rows before it were deleted.",
+												(long long) id));
+			else if (last_hash != NULL &&
+					 (row.prev_hash == NULL || strcmp(row.prev_hash, last_hash) != 0))
+				problems = add_problem(problems, "history chain broken", row.revision,
+									   psprintf("History row %lld does not link to row %lld before it: rows between them were deleted or altered.",
+												(long long) id, (long long) last_id));
+			if (last_hash)
+				pfree(last_hash);
+			last_hash = stored;
+			last_id = id;
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_cursor_close(portal);
+	return problems;
+}
+
+PG_FUNCTION_INFO_V1(migrate_verify);
+
+/* migrate.verify(): one row per integrity problem; none when all is well. */
+Datum
+migrate_verify(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo;
+	List	   *problems = NIL;
+	bool		references_ok;
+	ListCell   *lc;
+
+	InitMaterializedSRF(fcinfo, 0);
+	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	problems = check_revision_checksums(problems);
+	problems = check_invariants(problems, &references_ok);
+	if (references_ok)
+	{
+		Graph	   *g = graph_load(true);
+
+		if (graph_has_cycle(g))
+			problems = add_problem(problems, "cycle", NULL,
+								   pstrdup("The revision graph contains a cycle."));
+	}
+	problems = check_history_chain(problems);
+
+	foreach(lc, problems)
+	{
+		Problem    *p = lfirst(lc);
+		Datum		values[3];
+		bool		nulls[3] = {false, p->revision == NULL, false};
+
+		values[0] = CStringGetTextDatum(p->problem);
+		values[1] = p->revision ? CStringGetTextDatum(p->revision) : (Datum) 0;
+		values[2] = CStringGetTextDatum(p->detail);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	SPI_finish();
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(migrate_check);
+
+/*
+ * migrate.check(): silent when every revision is applied and none drifted;
+ * 55000 otherwise, listing what is pending and what drifted.
+ */
+Datum
+migrate_check(PG_FUNCTION_ARGS)
+{
+	Graph	   *g;
+	List	   *drift;
+	StringInfoData pending;
+	StringInfoData drifted;
+	int			npending = 0;
+	ListCell   *lc;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	g = graph_load(true);
+	initStringInfo(&pending);
+	for (int i = 0; i < g->nrevs; i++)
+		if (!g->revs[i].applied)
+		{
+			if (npending < 10)
+				appendStringInfo(&pending, "%s\"%s\"", npending > 0 ? ", " : "", g->revs[i].id);
+			npending++;
+		}
+	if (npending > 10)
+		appendStringInfo(&pending, " and %d more", npending - 10);
+
+	drift = NIL;
+	foreach(lc, check_revision_checksums(NIL))
+	{
+		Problem    *p = lfirst(lc);
+
+		if (strcmp(p->problem, "checksum drift") == 0)
+			drift = lappend(drift, p);
+	}
+	initStringInfo(&drifted);
+	foreach(lc, drift)
+		appendStringInfo(&drifted, "%s\"%s\"", foreach_current_index(lc) > 0 ? ", " : "",
+						 ((Problem *) lfirst(lc))->revision);
+
+	if (npending > 0 || drift != NIL)
+	{
+		StringInfoData detail;
+
+		initStringInfo(&detail);
+		if (npending > 0)
+			appendStringInfo(&detail, "%d revision(s) pending: %s.", npending, pending.data);
+		if (drift != NIL)
+			appendStringInfo(&detail, "%s%d applied revision(s) changed since they were applied: %s.",
+							 npending > 0 ? " " : "", list_length(drift), drifted.data);
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg(npending > 0 ? "the database is not up to date" :
+						"applied revisions have changed"),
+				 errdetail("%s", detail.data),
+				 npending > 0 ?
+				 errhint("Run \"SELECT * FROM migrate.upgrade('heads')\" to apply the pending revisions.") :
+				 errhint("Run \"SELECT * FROM migrate.verify()\" for details.")));
+	}
+
+	SPI_finish();
+	PG_RETURN_VOID();
+}
