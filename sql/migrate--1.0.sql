@@ -209,6 +209,24 @@ SELECT ARRAY(SELECT a.revision FROM migrate.applied a
               ORDER BY h.id DESC LIMIT 1) d ON true;
 COMMENT ON VIEW migrate.status IS 'one row: current heads, graph heads, pending count, up_to_date, the deploy lock holder, the last successful deploy';
 
+CREATE FUNCTION migrate.add_script(script text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'migrate_add_script'
+LANGUAGE c VOLATILE;
+COMMENT ON FUNCTION migrate.add_script(text) IS 'registers a revision written as a migration file (-- migrate:revision, -- migrate:up, ...); returns its id';
+
+CREATE FUNCTION migrate.script(revision text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'migrate_script'
+LANGUAGE c STABLE;
+COMMENT ON FUNCTION migrate.script(text) IS 'the revision as a migration file; add_script(script(r)) is a no-op';
+
+CREATE FUNCTION migrate.add_dir(path text)
+RETURNS SETOF text
+AS 'MODULE_PATHNAME', 'migrate_add_dir'
+LANGUAGE c VOLATILE;
+COMMENT ON FUNCTION migrate.add_dir(text) IS 'registers every *.sql migration file of a server directory, in file-name order (needs pg_read_server_files)';
+
 -- Nothing is granted to PUBLIC: a DBA grants EXECUTE to deployer roles.
 REVOKE ALL ON ALL TABLES IN SCHEMA migrate FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA migrate FROM PUBLIC;

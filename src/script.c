@@ -1,0 +1,613 @@
+/*
+ * script.c
+ *		Migration files (SPEC section 6): add_script, script and add_dir.
+ *
+ *	-- migrate:revision 0002_email
+ *	-- migrate:parents 0001_users
+ *	-- migrate:message add email to users
+ *	-- migrate:up
+ *	ALTER TABLE users ADD email text;
+ *	-- migrate:down
+ *	ALTER TABLE users DROP email;
+ *
+ * A marker is a whole line starting with "-- migrate:", and only where the
+ * SQL lexer is not inside a string, a quoted identifier, a dollar-quoted body
+ * or a block comment: the same words there are SQL.  CRLF line ends become
+ * LF.  A section's SQL is the text between its marker line and the next one,
+ * less the one newline that ends its last line, so script() and add_script()
+ * round-trip every revision exactly.
+ */
+#include "migrate.h"
+
+#include <sys/stat.h>
+
+#include "catalog/pg_authid.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "storage/fd.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+
+#define MARKER_PREFIX "-- migrate:"
+
+/* Lexical state of SQL text, carried from line to line. */
+typedef enum LexState
+{
+	LEX_NORMAL,
+	LEX_QUOTE,					/* '...' */
+	LEX_ESCAPE_QUOTE,			/* E'...' */
+	LEX_IDENT,					/* "..." */
+	LEX_DOLLAR,					/* $tag$...$tag$ */
+	LEX_BLOCK_COMMENT			/* nested */
+} LexState;
+
+typedef struct Lexer
+{
+	LexState	state;
+	char		tag[NAMEDATALEN + 2];	/* dollar-quote delimiter, "$tag$" */
+	int			depth;			/* block comment nesting */
+} Lexer;
+
+static bool
+is_ident_char(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		(c >= '0' && c <= '9') || c == '_' || c == '$' || (unsigned char) c >= 0x80;
+}
+
+/* Advances the lexer over one line (without its newline). */
+static void
+lex_line(Lexer *lx, const char *s, int len)
+{
+	for (int i = 0; i < len; i++)
+	{
+		char		c = s[i];
+
+		switch (lx->state)
+		{
+			case LEX_NORMAL:
+				if (c == '-' && i + 1 < len && s[i + 1] == '-')
+					return;		/* line comment: rest of the line */
+				if (c == '/' && i + 1 < len && s[i + 1] == '*')
+				{
+					lx->state = LEX_BLOCK_COMMENT;
+					lx->depth = 1;
+					i++;
+				}
+				else if (c == '\'')
+					lx->state = (i > 0 && (s[i - 1] == 'E' || s[i - 1] == 'e') &&
+								 (i < 2 || !is_ident_char(s[i - 2]))) ?
+						LEX_ESCAPE_QUOTE : LEX_QUOTE;
+				else if (c == '"')
+					lx->state = LEX_IDENT;
+				else if (c == '$' && (i == 0 || !is_ident_char(s[i - 1])))
+				{
+					int			j = i + 1;
+
+					while (j < len && s[j] != '$' && is_ident_char(s[j]) &&
+						   !(j == i + 1 && s[j] >= '0' && s[j] <= '9'))
+						j++;
+					if (j < len && s[j] == '$' && j - i + 1 < (int) sizeof(lx->tag))
+					{
+						memcpy(lx->tag, s + i, j - i + 1);
+						lx->tag[j - i + 1] = '\0';
+						lx->state = LEX_DOLLAR;
+						i = j;
+					}
+				}
+				break;
+			case LEX_QUOTE:
+				if (c == '\'')
+				{
+					if (i + 1 < len && s[i + 1] == '\'')
+						i++;
+					else
+						lx->state = LEX_NORMAL;
+				}
+				break;
+			case LEX_ESCAPE_QUOTE:
+				if (c == '\\')
+					i++;
+				else if (c == '\'')
+				{
+					if (i + 1 < len && s[i + 1] == '\'')
+						i++;
+					else
+						lx->state = LEX_NORMAL;
+				}
+				break;
+			case LEX_IDENT:
+				if (c == '"')
+				{
+					if (i + 1 < len && s[i + 1] == '"')
+						i++;
+					else
+						lx->state = LEX_NORMAL;
+				}
+				break;
+			case LEX_DOLLAR:
+				{
+					size_t		taglen = strlen(lx->tag);
+
+					if (c == '$' && (size_t) (len - i) >= taglen &&
+						strncmp(s + i, lx->tag, taglen) == 0)
+					{
+						lx->state = LEX_NORMAL;
+						i += taglen - 1;
+					}
+					break;
+				}
+			case LEX_BLOCK_COMMENT:
+				if (c == '*' && i + 1 < len && s[i + 1] == '/')
+				{
+					if (--lx->depth == 0)
+						lx->state = LEX_NORMAL;
+					i++;
+				}
+				else if (c == '/' && i + 1 < len && s[i + 1] == '*')
+				{
+					lx->depth++;
+					i++;
+				}
+				break;
+		}
+	}
+}
+
+static void
+script_error(int line, const char *what, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid migration script at line %d: %s", line, what),
+			 detail ? errdetail("%s", detail) : 0,
+			 errhint("A migration script has header lines \"-- migrate:revision <id>\" (required), "
+					 "\"-- migrate:parents\", \"-- migrate:depends_on\", \"-- migrate:branch_labels\", "
+					 "\"-- migrate:message\", then \"-- migrate:up\" and optionally \"-- migrate:down\".")));
+}
+
+/* A space-separated list of names as a text[]. */
+static ArrayType *
+split_names(const char *value, bool base_is_empty)
+{
+	char	   *copy = pstrdup(value);
+	char	  **names = palloc(sizeof(char *) * (strlen(value) / 2 + 1));
+	int			n = 0;
+	char	   *tok;
+	char	   *save = NULL;
+
+	for (tok = strtok_r(copy, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save))
+	{
+		if (base_is_empty && strcmp(tok, "base") == 0)
+			continue;
+		names[n++] = tok;
+	}
+	return strings_to_array(names, n);
+}
+
+static bool
+is_blank(const char *s, int len)
+{
+	for (int i = 0; i < len; i++)
+		if (s[i] != ' ' && s[i] != '\t')
+			return false;
+	return true;
+}
+
+/*
+ * Parses a migration script and registers it through the same path as
+ * migrate.add().  Returns the revision id.
+ */
+static char *
+register_script(const char *raw, AuditContext *ac)
+{
+	StringInfoData text;
+	const char *p;
+	int			line = 0;
+	Lexer		lx = {LEX_NORMAL, "", 0};
+	enum
+	{
+		IN_HEADER, IN_UP, IN_DOWN
+	}			section = IN_HEADER;
+	char	   *id = NULL;
+	char	   *message = NULL;
+	ArrayType  *parents = NULL;
+	ArrayType  *depends = NULL;
+	ArrayType  *labels = NULL;
+	bool		seen_parents = false,
+				seen_depends = false,
+				seen_labels = false,
+				seen_message = false;
+	int			up_start = -1,
+				up_end = -1,
+				down_start = -1,
+				down_end = -1;
+	int			up_line = 0;
+
+	if (raw == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("migration script must not be null")));
+
+	/* CRLF to LF, so that a checkout's line ends never change a checksum */
+	initStringInfo(&text);
+	for (p = raw; *p; p++)
+		if (!(p[0] == '\r' && p[1] == '\n'))
+			appendStringInfoChar(&text, *p);
+
+	for (int pos = 0; pos < text.len;)
+	{
+		const char *s = text.data + pos;
+		const char *nl = strchr(s, '\n');
+		int			len = nl ? (int) (nl - s) : (int) strlen(s);
+		int			next = pos + len + (nl ? 1 : 0);
+		bool		marker;
+
+		line++;
+		marker = lx.state == LEX_NORMAL && len >= (int) strlen(MARKER_PREFIX) &&
+			strncmp(s, MARKER_PREFIX, strlen(MARKER_PREFIX)) == 0;
+
+		if (marker)
+		{
+			const char *key = s + strlen(MARKER_PREFIX);
+			int			keylen = 0;
+			char	   *value;
+
+			while (key + keylen < s + len && key[keylen] != ' ' && key[keylen] != '\t')
+				keylen++;
+			value = pnstrdup(key + keylen, s + len - key - keylen);
+
+			/* a section ends where the next marker line starts, less its newline */
+			if (section == IN_UP)
+				up_end = pos;
+			else if (section == IN_DOWN)
+				down_end = pos;
+
+			if (keylen == 2 && strncmp(key, "up", 2) == 0)
+			{
+				if (!is_blank(value, strlen(value)))
+					script_error(line, "text after \"-- migrate:up\"", NULL);
+				if (up_start >= 0)
+					script_error(line, "a second \"-- migrate:up\" section", NULL);
+				if (section == IN_DOWN)
+					script_error(line, "\"-- migrate:up\" after \"-- migrate:down\"", NULL);
+				section = IN_UP;
+				up_start = next;
+				up_line = line;
+			}
+			else if (keylen == 4 && strncmp(key, "down", 4) == 0)
+			{
+				if (!is_blank(value, strlen(value)))
+					script_error(line, "text after \"-- migrate:down\"", NULL);
+				if (down_start >= 0)
+					script_error(line, "a second \"-- migrate:down\" section", NULL);
+				if (up_start < 0)
+					script_error(line, "\"-- migrate:down\" before \"-- migrate:up\"", NULL);
+				section = IN_DOWN;
+				down_start = next;
+			}
+			else
+			{
+				char	   *keyname = pnstrdup(key, keylen);
+				char	   *trimmed = value;
+				bool	   *seen = NULL;
+
+				if (section != IN_HEADER)
+					script_error(line, psprintf("header line \"-- migrate:%s\" after \"-- migrate:up\"", keyname),
+								 "Header lines come before the up section; inside SQL, write the words in a comment that does not start the line.");
+				while (*trimmed == ' ' || *trimmed == '\t')
+					trimmed++;
+
+				if (strcmp(keyname, "revision") == 0)
+				{
+					if (id != NULL)
+						script_error(line, "a second \"-- migrate:revision\" line", NULL);
+					id = pstrdup(trimmed);
+					while (*id && (id[strlen(id) - 1] == ' ' || id[strlen(id) - 1] == '\t'))
+						id[strlen(id) - 1] = '\0';
+					if (*id == '\0')
+						script_error(line, "\"-- migrate:revision\" without an id", NULL);
+				}
+				else if (strcmp(keyname, "message") == 0)
+				{
+					seen = &seen_message;
+					/* exactly one space separates key and message, which keeps its own spaces */
+					message = pstrdup(value[0] == ' ' ? value + 1 : value);
+				}
+				else if (strcmp(keyname, "parents") == 0)
+				{
+					seen = &seen_parents;
+					parents = split_names(trimmed, true);
+				}
+				else if (strcmp(keyname, "depends_on") == 0)
+				{
+					seen = &seen_depends;
+					depends = split_names(trimmed, false);
+				}
+				else if (strcmp(keyname, "branch_labels") == 0)
+				{
+					seen = &seen_labels;
+					labels = split_names(trimmed, false);
+				}
+				else
+					script_error(line, psprintf("unknown key \"%s\"", keyname), NULL);
+
+				if (seen != NULL)
+				{
+					if (*seen)
+						script_error(line, psprintf("a second \"-- migrate:%s\" line", keyname), NULL);
+					*seen = true;
+				}
+			}
+		}
+		else if (section == IN_HEADER)
+		{
+			/* before the up section: blank lines and comments only */
+			const char *t = s;
+
+			while (t < s + len && (*t == ' ' || *t == '\t'))
+				t++;
+			if (t < s + len && !(t + 1 < s + len && t[0] == '-' && t[1] == '-'))
+				script_error(line, "SQL text before \"-- migrate:up\"", NULL);
+		}
+		else
+			lex_line(&lx, s, len);
+
+		/* a newline inside a single-line construct ends nothing: only lines matter */
+		pos = next;
+	}
+
+	if (section == IN_UP)
+		up_end = text.len;
+	else if (section == IN_DOWN)
+		down_end = text.len;
+
+	if (id == NULL)
+		script_error(up_line > 0 ? up_line : Max(line, 1), "no \"-- migrate:revision\" line", NULL);
+	if (up_start < 0)
+		script_error(Max(line, 1), "no \"-- migrate:up\" section", NULL);
+
+	{
+		char	   *up;
+		char	   *down = NULL;
+
+		/* drop the newline that ends a section's last line */
+		if (up_end > up_start && text.data[up_end - 1] == '\n')
+			up_end--;
+		up = pnstrdup(text.data + Min(up_start, text.len), Max(up_end - up_start, 0));
+		if (down_start >= 0)
+		{
+			if (down_end > down_start && text.data[down_end - 1] == '\n')
+				down_end--;
+			down = pnstrdup(text.data + Min(down_start, text.len), Max(down_end - down_start, 0));
+		}
+		return register_revision(id, up, down, parents, message ? message : "",
+								 depends, labels, ac);
+	}
+}
+
+PG_FUNCTION_INFO_V1(migrate_add_script);
+
+/* migrate.add_script(script): registers a revision written as a migration file. */
+Datum
+migrate_add_script(PG_FUNCTION_ARGS)
+{
+	char	   *script = PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0));
+	MemoryContext fn_cxt = CurrentMemoryContext;
+	AuditContext ac;
+	char	   *result;
+
+	if (script == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("migration script must not be null")));
+
+	operation_enter("migrate.add_script()");
+	deploy_lock_acquire("migrate.add_script()");
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	audit_begin(&ac, "add", NULL);
+	result = MemoryContextStrdup(fn_cxt, register_script(script, &ac));
+	SPI_finish();
+	operation_exit();
+	PG_RETURN_TEXT_P(cstring_to_text(result));
+}
+
+static void
+append_names(StringInfo buf, const char *key, ArrayType *arr, bool empty_is_base)
+{
+	int			n;
+	char	  **names = array_to_strings(arr, key, &n);
+
+	if (n == 0 && !empty_is_base)
+		return;
+	appendStringInfo(buf, MARKER_PREFIX "%s", key);
+	if (n == 0)
+		appendStringInfoString(buf, " base");
+	for (int i = 0; i < n; i++)
+		appendStringInfo(buf, " %s", names[i]);
+	appendStringInfoChar(buf, '\n');
+}
+
+PG_FUNCTION_INFO_V1(migrate_script);
+
+/* migrate.script(revision): the revision as a migration file. */
+Datum
+migrate_script(PG_FUNCTION_ARGS)
+{
+	MemoryContext fn_cxt = CurrentMemoryContext;
+	Graph	   *g;
+	int			rev;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
+	HeapTuple	tup;
+	TupleDesc	desc;
+	bool		isnull;
+	StringInfoData buf;
+	char	   *message;
+	Datum		down;
+	text	   *result;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("revision must not be null")));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	g = graph_load(true);
+	rev = revision_resolve(g, text_to_cstring(PG_GETARG_TEXT_PP(0)));
+
+	args[0] = CStringGetTextDatum(g->revs[rev].id);
+	catalog_exec("SELECT id, parents, depends_on, branch_labels, message, up_sql, down_sql"
+				 " FROM migrate.revision WHERE id = $1",
+				 1, argtypes, args, NULL, true, 1);
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, MARKER_PREFIX "revision %s\n", g->revs[rev].id);
+	append_names(&buf, "parents", DatumGetArrayTypeP(SPI_getbinval(tup, desc, 2, &isnull)), true);
+	append_names(&buf, "depends_on", DatumGetArrayTypeP(SPI_getbinval(tup, desc, 3, &isnull)), false);
+	append_names(&buf, "branch_labels", DatumGetArrayTypeP(SPI_getbinval(tup, desc, 4, &isnull)), false);
+	message = TextDatumGetCString(SPI_getbinval(tup, desc, 5, &isnull));
+	if (message[0] != '\0')
+		appendStringInfo(&buf, MARKER_PREFIX "message %s\n", message);
+	appendStringInfo(&buf, MARKER_PREFIX "up\n%s\n",
+					 TextDatumGetCString(SPI_getbinval(tup, desc, 6, &isnull)));
+	down = SPI_getbinval(tup, desc, 7, &isnull);
+	if (!isnull)
+		appendStringInfo(&buf, MARKER_PREFIX "down\n%s\n", TextDatumGetCString(down));
+
+	result = (text *) MemoryContextAlloc(fn_cxt, VARHDRSZ + buf.len);
+	SET_VARSIZE(result, VARHDRSZ + buf.len);
+	memcpy(VARDATA(result), buf.data, buf.len);
+	SPI_finish();
+	PG_RETURN_TEXT_P(result);
+}
+
+static int
+compare_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/* A server file's whole content, checked to be valid in the database encoding. */
+static char *
+read_server_file(const char *path)
+{
+	FILE	   *f = AllocateFile(path, PG_BINARY_R);
+	StringInfoData buf;
+	char		chunk[8192];
+	size_t		n;
+
+	if (f == NULL)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not open file \"%s\" for reading: %m", path)));
+	initStringInfo(&buf);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		appendBinaryStringInfo(&buf, chunk, n);
+	if (ferror(f))
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not read file \"%s\": %m", path)));
+	FreeFile(f);
+	if (memchr(buf.data, '\0', buf.len) != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
+				 errmsg("file \"%s\" contains a zero byte", path)));
+	(void) pg_verifymbstr(buf.data, buf.len, false);
+	return buf.data;
+}
+
+static void
+file_error_context(void *arg)
+{
+	errcontext("migration file \"%s\"", (const char *) arg);
+}
+
+PG_FUNCTION_INFO_V1(migrate_add_dir);
+
+/* migrate.add_dir(path): every *.sql file of a server directory, by name. */
+Datum
+migrate_add_dir(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo;
+	char	   *path;
+	DIR		   *dir;
+	struct dirent *de;
+	char	  **names;
+	int			nnames = 0;
+	int			capacity = 64;
+	AuditContext ac;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("directory must not be null")));
+	if (!has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to read a server directory"),
+				 errdetail("Only roles with privileges of the \"pg_read_server_files\" role may use migrate.add_dir()."),
+				 errhint("Register the files from the client with migrate.add_script(), as shown in the README.")));
+	path = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	canonicalize_path(path);
+
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	operation_enter("migrate.add_dir()");
+	deploy_lock_acquire("migrate.add_dir()");
+
+	names = palloc(sizeof(char *) * capacity);
+	dir = AllocateDir(path);
+	while ((de = ReadDir(dir, path)) != NULL)
+	{
+		size_t		len = strlen(de->d_name);
+		char	   *full;
+		struct stat st;
+
+		if (len < 5 || strcmp(de->d_name + len - 4, ".sql") != 0)
+			continue;
+		full = psprintf("%s/%s", path, de->d_name);
+		if (stat(full, &st) != 0 || !S_ISREG(st.st_mode))
+			continue;
+		if (nnames == capacity)
+		{
+			capacity *= 2;
+			names = repalloc(names, sizeof(char *) * capacity);
+		}
+		names[nnames++] = pstrdup(de->d_name);
+	}
+	FreeDir(dir);
+	qsort(names, nnames, sizeof(char *), compare_names);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	audit_begin(&ac, "add", NULL);
+	for (int i = 0; i < nnames; i++)
+	{
+		char	   *full = psprintf("%s/%s", path, names[i]);
+		ErrorContextCallback callback;
+		char	   *id;
+		Datum		value;
+		bool		isnull = false;
+
+		callback.callback = file_error_context;
+		callback.arg = full;
+		callback.previous = error_context_stack;
+		error_context_stack = &callback;
+
+		id = register_script(read_server_file(full), &ac);
+
+		error_context_stack = callback.previous;
+		value = CStringGetTextDatum(id);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
+	}
+	SPI_finish();
+	operation_exit();
+	return (Datum) 0;
+}
