@@ -227,6 +227,30 @@ AS 'MODULE_PATHNAME', 'migrate_add_dir'
 LANGUAGE c VOLATILE;
 COMMENT ON FUNCTION migrate.add_dir(text) IS 'registers every *.sql migration file of a server directory, in file-name order (needs pg_read_server_files)';
 
+CREATE FUNCTION migrate.upgrade_sql(target text DEFAULT 'head', start text DEFAULT 'current')
+RETURNS text
+AS 'MODULE_PATHNAME', 'migrate_upgrade_sql'
+LANGUAGE c STABLE;
+COMMENT ON FUNCTION migrate.upgrade_sql(text, text) IS 'offline SQL: one psql script doing what upgrade(target) would, planned from start';
+
+CREATE FUNCTION migrate.downgrade_sql(target text, start text DEFAULT 'current')
+RETURNS text
+AS 'MODULE_PATHNAME', 'migrate_downgrade_sql'
+LANGUAGE c STABLE;
+COMMENT ON FUNCTION migrate.downgrade_sql(text, text) IS 'offline SQL: one psql script doing what downgrade(target) would, planned from start';
+
+CREATE FUNCTION migrate.offline_begin(operation text, target text, start text[])
+RETURNS void
+AS 'MODULE_PATHNAME', 'migrate_offline_begin'
+LANGUAGE c VOLATILE;
+COMMENT ON FUNCTION migrate.offline_begin(text, text, text[]) IS 'used by scripts from upgrade_sql/downgrade_sql: refuses a database not in the state the script starts from';
+
+CREATE FUNCTION migrate.offline_step(revision text, checksum text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'migrate_offline_step'
+LANGUAGE c VOLATILE;
+COMMENT ON FUNCTION migrate.offline_step(text, text) IS 'used by scripts from upgrade_sql/downgrade_sql: records one revision as applied or unapplied, with its history row';
+
 -- Nothing is granted to PUBLIC: a DBA grants EXECUTE to deployer roles.
 REVOKE ALL ON ALL TABLES IN SCHEMA migrate FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA migrate FROM PUBLIC;

@@ -1,0 +1,335 @@
+/*
+ * offline.c
+ *		Offline SQL (Alembic's --sql): upgrade_sql and downgrade_sql write one
+ *		psql script that does what upgrade or downgrade would, for review and
+ *		for deploy pipelines that only run SQL files.
+ *
+ * The script is planned from "start" instead of the live state.  It runs in
+ * one transaction: the deploy lock, migrate.offline_begin() (which refuses a
+ * database that is not in the state the script starts from), then for each
+ * revision its SQL and migrate.offline_step(), which writes migrate.applied
+ * and the history row.  The history rows are written by the server because
+ * each one's hash chains to the row before it, which only exists when the
+ * script runs.
+ */
+#include "migrate.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "storage/proc.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+/* The offline operation this transaction began, if any. */
+typedef struct OfflineState
+{
+	LocalTransactionId lxid;
+	char		operation[16];
+	char	   *target;
+	int64		operation_id;
+	TimestampTz last_step_at;
+} OfflineState;
+
+static OfflineState offline = {InvalidLocalTransactionId};
+
+/* A psql-safe single-quoted literal. */
+static void
+append_literal(StringInfo buf, const char *s)
+{
+	appendStringInfoChar(buf, '\'');
+	for (; *s; s++)
+	{
+		if (*s == '\'')
+			appendStringInfoChar(buf, '\'');
+		appendStringInfoChar(buf, *s);
+	}
+	appendStringInfoChar(buf, '\'');
+}
+
+static void
+append_id_array(StringInfo buf, Graph *g, const bool *members)
+{
+	bool		first = true;
+
+	appendStringInfoString(buf, "ARRAY[");
+	for (int i = 0; i < g->nrevs; i++)
+		if (members[i])
+		{
+			if (!first)
+				appendStringInfoString(buf, ", ");
+			append_literal(buf, g->revs[i].id);
+			first = false;
+		}
+	appendStringInfoString(buf, "]::text[]");
+}
+
+/* Sets the graph's applied flags to the state the script starts from. */
+static void
+apply_start(Graph *g, const char *start)
+{
+	Target	   *t;
+	bool	   *marks;
+
+	if (strcmp(start, "current") == 0)
+		return;
+	t = target_resolve(g, start);
+	marks = graph_new_marks(g);
+	if (t->kind == TARGET_REVISIONS)
+		for (int i = 0; i < t->nrevs; i++)
+			graph_mark_ancestors(g, t->revs[i], marks, true);
+	else if (t->kind == TARGET_BRANCH_BASE)
+		for (int j = 0; j < g->revs[t->revs[0]].nparents; j++)
+			graph_mark_ancestors(g, g->revs[t->revs[0]].parents[j], marks, true);
+	for (int i = 0; i < g->nrevs; i++)
+		g->revs[i].applied = marks[i];
+}
+
+static text *
+generate_script(FunctionCallInfo fcinfo, OperationKind op)
+{
+	const char *opname = operation_name(op);
+	MemoryContext fn_cxt = CurrentMemoryContext;
+	char	   *target;
+	char	   *start;
+	Graph	   *g;
+	StepPlan   *plan;
+	bool	   *start_set;
+	StringInfoData buf;
+	text	   *result;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not be null", PG_ARGISNULL(0) ? "target" : "start"),
+				 errhint("Use 'current' as the start to plan from the live state.")));
+	target = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	start = text_to_cstring(PG_GETARG_TEXT_PP(1));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	g = graph_load(true);
+	apply_start(g, start);
+	start_set = graph_new_marks(g);
+	for (int i = 0; i < g->nrevs; i++)
+		start_set[i] = g->revs[i].applied;
+	plan = plan_build(g, op, target_resolve(g, target), target);
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "-- migrate: %s from \"%s\" to \"%s\": %d revision(s)\n",
+					 opname, start, target, plan->nsteps);
+	appendStringInfoString(&buf,
+						   "-- Run it in one go with: psql -X -v ON_ERROR_STOP=1 -f <this file>\n"
+						   "\\set ON_ERROR_STOP on\n"
+						   "BEGIN;\n"
+						   "-- the deploy lock: concurrent deployers wait here\n");
+	appendStringInfo(&buf, "SELECT pg_catalog.pg_advisory_xact_lock(" INT64_FORMAT ");\n",
+					 MIGRATE_LOCK_KEY);
+	appendStringInfoString(&buf, "-- refuses a database that is not in the state this script starts from\n");
+	appendStringInfo(&buf, "SELECT migrate.offline_begin('%s', ", opname);
+	append_literal(&buf, target);
+	appendStringInfoString(&buf, ", ");
+	append_id_array(&buf, g, start_set);
+	appendStringInfoString(&buf, ");\n");
+
+	for (int i = 0; i < plan->nsteps; i++)
+	{
+		Revision   *r = &g->revs[plan->steps[i]];
+		char	   *sql = catalog_fetch_sql(r->id, op == OP_DOWNGRADE);
+
+		appendStringInfo(&buf, "\n-- %s %d/%d: revision %s%s%s\n", opname, i + 1, plan->nsteps,
+						 r->id, r->message[0] ? " - " : "", r->message);
+		if (sql != NULL && sql[0] != '\0')
+			/* on a line of its own: the SQL may end inside a line comment */
+			appendStringInfo(&buf, "%s\n;\n", sql);
+		appendStringInfoString(&buf, "SELECT migrate.offline_step(");
+		append_literal(&buf, r->id);
+		appendStringInfoString(&buf, ", ");
+		append_literal(&buf, r->checksum);
+		appendStringInfoString(&buf, ");\n");
+	}
+	appendStringInfoString(&buf, "\nCOMMIT;\n");
+
+	result = (text *) MemoryContextAlloc(fn_cxt, VARHDRSZ + buf.len);
+	SET_VARSIZE(result, VARHDRSZ + buf.len);
+	memcpy(VARDATA(result), buf.data, buf.len);
+	SPI_finish();
+	return result;
+}
+
+PG_FUNCTION_INFO_V1(migrate_upgrade_sql);
+
+/* migrate.upgrade_sql(target, start): the offline script of an upgrade. */
+Datum
+migrate_upgrade_sql(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(generate_script(fcinfo, OP_UPGRADE));
+}
+
+PG_FUNCTION_INFO_V1(migrate_downgrade_sql);
+
+/* migrate.downgrade_sql(target, start): the offline script of a downgrade. */
+Datum
+migrate_downgrade_sql(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(generate_script(fcinfo, OP_DOWNGRADE));
+}
+
+PG_FUNCTION_INFO_V1(migrate_offline_begin);
+
+/*
+ * migrate.offline_begin(operation, target, start): called by a generated
+ * script; checks that the applied set is exactly the one it was planned from.
+ */
+Datum
+migrate_offline_begin(PG_FUNCTION_ARGS)
+{
+	char	   *opname;
+	Oid			argtypes[1] = {TEXTARRAYOID};
+	Datum		args[1];
+	AuditContext ac;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("migrate.offline_begin() arguments must not be null")));
+	opname = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	if (strcmp(opname, "upgrade") != 0 && strcmp(opname, "downgrade") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid operation \"%s\"", opname),
+				 errhint("The operation is upgrade or downgrade.")));
+
+	operation_enter("migrate.offline_begin()");
+	deploy_lock_acquire("migrate.offline_begin()");
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	args[0] = PG_GETARG_DATUM(2);
+	catalog_exec("SELECT"
+				 " (SELECT pg_catalog.string_agg(x, ', ' ORDER BY x COLLATE \"C\")"
+				 "    FROM pg_catalog.unnest($1) AS x"
+				 "   WHERE NOT EXISTS (SELECT 1 FROM migrate.applied a WHERE a.revision = x)),"
+				 " (SELECT pg_catalog.string_agg(a.revision, ', ' ORDER BY a.revision COLLATE \"C\")"
+				 "    FROM migrate.applied a WHERE a.revision <> ALL ($1))",
+				 1, argtypes, args, NULL, false, 1);
+	{
+		char	   *missing = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		char	   *extra = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+
+		if (missing != NULL || extra != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("the database is not in the state this script starts from"),
+					 errdetail("%s%s%s%s",
+							   missing ? "Not applied here: " : "", missing ? missing : "",
+							   missing && extra ? ". Applied here but not expected: " :
+							   extra ? "Applied here but not expected: " : "",
+							   extra ? extra : ""),
+					 errhint("Generate the script again for this database, or from start => 'current'.")));
+	}
+
+	audit_begin(&ac, "upgrade", NULL);
+	offline.lxid = MyProc->lxid;
+	strlcpy(offline.operation, opname, sizeof(offline.operation));
+	offline.target = MemoryContextStrdup(TopTransactionContext, text_to_cstring(PG_GETARG_TEXT_PP(1)));
+	offline.operation_id = ac.operation_id;
+	offline.last_step_at = GetCurrentTimestamp();
+
+	SPI_finish();
+	operation_exit();
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(migrate_offline_step);
+
+/*
+ * migrate.offline_step(revision, checksum): called by a generated script
+ * after a revision's SQL; records it as applied (or unapplied) and writes its
+ * history row.
+ */
+Datum
+migrate_offline_step(PG_FUNCTION_ARGS)
+{
+	char	   *id;
+	char	   *checksum;
+	bool		upgrade;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
+	bool		isnull;
+	char	   *stored;
+	bool		applied;
+	int64		blockers;
+	AuditContext ac;
+	TimestampTz now;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("migrate.offline_step() arguments must not be null")));
+	if (offline.lxid != MyProc->lxid)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("migrate.offline_step() needs migrate.offline_begin() earlier in the same transaction"),
+				 errhint("Run the generated script whole, with psql -v ON_ERROR_STOP=1.")));
+	id = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	checksum = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	upgrade = strcmp(offline.operation, "upgrade") == 0;
+
+	operation_enter("migrate.offline_step()");
+	deploy_lock_acquire("migrate.offline_step()");
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	/* what blocks the step: unapplied ancestors for an upgrade, applied descendants for a downgrade */
+	args[0] = CStringGetTextDatum(id);
+	catalog_exec("SELECT r.checksum, EXISTS (SELECT 1 FROM migrate.applied a WHERE a.revision = r.id),"
+				 " CASE WHEN NOT EXISTS (SELECT 1 FROM migrate.applied a WHERE a.revision = r.id)"
+				 "  THEN (SELECT pg_catalog.count(*) FROM pg_catalog.unnest(r.parents OPERATOR(pg_catalog.||) r.depends_on) p"
+				 "        WHERE NOT EXISTS (SELECT 1 FROM migrate.applied a WHERE a.revision = p))"
+				 "  ELSE (SELECT pg_catalog.count(*) FROM migrate.applied a JOIN migrate.revision c ON c.id = a.revision"
+				 "        WHERE c.parents @> ARRAY[r.id] OR c.depends_on @> ARRAY[r.id]) END"
+				 " FROM migrate.revision r WHERE r.id = $1",
+				 1, argtypes, args, NULL, false, 1);
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("revision \"%s\" does not exist", id),
+				 errhint("Register the same revisions as the database the script was generated from.")));
+	stored = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	applied = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	blockers = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	SPI_freetuptable(SPI_tuptable);
+
+	if (strcmp(stored, checksum) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("revision \"%s\" differs from the one the script was generated from", id),
+				 errdetail("Its checksum here is %s; the script has %s.", stored, checksum)));
+	if (applied == upgrade || blockers > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("revision \"%s\" cannot be %s here", id, upgrade ? "applied" : "unapplied"),
+				 errdetail(applied == upgrade ?
+						   (upgrade ? "It is already applied." : "It is not applied.") :
+						   (upgrade ? "Some of its parents or dependencies are not applied." :
+							"Some revisions that build on it are applied."))));
+
+	now = GetCurrentTimestamp();
+	if (upgrade)
+		catalog_set_applied(id, checksum, offline.last_step_at, GetUserNameFromId(GetUserId(), false));
+	else
+		catalog_unset_applied(id);
+
+	audit_begin(&ac, upgrade ? "upgrade" : "downgrade", offline.target);
+	ac.operation_id = offline.operation_id;
+	audit_record(&ac, id, true, NULL, NULL, offline.last_step_at,
+				 now - offline.last_step_at, checksum);
+	offline.last_step_at = now;
+
+	SPI_finish();
+	operation_exit();
+	PG_RETURN_VOID();
+}
