@@ -1,0 +1,6 @@
+-- migrate:revision 0201_merge_billing
+-- migrate:parents 0004_users_email_idx 0102_invoices_user_idx
+-- migrate:message merge billing into main
+-- Joins the two branches, so that 'head' names one revision again.
+-- migrate:up
+-- migrate:down
