@@ -71,6 +71,10 @@ migrate_deploy(PG_FUNCTION_ARGS)
 	char	   *applied_by;
 	int64		operation_id = 0;
 	int			done = 0;
+	MemoryContext deploy_cxt;
+	char	  **pinned_ids = NULL;
+	int			pinned_n = 0;
+	TargetKind	pinned_kind = TARGET_BASE;
 
 	if (atomic)
 		ereport(ERROR,
@@ -81,6 +85,7 @@ migrate_deploy(PG_FUNCTION_ARGS)
 
 	if (SPI_connect_ext(SPI_OPT_NONATOMIC) != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	deploy_cxt = CurrentMemoryContext;
 	target = pstrdup(target_arg);
 	applied_by = GetUserNameFromId(GetUserId(), false);
 	step_cxt = AllocSetContextCreate(CurrentMemoryContext, "migrate deploy step",
@@ -120,7 +125,26 @@ migrate_deploy(PG_FUNCTION_ARGS)
 			operation_id = ac.operation_id;
 		ac.operation_id = operation_id;
 		g = graph_load(false);
-		plan = plan_build(g, OP_UPGRADE, target_resolve(g, target), target);
+
+		/*
+		 * A relative target ("+1") is resolved once, in the first
+		 * transaction: each later one would otherwise step again from where
+		 * the deploy has got to.
+		 */
+		if (pinned_ids == NULL)
+		{
+			Target	   *t = target_resolve(g, target);
+			MemoryContext old = MemoryContextSwitchTo(deploy_cxt);
+
+			pinned_kind = t->kind;
+			pinned_n = t->nrevs;
+			pinned_ids = palloc(sizeof(char *) * Max(t->nrevs, 1));
+			for (int i = 0; i < t->nrevs; i++)
+				pinned_ids[i] = pstrdup(g->revs[t->revs[i]].id);
+			MemoryContextSwitchTo(old);
+		}
+		plan = plan_build(g, OP_UPGRADE,
+						  target_from_ids(g, pinned_kind, pinned_ids, pinned_n), target);
 
 		if (plan->nsteps == 0)
 		{

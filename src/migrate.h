@@ -131,6 +131,7 @@ typedef struct Target
 } Target;
 
 extern Target *target_resolve(Graph *g, const char *text);
+extern Target *target_from_ids(Graph *g, TargetKind kind, char **ids, int n);
 extern int	revision_resolve(Graph *g, const char *ref);
 extern void validate_name(const char *name, const char *what);
 

@@ -496,3 +496,25 @@ target_resolve(Graph *g, const char *text)
 		return t;
 	}
 }
+
+/*
+ * A target rebuilt from the ids it resolved to, against a newly loaded graph:
+ * deploy resolves a relative target once, then re-reads the graph in each of
+ * its transactions.
+ */
+Target *
+target_from_ids(Graph *g, TargetKind kind, char **ids, int n)
+{
+	Target	   *t = make_target(kind, n);
+
+	for (int i = 0; i < n; i++)
+	{
+		t->revs[i] = graph_find_id(g, ids[i]);
+		if (t->revs[i] < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("revision \"%s\" does not exist", ids[i]),
+					 errdetail("It was removed while the deploy ran.")));
+	}
+	return t;
+}
