@@ -184,36 +184,44 @@ run_operation(FunctionCallInfo fcinfo, OperationKind op)
 						   "Every revision that target \"%s\" needs is already applied." :
 						   "No applied revision comes after target \"%s\".", target)));
 
-	for (int i = 0; i < plan->nsteps; i++)
+	/* the progress shown in pg_stat_activity is put back even on error */
+	PG_TRY();
 	{
-		Revision   *r = &g->revs[plan->steps[i]];
-		StepContext sc = {opname, r->id, i + 1, plan->nsteps, 0};
-		char	   *sql;
-		TimestampTz started_at;
-		int64		duration_us;
+		for (int i = 0; i < plan->nsteps; i++)
+		{
+			Revision   *r = &g->revs[plan->steps[i]];
+			StepContext sc = {opname, r->id, i + 1, plan->nsteps, 0};
+			char	   *sql;
+			TimestampTz started_at;
+			int64		duration_us;
 
-		report_progress(&sc);
-		ereport(NOTICE,
-				(errmsg("%s %d/%d: revision \"%s\"%s%s", opname, i + 1, plan->nsteps, r->id,
-						r->message[0] ? " - " : "", r->message)));
+			report_progress(&sc);
+			ereport(NOTICE,
+					(errmsg("%s %d/%d: revision \"%s\"%s%s", opname, i + 1, plan->nsteps, r->id,
+							r->message[0] ? " - " : "", r->message)));
 
-		sql = catalog_fetch_sql(r->id, op == OP_DOWNGRADE);
-		started_at = GetCurrentTimestamp();
-		run_revision_sql(sql, &sc);
-		duration_us = GetCurrentTimestamp() - started_at;
-		if (sql)
-			pfree(sql);
+			sql = catalog_fetch_sql(r->id, op == OP_DOWNGRADE);
+			started_at = GetCurrentTimestamp();
+			run_revision_sql(sql, &sc);
+			duration_us = GetCurrentTimestamp() - started_at;
+			if (sql)
+				pfree(sql);
 
-		if (op == OP_UPGRADE)
-			catalog_set_applied(r->id, r->checksum, started_at, applied_by);
-		else
-			catalog_unset_applied(r->id);
-		r->applied = (op == OP_UPGRADE);
-		audit_record(&ac, r->id, true, NULL, NULL, started_at, duration_us, r->checksum);
-		put_step_row(rsinfo, r, duration_us);
+			if (op == OP_UPGRADE)
+				catalog_set_applied(r->id, r->checksum, started_at, applied_by);
+			else
+				catalog_unset_applied(r->id);
+			r->applied = (op == OP_UPGRADE);
+			audit_record(&ac, r->id, true, NULL, NULL, started_at, duration_us, r->checksum);
+			put_step_row(rsinfo, r, duration_us);
+		}
 	}
+	PG_FINALLY();
+	{
+		pgstat_report_activity(STATE_RUNNING, debug_query_string);
+	}
+	PG_END_TRY();
 
-	pgstat_report_activity(STATE_RUNNING, debug_query_string);
 	SPI_finish();
 	operation_exit();
 }
