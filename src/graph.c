@@ -273,9 +273,12 @@ graph_new_marks(Graph *g)
 	return MemoryContextAllocZero(g->cxt, sizeof(bool) * Max(g->nrevs, 1));
 }
 
-/* Marks rev and every ancestor (through parents, and depends_on if asked). */
-void
-graph_mark_ancestors(Graph *g, int rev, bool *marks, bool with_depends)
+/*
+ * Marks rev and everything reachable from it: towards the roots (parents,
+ * and depends_on if asked) or towards the heads (children, and dependents).
+ */
+static void
+mark_reachable(Graph *g, int rev, bool *marks, bool towards_roots, bool with_depends)
 {
 	int		   *stack;
 	int			top = 0;
@@ -288,55 +291,37 @@ graph_mark_ancestors(Graph *g, int rev, bool *marks, bool with_depends)
 	while (top > 0)
 	{
 		Revision   *r = &g->revs[stack[--top]];
+		int			nedges[2];
+		int		   *edges[2];
 
-		for (int j = 0; j < r->nparents; j++)
-			if (!marks[r->parents[j]])
-			{
-				marks[r->parents[j]] = true;
-				stack[top++] = r->parents[j];
-			}
-		if (with_depends)
-			for (int j = 0; j < r->ndepends; j++)
-				if (!marks[r->depends[j]])
+		nedges[0] = towards_roots ? r->nparents : r->nchildren;
+		edges[0] = towards_roots ? r->parents : r->children;
+		nedges[1] = !with_depends ? 0 : towards_roots ? r->ndepends : r->ndependents;
+		edges[1] = towards_roots ? r->depends : r->dependents;
+
+		for (int k = 0; k < 2; k++)
+			for (int j = 0; j < nedges[k]; j++)
+				if (!marks[edges[k][j]])
 				{
-					marks[r->depends[j]] = true;
-					stack[top++] = r->depends[j];
+					marks[edges[k][j]] = true;
+					stack[top++] = edges[k][j];
 				}
 	}
 	pfree(stack);
+}
+
+/* Marks rev and every ancestor (through parents, and depends_on if asked). */
+void
+graph_mark_ancestors(Graph *g, int rev, bool *marks, bool with_depends)
+{
+	mark_reachable(g, rev, marks, true, with_depends);
 }
 
 /* Marks rev and every descendant (through children, and dependents if asked). */
 void
 graph_mark_descendants(Graph *g, int rev, bool *marks, bool with_depends)
 {
-	int		   *stack;
-	int			top = 0;
-
-	if (marks[rev])
-		return;
-	stack = MemoryContextAlloc(g->cxt, sizeof(int) * Max(g->nrevs, 1));
-	marks[rev] = true;
-	stack[top++] = rev;
-	while (top > 0)
-	{
-		Revision   *r = &g->revs[stack[--top]];
-
-		for (int j = 0; j < r->nchildren; j++)
-			if (!marks[r->children[j]])
-			{
-				marks[r->children[j]] = true;
-				stack[top++] = r->children[j];
-			}
-		if (with_depends)
-			for (int j = 0; j < r->ndependents; j++)
-				if (!marks[r->dependents[j]])
-				{
-					marks[r->dependents[j]] = true;
-					stack[top++] = r->dependents[j];
-				}
-	}
-	pfree(stack);
+	mark_reachable(g, rev, marks, false, with_depends);
 }
 
 /* binaryheap is a max-heap: the smallest index (id) must come out first. */

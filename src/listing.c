@@ -39,11 +39,9 @@ put_ids(ReturnSetInfo *rsinfo, Graph *g, int *revs, int n)
 	}
 }
 
-PG_FUNCTION_INFO_V1(migrate_current);
-
-/* migrate.current(): applied revisions no applied revision has as parent. */
-Datum
-migrate_current(PG_FUNCTION_ARGS)
+/* The current heads or the graph heads, one row each, in id order. */
+static Datum
+put_heads(FunctionCallInfo fcinfo, bool current)
 {
 	Graph	   *g;
 	int			n;
@@ -52,10 +50,19 @@ migrate_current(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	connect_spi();
 	g = graph_load(true);
-	revs = graph_current_heads(g, &n);
+	revs = current ? graph_current_heads(g, &n) : graph_heads(g, &n);
 	put_ids((ReturnSetInfo *) fcinfo->resultinfo, g, revs, n);
 	SPI_finish();
 	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(migrate_current);
+
+/* migrate.current(): applied revisions no applied revision has as parent. */
+Datum
+migrate_current(PG_FUNCTION_ARGS)
+{
+	return put_heads(fcinfo, true);
 }
 
 PG_FUNCTION_INFO_V1(migrate_heads);
@@ -64,17 +71,7 @@ PG_FUNCTION_INFO_V1(migrate_heads);
 Datum
 migrate_heads(PG_FUNCTION_ARGS)
 {
-	Graph	   *g;
-	int			n;
-	int		   *revs;
-
-	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-	connect_spi();
-	g = graph_load(true);
-	revs = graph_heads(g, &n);
-	put_ids((ReturnSetInfo *) fcinfo->resultinfo, g, revs, n);
-	SPI_finish();
-	return (Datum) 0;
+	return put_heads(fcinfo, false);
 }
 
 /*
