@@ -20,6 +20,7 @@
 #include "tcop/tcopprot.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 static void
@@ -150,6 +151,7 @@ run_operation(FunctionCallInfo fcinfo, OperationKind op)
 	Target	   *t;
 	StepPlan	   *plan;
 	char	   *applied_by;
+	MemoryContext step_cxt;
 
 	InitMaterializedSRF(fcinfo, 0);
 	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
@@ -184,6 +186,10 @@ run_operation(FunctionCallInfo fcinfo, OperationKind op)
 						   "Every revision that target \"%s\" needs is already applied." :
 						   "No applied revision comes after target \"%s\".", target)));
 
+	/* each step's allocations are freed after it: memory does not grow with the plan */
+	step_cxt = AllocSetContextCreate(CurrentMemoryContext, "migrate step",
+									 ALLOCSET_DEFAULT_SIZES);
+
 	/* the progress shown in pg_stat_activity is put back even on error */
 	PG_TRY();
 	{
@@ -194,6 +200,7 @@ run_operation(FunctionCallInfo fcinfo, OperationKind op)
 			char	   *sql;
 			TimestampTz started_at;
 			int64		duration_us;
+			MemoryContext outer = MemoryContextSwitchTo(step_cxt);
 
 			report_progress(&sc);
 			ereport(NOTICE,
@@ -214,6 +221,8 @@ run_operation(FunctionCallInfo fcinfo, OperationKind op)
 			r->applied = (op == OP_UPGRADE);
 			audit_record(&ac, r->id, true, NULL, NULL, started_at, duration_us, r->checksum);
 			put_step_row(rsinfo, r, duration_us);
+			MemoryContextSwitchTo(outer);
+			MemoryContextReset(step_cxt);
 		}
 	}
 	PG_FINALLY();
