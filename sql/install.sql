@@ -1,5 +1,9 @@
 -- Install and uninstall: the objects, the config-dump registration and the
 -- schema rule of SPEC section 7.
+SET client_min_messages = warning;
+DROP EXTENSION IF EXISTS migrate CASCADE;
+CREATE EXTENSION migrate;
+RESET client_min_messages;
 SELECT extname, extversion, extrelocatable, extnamespace::regnamespace
   FROM pg_extension WHERE extname = 'migrate';
 

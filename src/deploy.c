@@ -39,6 +39,9 @@ run_in_subtransaction(const char *sql, StepContext *sc)
 	PG_TRY();
 	{
 		run_revision_sql(sql, sc);
+		/* deferred constraints fail here, as this revision's error, not at commit */
+		if (SPI_execute("SET CONSTRAINTS ALL IMMEDIATE", false, 0) != SPI_OK_UTILITY)
+			elog(ERROR, "SET CONSTRAINTS failed");
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcontext);
 		CurrentResourceOwner = oldowner;
@@ -91,115 +94,122 @@ migrate_deploy(PG_FUNCTION_ARGS)
 	step_cxt = AllocSetContextCreate(CurrentMemoryContext, "migrate deploy step",
 									 ALLOCSET_DEFAULT_SIZES);
 
-	for (;;)
+	/* the progress shown in pg_stat_activity is put back whatever fails */
+	PG_TRY();
 	{
-		MemoryContext outer = MemoryContextSwitchTo(step_cxt);
-		AuditContext ac;
-		Graph	   *g;
-		StepPlan   *plan;
-		Revision   *r;
-		StepContext sc;
-		char	   *sql;
-		TimestampTz started_at;
-		int64		duration_us;
-		ErrorData  *edata;
-		int			remaining;
-
-		operation_enter("migrate.deploy()");
-		deploy_lock_acquire("migrate.deploy()");
-
-		if (catalog_heads_all_applied(target))
+		for (;;)
 		{
-			if (done == 0)
-				ereport(NOTICE,
-						(errmsg("nothing to deploy"),
-						 errdetail("Every revision that target \"%s\" needs is already applied.", target)));
+			MemoryContext outer = MemoryContextSwitchTo(step_cxt);
+			AuditContext ac;
+			Graph	   *g;
+			StepPlan   *plan;
+			Revision   *r;
+			StepContext sc;
+			char	   *sql;
+			TimestampTz started_at;
+			int64		duration_us;
+			ErrorData  *edata;
+			int			remaining;
+
+			operation_enter("migrate.deploy()");
+			deploy_lock_acquire("migrate.deploy()");
+
+			if (catalog_heads_all_applied(target))
+			{
+				if (done == 0)
+					ereport(NOTICE,
+							(errmsg("nothing to deploy"),
+							 errdetail("Every revision that target \"%s\" needs is already applied.", target)));
+				operation_exit();
+				MemoryContextSwitchTo(outer);
+				break;
+			}
+
+			/* the state as of now: a concurrent deployer may have moved it */
+			audit_begin(&ac, "upgrade", target);
+			if (operation_id == 0)
+				operation_id = ac.operation_id;
+			ac.operation_id = operation_id;
+			g = graph_load(false);
+
+			/*
+			 * A relative target ("+1") is resolved once, in the first
+			 * transaction: each later one would otherwise step again from where
+			 * the deploy has got to.
+			 */
+			if (pinned_ids == NULL)
+			{
+				Target	   *t = target_resolve(g, target);
+				MemoryContext old = MemoryContextSwitchTo(deploy_cxt);
+
+				pinned_kind = t->kind;
+				pinned_n = t->nrevs;
+				pinned_ids = palloc(sizeof(char *) * Max(t->nrevs, 1));
+				for (int i = 0; i < t->nrevs; i++)
+					pinned_ids[i] = pstrdup(g->revs[t->revs[i]].id);
+				MemoryContextSwitchTo(old);
+			}
+			plan = plan_build(g, OP_UPGRADE,
+							  target_from_ids(g, pinned_kind, pinned_ids, pinned_n), target);
+
+			if (plan->nsteps == 0)
+			{
+				if (done == 0)
+					ereport(NOTICE,
+							(errmsg("nothing to deploy"),
+							 errdetail("Every revision that target \"%s\" needs is already applied.", target)));
+				operation_exit();
+				MemoryContextSwitchTo(outer);
+				break;
+			}
+
+			/* only the first step runs in this transaction */
+			remaining = plan->nsteps;
+			plan->nsteps = 1;
+			check_registrants(g, plan, "deploy");
+			r = &g->revs[plan->steps[0]];
+			sc.operation = "deploy";
+			sc.revision = r->id;
+			sc.step = done + 1;
+			sc.nsteps = done + remaining;
+			sc.line = 0;
+			report_progress(&sc);
+			ereport(NOTICE,
+					(errmsg("deploy %d/%d: revision \"%s\"%s%s", sc.step, sc.nsteps, r->id,
+							r->message[0] ? " - " : "", r->message)));
+
+			sql = catalog_fetch_sql(r->id, false);
+			started_at = GetCurrentTimestamp();
+			edata = run_in_subtransaction(sql, &sc);
+			duration_us = GetCurrentTimestamp() - started_at;
+
+			if (edata != NULL)
+			{
+				/* keep the failure on record, then fail with the original error */
+				audit_record(&ac, r->id, false, unpack_sql_state(edata->sqlerrcode),
+							 edata->message, started_at, duration_us, r->checksum);
+				operation_exit();
+				MemoryContextSwitchTo(outer);
+				SPI_commit();
+				ReThrowError(edata);
+			}
+
+			catalog_set_applied(r->id, r->checksum, started_at, applied_by);
+			audit_record(&ac, r->id, true, NULL, NULL, started_at, duration_us, r->checksum);
+			done++;
+
 			operation_exit();
 			MemoryContextSwitchTo(outer);
-			break;
-		}
-
-		/* the state as of now: a concurrent deployer may have moved it */
-		audit_begin(&ac, "upgrade", target);
-		if (operation_id == 0)
-			operation_id = ac.operation_id;
-		ac.operation_id = operation_id;
-		g = graph_load(false);
-
-		/*
-		 * A relative target ("+1") is resolved once, in the first
-		 * transaction: each later one would otherwise step again from where
-		 * the deploy has got to.
-		 */
-		if (pinned_ids == NULL)
-		{
-			Target	   *t = target_resolve(g, target);
-			MemoryContext old = MemoryContextSwitchTo(deploy_cxt);
-
-			pinned_kind = t->kind;
-			pinned_n = t->nrevs;
-			pinned_ids = palloc(sizeof(char *) * Max(t->nrevs, 1));
-			for (int i = 0; i < t->nrevs; i++)
-				pinned_ids[i] = pstrdup(g->revs[t->revs[i]].id);
-			MemoryContextSwitchTo(old);
-		}
-		plan = plan_build(g, OP_UPGRADE,
-						  target_from_ids(g, pinned_kind, pinned_ids, pinned_n), target);
-
-		if (plan->nsteps == 0)
-		{
-			if (done == 0)
-				ereport(NOTICE,
-						(errmsg("nothing to deploy"),
-						 errdetail("Every revision that target \"%s\" needs is already applied.", target)));
-			operation_exit();
-			MemoryContextSwitchTo(outer);
-			break;
-		}
-
-		/* only the first step runs in this transaction */
-		remaining = plan->nsteps;
-		plan->nsteps = 1;
-		check_registrants(g, plan, "deploy");
-		r = &g->revs[plan->steps[0]];
-		sc.operation = "deploy";
-		sc.revision = r->id;
-		sc.step = done + 1;
-		sc.nsteps = done + remaining;
-		sc.line = 0;
-		report_progress(&sc);
-		ereport(NOTICE,
-				(errmsg("deploy %d/%d: revision \"%s\"%s%s", sc.step, sc.nsteps, r->id,
-						r->message[0] ? " - " : "", r->message)));
-
-		sql = catalog_fetch_sql(r->id, false);
-		started_at = GetCurrentTimestamp();
-		edata = run_in_subtransaction(sql, &sc);
-		duration_us = GetCurrentTimestamp() - started_at;
-
-		if (edata != NULL)
-		{
-			/* keep the failure on record, then fail with the original error */
-			audit_record(&ac, r->id, false, unpack_sql_state(edata->sqlerrcode),
-						 edata->message, started_at, duration_us, r->checksum);
-			operation_exit();
-			MemoryContextSwitchTo(outer);
+			MemoryContextReset(step_cxt);
 			SPI_commit();
-			pgstat_report_activity(STATE_RUNNING, debug_query_string);
-			ReThrowError(edata);
 		}
-
-		catalog_set_applied(r->id, r->checksum, started_at, applied_by);
-		audit_record(&ac, r->id, true, NULL, NULL, started_at, duration_us, r->checksum);
-		done++;
-
-		operation_exit();
-		MemoryContextSwitchTo(outer);
-		MemoryContextReset(step_cxt);
-		SPI_commit();
 	}
+	PG_FINALLY();
+	{
+		pgstat_report_activity(STATE_RUNNING, debug_query_string);
+	}
+	PG_END_TRY();
 
-	pgstat_report_activity(STATE_RUNNING, debug_query_string);
 	SPI_finish();
 	PG_RETURN_VOID();
 }
