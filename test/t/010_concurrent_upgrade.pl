@@ -10,6 +10,9 @@ use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use MigrateTest;
 
 my $nrevs = 500;
 my $nclients = 32;
@@ -26,29 +29,6 @@ sub query
 {
 	my ($sql) = @_;
 	return $node->safe_psql('postgres', $sql);
-}
-
-# Starts psql running the given statements (one -c each) in the background.
-sub start_client
-{
-	my ($name, @sql) = @_;
-	my %c = (name => $name, out => '', err => '');
-	my @cmd = (
-		'psql', '-XAtq', '-v', 'ON_ERROR_STOP=1', '-d',
-		$node->connstr('postgres') . " application_name=$name",
-		map { ('-c', $_) } @sql);
-	$c{h} = IPC::Run::start(\@cmd, '<', \undef, '>', \$c{out}, '2>', \$c{err},
-		IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
-	return \%c;
-}
-
-# Waits for a client to exit; returns its exit status.
-sub finish_client
-{
-	my ($c) = @_;
-	$c->{h}->finish;
-	chomp $c->{out};
-	return $c->{h}->result(0);
 }
 
 my $waiting_sql = q{
@@ -78,7 +58,7 @@ $gate->query_safe('BEGIN');
 $gate->query_safe('SELECT pg_advisory_xact_lock(migrate.lock_key())');
 
 my @clients = map {
-	start_client("deployer$_", 'SET client_min_messages = warning',
+	start_client($node, "deployer$_", 'SET client_min_messages = warning',
 		q{SELECT count(*) FROM migrate.upgrade('head')})
 } 1 .. $nclients;
 
@@ -143,7 +123,7 @@ query(q{
 	$$;
 });
 @clients = map {
-	start_client("racer$_", 'SET client_min_messages = warning',
+	start_client($node, "racer$_", 'SET client_min_messages = warning',
 		q{SELECT count(*) FROM migrate.upgrade('head')})
 } 1 .. $nclients;
 @failed = ();

@@ -11,6 +11,9 @@ use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use MigrateTest;
 
 my $nrevs = 500;
 my $nclients = 8;
@@ -27,29 +30,6 @@ sub query
 {
 	my ($sql) = @_;
 	return $node->safe_psql('postgres', $sql);
-}
-
-# Starts psql running the given statements (one -c each, so that CALL is not
-# inside an implicit transaction block) in the background.
-sub start_client
-{
-	my ($name, @sql) = @_;
-	my %c = (name => $name, out => '', err => '');
-	my @cmd = (
-		'psql', '-XAtq', '-v', 'ON_ERROR_STOP=1', '-d',
-		$node->connstr('postgres') . " application_name=$name",
-		map { ('-c', $_) } @sql);
-	$c{h} = IPC::Run::start(\@cmd, '<', \undef, '>', \$c{out}, '2>', \$c{err},
-		IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
-	return \%c;
-}
-
-sub finish_client
-{
-	my ($c) = @_;
-	$c->{h}->finish;
-	chomp $c->{out};
-	return $c->{h}->result(0);
 }
 
 my $waiting_sql = q{
@@ -77,7 +57,7 @@ $gate->query_safe('SELECT pg_advisory_xact_lock(migrate.lock_key())');
 
 # NOTICEs stay on: each applied revision sends one, to its own client.
 my @clients =
-  map { start_client("deployer$_", 'CALL migrate.deploy()') } 1 .. $nclients;
+  map { start_client($node, "deployer$_", 'CALL migrate.deploy()') } 1 .. $nclients;
 
 ok($node->poll_query_until('postgres', $waiting_sql, $nclients),
 	"all $nclients clients wait for the deploy lock");

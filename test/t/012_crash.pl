@@ -12,6 +12,9 @@ use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use MigrateTest;
 
 my $node = PostgreSQL::Test::Cluster->new('main');
 $node->init;
@@ -23,27 +26,6 @@ sub query
 {
 	my ($sql) = @_;
 	return $node->safe_psql('postgres', $sql);
-}
-
-sub start_client
-{
-	my ($name, @sql) = @_;
-	my %c = (name => $name, out => '', err => '');
-	my @cmd = (
-		'psql', '-XAtq', '-v', 'ON_ERROR_STOP=1', '-d',
-		$node->connstr('postgres') . " application_name=$name",
-		map { ('-c', $_) } @sql);
-	$c{h} = IPC::Run::start(\@cmd, '<', \undef, '>', \$c{out}, '2>', \$c{err},
-		IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
-	return \%c;
-}
-
-sub finish_client
-{
-	my ($c) = @_;
-	$c->{h}->finish;
-	chomp $c->{out};
-	return $c->{h}->result(0);
 }
 
 # Waits until a backend shows the given progress in pg_stat_activity.query
@@ -95,7 +77,7 @@ query(q{
 
 # upgrade() runs in one transaction: killed in revision 3 of 5, it leaves
 # nothing.
-my $deployer = start_client('deployer', 'SET client_min_messages = warning',
+my $deployer = start_client($node, 'deployer', 'SET client_min_messages = warning',
 	q{SELECT count(*) FROM migrate.upgrade('head')});
 my $pid = backend_showing('migrate: upgrade 3/5 r3');
 ok($pid =~ /^\d+$/, 'the deployer shows "migrate: upgrade 3/5 r3" while r3 runs');
@@ -138,7 +120,7 @@ query(q{
 					   down => 'DROP TABLE k_7', message => 'slow');
 	SELECT migrate.add('r8', up => 'CREATE TABLE k_8 (id int)', down => 'DROP TABLE k_8');
 });
-$deployer = start_client('deployer', 'SET client_min_messages = warning',
+$deployer = start_client($node, 'deployer', 'SET client_min_messages = warning',
 	'CALL migrate.deploy()');
 $pid = backend_showing('migrate: deploy 2/3 r7');
 ok($pid =~ /^\d+$/, 'the deployer shows "migrate: deploy 2/3 r7" while r7 runs');

@@ -11,6 +11,9 @@ use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use MigrateTest;
 
 my $node = PostgreSQL::Test::Cluster->new('main');
 $node->init;
@@ -20,27 +23,6 @@ sub query
 {
 	my ($sql) = @_;
 	return $node->safe_psql('postgres', $sql);
-}
-
-sub start_client
-{
-	my ($name, @sql) = @_;
-	my %c = (name => $name, out => '', err => '');
-	my @cmd = (
-		'psql', '-XAtq', '-v', 'ON_ERROR_STOP=1', '-d',
-		$node->connstr('postgres') . " application_name=$name",
-		map { ('-c', $_) } @sql);
-	$c{h} = IPC::Run::start(\@cmd, '<', \undef, '>', \$c{out}, '2>', \$c{err},
-		IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
-	return \%c;
-}
-
-sub finish_client
-{
-	my ($c) = @_;
-	$c->{h}->finish;
-	chomp $c->{out};
-	return $c->{h}->result(0);
 }
 
 sub pid_of
@@ -95,11 +77,11 @@ $holder->query_safe('BEGIN');
 is($holder->query_safe(q{SELECT string_agg(revision, ',') FROM migrate.upgrade('head')}),
 	'r1,r2,r3', 'the holder applies r1..r3 in an open transaction');
 
-my $victim = start_client('victim', 'SET client_min_messages = warning',
+my $victim = start_client($node, 'victim', 'SET client_min_messages = warning',
 	'CALL migrate.deploy()');
 ok( $node->poll_query_until('postgres', $lock_sql, 'holder:true,victim:false'),
 	'a deploy waits for the holder\'s lock');
-my $bystander = start_client('bystander', 'SET client_min_messages = warning',
+my $bystander = start_client($node, 'bystander', 'SET client_min_messages = warning',
 	q{SELECT count(*) FROM migrate.upgrade('head')});
 ok( $node->poll_query_until('postgres', $lock_sql,
 		'holder:true,bystander:false,victim:false'),
@@ -134,7 +116,7 @@ $holder->query_safe('SET application_name = holder');
 $holder->query_safe('BEGIN');
 is($holder->query_safe(q{SELECT string_agg(revision, ',') FROM migrate.upgrade('head')}),
 	'r1,r2,r3', 'the holder applies r1..r3 in an open transaction');
-my $waiter = start_client('waiter', 'CALL migrate.deploy()');
+my $waiter = start_client($node, 'waiter', 'CALL migrate.deploy()');
 ok( $node->poll_query_until('postgres', $lock_sql, 'holder:true,waiter:false'),
 	'a deploy waits for the holder\'s lock');
 
