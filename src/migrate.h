@@ -180,6 +180,10 @@ typedef struct SqlStatement
 
 extern SqlStatement *sql_statements(const char *sql, int *count);
 
+/* script.c: migration files */
+extern char *normalize_line_ends(const char *sql, bool trim);
+extern void check_no_marker_lines(const char *revision, const char *section, const char *sql);
+
 /* audit.c: history rows and their hash chain */
 typedef struct AuditContext
 {

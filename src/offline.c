@@ -231,6 +231,29 @@ migrate_offline_begin(PG_FUNCTION_ARGS)
 					 errhint("Generate the script again for this database, or from start => 'current'.")));
 	}
 
+	/*
+	 * The registrant rule holds offline too: rebuild the script's plan from
+	 * its start and target, and refuse before any of its SQL runs.
+	 */
+	{
+		Graph	   *g = graph_load(false);
+		int			nstart;
+		char	  **start = array_to_strings(PG_GETARG_ARRAYTYPE_P(2), "start", &nstart);
+		char	   *target = text_to_cstring(PG_GETARG_TEXT_PP(1));
+		OperationKind op = strcmp(opname, "upgrade") == 0 ? OP_UPGRADE : OP_DOWNGRADE;
+
+		for (int i = 0; i < g->nrevs; i++)
+			g->revs[i].applied = false;
+		for (int i = 0; i < nstart; i++)
+		{
+			int			rev = graph_find_id(g, start[i]);
+
+			if (rev >= 0)
+				g->revs[rev].applied = true;
+		}
+		check_registrants(g, plan_build(g, op, target_resolve(g, target), target), opname);
+	}
+
 	audit_begin(&ac, "upgrade", NULL);
 	offline.lxid = MyProc->lxid;
 	strlcpy(offline.operation, opname, sizeof(offline.operation));

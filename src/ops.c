@@ -58,6 +58,8 @@ run_revision_sql(const char *sql, StepContext *sc)
 	ErrorContextCallback callback;
 	SqlStatement *stmts;
 	int			nstmts;
+	Oid			saved_userid;
+	int			saved_sec_context;
 
 	if (sql == NULL || sql[0] == '\0')
 		return;
@@ -66,6 +68,15 @@ run_revision_sql(const char *sql, StepContext *sc)
 	callback.arg = sc;
 	callback.previous = error_context_stack;
 	error_context_stack = &callback;
+
+	/*
+	 * As the caller, but unable to change role: a revision doing RESET ROLE
+	 * would otherwise escape the SET ROLE under which a DBA runs a weaker
+	 * registrant's revision.  An error restores the context with the
+	 * (sub)transaction.
+	 */
+	GetUserIdAndSecContext(&saved_userid, &saved_sec_context);
+	SetUserIdAndSecContext(saved_userid, saved_sec_context | SECURITY_LOCAL_USERID_CHANGE);
 
 	stmts = sql_statements(sql, &nstmts);
 	for (int i = 0; i < nstmts; i++)
@@ -85,6 +96,7 @@ run_revision_sql(const char *sql, StepContext *sc)
 	}
 	pfree(stmts);
 
+	SetUserIdAndSecContext(saved_userid, saved_sec_context);
 	error_context_stack = callback.previous;
 }
 
@@ -110,7 +122,7 @@ check_registrants(Graph *g, StepPlan *plan, const char *opname)
 							r->id, r->created_by, GetUserNameFromId(caller, false)),
 					 errdetail("migrate runs a revision's SQL only for roles whose privileges its registrant also holds, "
 							   "so that nobody can plant SQL for a more privileged role to run."),
-					 errhint("Review the revision with migrate.show(), then %s it as its registrant (SET ROLE \"%s\") or register it again as a role with your privileges.",
+					 errhint("Review the revision with migrate.show(), then %s it as its registrant (SET ROLE \"%s\"), or, while it is unapplied, remove it and add it again as a role with your privileges.",
 							 opname, r->created_by)));
 	}
 }

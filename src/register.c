@@ -354,6 +354,14 @@ register_revision(char *id, const char *up, const char *down,
 		validate_name_list(parents, nparents, "revision id", "parents");
 	}
 
+	/* the stored form: LF line ends, none trailing (see normalize_line_ends) */
+	up = normalize_line_ends(up, true);
+	if (down != NULL)
+		down = normalize_line_ends(down, true);
+	check_no_marker_lines(id ? id : "(generated id)", "up", up);
+	if (down != NULL)
+		check_no_marker_lines(id ? id : "(generated id)", "down", down);
+
 	/* parse first: the parser may take a while on a huge revision */
 	sqlcheck_validate(id ? id : "(generated id)", "up", up);
 	if (down != NULL)

@@ -204,7 +204,6 @@ static char *
 register_script(const char *raw, AuditContext *ac)
 {
 	StringInfoData text;
-	const char *p;
 	int			line = 0;
 	Lexer		lx = {LEX_NORMAL, "", 0};
 	enum
@@ -231,11 +230,14 @@ register_script(const char *raw, AuditContext *ac)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("migration script must not be null")));
 
-	/* CRLF to LF, so that a checkout's line ends never change a checksum */
+	/* a UTF-8 byte-order mark, as some editors write, is not SQL */
+	if ((unsigned char) raw[0] == 0xEF && (unsigned char) raw[1] == 0xBB &&
+		(unsigned char) raw[2] == 0xBF)
+		raw += 3;
+
+	/* the same line ends as add() stores, so a checkout's never change a checksum */
 	initStringInfo(&text);
-	for (p = raw; *p; p++)
-		if (!(p[0] == '\r' && p[1] == '\n'))
-			appendStringInfoChar(&text, *p);
+	appendStringInfoString(&text, normalize_line_ends(raw, false));
 
 	for (int pos = 0; pos < text.len;)
 	{
@@ -373,13 +375,13 @@ register_script(const char *raw, AuditContext *ac)
 		char	   *up;
 		char	   *down = NULL;
 
-		/* drop the newline that ends a section's last line */
-		if (up_end > up_start && text.data[up_end - 1] == '\n')
+		/* trailing line ends are not part of the SQL (add() drops them too) */
+		while (up_end > up_start && text.data[up_end - 1] == '\n')
 			up_end--;
 		up = pnstrdup(text.data + Min(up_start, text.len), Max(up_end - up_start, 0));
 		if (down_start >= 0)
 		{
-			if (down_end > down_start && text.data[down_end - 1] == '\n')
+			while (down_end > down_start && text.data[down_end - 1] == '\n')
 				down_end--;
 			down = pnstrdup(text.data + Min(down_start, text.len), Max(down_end - down_start, 0));
 		}
@@ -610,4 +612,65 @@ migrate_add_dir(PG_FUNCTION_ARGS)
 	SPI_finish();
 	operation_exit();
 	return (Datum) 0;
+}
+
+/*
+ * CRLF and lone CR become LF; with trim, trailing line ends go too.  add()
+ * stores SQL this way, and add_script() reads files this way, so that the
+ * same revision has the same checksum however it was registered, and
+ * script() can write every revision as a file that reads back the same.
+ */
+char *
+normalize_line_ends(const char *sql, bool trim)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (const char *p = sql; *p; p++)
+	{
+		if (p[0] == '\r')
+		{
+			appendStringInfoChar(&buf, '\n');
+			if (p[1] == '\n')
+				p++;
+		}
+		else
+			appendStringInfoChar(&buf, *p);
+	}
+	while (trim && buf.len > 0 && buf.data[buf.len - 1] == '\n')
+		buf.data[--buf.len] = '\0';
+	return buf.data;
+}
+
+/*
+ * Refuses SQL with a line that a migration file would read as a marker
+ * ("-- migrate:..." at the start of a line, outside strings and comments):
+ * script() could not write the revision as a file.
+ */
+void
+check_no_marker_lines(const char *revision, const char *section, const char *sql)
+{
+	Lexer		lx = {LEX_NORMAL, "", 0};
+	int			line = 0;
+
+	for (const char *s = sql; *s;)
+	{
+		const char *nl = strchr(s, '\n');
+		int			len = nl ? (int) (nl - s) : (int) strlen(s);
+
+		line++;
+		if (lx.state == LEX_NORMAL && len >= (int) strlen(MARKER_PREFIX) &&
+			strncmp(s, MARKER_PREFIX, strlen(MARKER_PREFIX)) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("line %d of the %s SQL of revision \"%s\" reads as a migration file marker",
+							line, section, revision),
+					 errdetail("A line starting with \"%s\" outside strings and comments starts a section of a migration file.",
+							   MARKER_PREFIX),
+					 errhint("Indent the comment, or reword it.")));
+		lex_line(&lx, s, len);
+		if (!nl)
+			break;
+		s = nl + 1;
+	}
 }
