@@ -12,10 +12,10 @@
  *
  * A marker is a whole line starting with "-- migrate:", and only where the
  * SQL lexer is not inside a string, a quoted identifier, a dollar-quoted body
- * or a block comment: the same words there are SQL.  CRLF line ends become
- * LF.  A section's SQL is the text between its marker line and the next one,
- * less the one newline that ends its last line, so script() and add_script()
- * round-trip every revision exactly.
+ * or a block comment: the same words there are SQL.  CRLF and CR line ends
+ * become LF.  A section's SQL is the text between its marker line and the
+ * next one, less its trailing line ends: the form add() stores, so script()
+ * and add_script() round-trip every revision exactly.
  */
 #include "migrate.h"
 
