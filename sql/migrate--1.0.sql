@@ -79,6 +79,8 @@ ALTER SEQUENCE migrate.history_id_seq OWNED BY migrate.history.id;
 COMMENT ON SEQUENCE migrate.history_id_seq IS 'migrate.history.id';
 COMMENT ON TABLE migrate.history IS 'append-only audit log: one row per step on one revision, chained by SHA-256 hashes';
 CREATE INDEX history_operation_id_idx ON migrate.history (operation_id);
+-- verify() looks up each revision's latest step
+CREATE INDEX history_revision_idx ON migrate.history (revision, id);
 
 SELECT pg_catalog.pg_extension_config_dump('migrate.revision', '');
 SELECT pg_catalog.pg_extension_config_dump('migrate.revision_head', '');

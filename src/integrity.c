@@ -169,6 +169,36 @@ check_invariants(List *problems, bool *references_ok)
 						   ") s ORDER BY s.id COLLATE \"C\"",
 						   "heads table out of date",
 						   "migrate.revision_head has it %s wrongly.");
+	/*
+	 * The chain cannot show rows deleted from its end; the state can: every
+	 * revision was added, and the latest step on an applied revision applied
+	 * it.
+	 */
+	problems = report_rows(problems,
+						   "SELECT s.id, s.what FROM ("
+						   " SELECT r.id, 'The history has no row for its registration' AS what FROM migrate.revision r"
+						   "  WHERE NOT EXISTS (SELECT 1 FROM migrate.history h"
+						   "                     WHERE h.revision = r.id AND h.success"
+						   "                       AND h.operation = ANY ('{add,replace}'))"
+						   " UNION ALL"
+						   " SELECT x.revision, CASE WHEN x.applied THEN 'It is applied, but no history row applied it last'"
+						   "                    ELSE 'It is not applied, but its last history row applied it' END"
+						   "   FROM (SELECT a.revision, true AS applied FROM migrate.applied a"
+						   "         UNION ALL"
+						   "         SELECT r.id, false FROM migrate.revision r"
+						   "          WHERE NOT EXISTS (SELECT 1 FROM migrate.applied a WHERE a.revision = r.id)) x"
+						   "  WHERE x.applied IS DISTINCT FROM"
+						   "        (SELECT h.operation = 'upgrade' OR (h.operation = 'stamp' AND h.checksum IS NOT NULL)"
+						   "           FROM migrate.history h"
+						   "          WHERE h.revision = x.revision AND h.success"
+						   "            AND h.operation = ANY ('{upgrade,downgrade,stamp}')"
+						   "          ORDER BY h.id DESC LIMIT 1)"
+						   "    AND (x.applied OR EXISTS (SELECT 1 FROM migrate.history h"
+						   "                               WHERE h.revision = x.revision AND h.success"
+						   "                                 AND h.operation = ANY ('{upgrade,downgrade,stamp}')))"
+						   ") s ORDER BY s.id COLLATE \"C\"",
+						   "history incomplete",
+						   "%s: rows were deleted from the history, or the catalogs were changed outside migrate.");
 	return problems;
 }
 
