@@ -1,0 +1,17 @@
+-- The workload of test/valgrind: every function of migrate once, in a
+-- single-user backend (each line is one statement).
+CREATE EXTENSION migrate;
+SELECT migrate.add('a1', 'CREATE TABLE t1 (id int)', 'DROP TABLE t1');
+SELECT migrate.add('a2', 'CREATE TABLE t2 (id int); CREATE INDEX ON t2 (id)', 'DROP TABLE t2', branch_labels => '{b}');
+SELECT migrate.add_script(E'-- migrate:revision a3\n-- migrate:up\nSELECT 1;\n-- migrate:down\nSELECT 2;\n');
+SELECT count(*) FROM migrate.upgrade('head');
+SELECT count(*) FROM migrate.plan('downgrade', 'base');
+SELECT count(*) FROM migrate.revisions('base:head');
+SELECT migrate.script('a2');
+SELECT length(migrate.upgrade_sql('head', 'base'));
+SELECT count(*) FROM migrate.downgrade('-2');
+SELECT migrate.stamp('heads');
+SELECT count(*) FROM migrate.verify();
+SELECT * FROM migrate.status;
+SELECT migrate.merge(ARRAY['a1','a2']);
+SELECT count(*) FROM migrate.upgrade('x1x1');
