@@ -150,6 +150,7 @@ int
 catalog_exec(const char *sql, int nargs, Oid *argtypes, Datum *values,
 			 const char *nulls, bool read_only, long count)
 {
+	MemoryContext caller_cxt = CurrentMemoryContext;
 	CatalogScope scope;
 	SPIPlanPtr	plan;
 	int			ret;
@@ -161,6 +162,8 @@ catalog_exec(const char *sql, int nargs, Oid *argtypes, Datum *values,
 		elog(ERROR, "SPI_execute_plan failed for \"%s\": %s",
 			 sql, SPI_result_code_string(ret));
 	catalog_scope_exit(&scope);
+	/* SPI leaves its procedure context current: the caller's may be shorter-lived */
+	MemoryContextSwitchTo(caller_cxt);
 	return ret;
 }
 
@@ -270,8 +273,10 @@ catalog_heads_all_applied(const char *target)
 
 	if (strcmp(target, "head") != 0 && strcmp(target, "heads") != 0)
 		return false;
-	catalog_exec("SELECT pg_catalog.count(*), pg_catalog.count(a.revision)"
-				 " FROM migrate.revision_head h LEFT JOIN migrate.applied a ON a.revision = h.revision",
+	/* one index probe per head, whatever plan the join would get */
+	catalog_exec("SELECT pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE EXISTS"
+				 " (SELECT 1 FROM migrate.applied a WHERE a.revision = h.revision))"
+				 " FROM migrate.revision_head h",
 				 0, NULL, NULL, NULL, false, 1);
 	nheads = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	napplied = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));

@@ -60,6 +60,166 @@ run_in_subtransaction(const char *sql, StepContext *sc)
 	return edata;
 }
 
+/* What a deploy keeps from one of its transactions to the next. */
+typedef struct DeployState
+{
+	char	   *target;
+	char	   *applied_by;
+	int64		operation_id;
+	int			done;
+	MemoryContext deploy_cxt;	/* lives for the whole CALL */
+	MemoryContext step_cxt;		/* reset after each revision */
+	MemoryContext graph_cxt;	/* the kept graph and plan */
+	char	  **pinned_ids;		/* the target, resolved in the first transaction */
+	int			pinned_n;
+	TargetKind	pinned_kind;
+	Graph	   *kept_graph;
+	StepPlan   *kept_plan;
+	int			next_step;
+	char		last_hash[MIGRATE_HASH_HEXLEN + 1];	/* of the last row we wrote */
+} DeployState;
+
+/*
+ * One transaction of a deploy: applies the next revision and commits.
+ * Returns false when there is nothing left to do.
+ */
+static bool
+deploy_next(DeployState *ds)
+{
+	MemoryContext outer = MemoryContextSwitchTo(ds->step_cxt);
+	AuditContext ac;
+	Graph	   *g;
+	StepPlan   *plan;
+	Revision   *r;
+	StepContext sc;
+	char	   *sql;
+	TimestampTz started_at;
+	int64		duration_us;
+	ErrorData  *edata;
+	int			remaining;
+
+	operation_enter("migrate.deploy()");
+	deploy_lock_acquire("migrate.deploy()");
+
+	if (catalog_heads_all_applied(ds->target))
+	{
+		if (ds->done == 0)
+			ereport(NOTICE,
+					(errmsg("nothing to deploy"),
+					 errdetail("Every revision that target \"%s\" needs is already applied.", ds->target)));
+		operation_exit();
+		MemoryContextSwitchTo(outer);
+		return false;
+	}
+
+	/* the state as of now: a concurrent deployer may have moved it */
+	audit_begin(&ac, "upgrade", ds->target);
+	if (ds->operation_id == 0)
+		ds->operation_id = ac.operation_id;
+	ac.operation_id = ds->operation_id;
+
+	/*
+	 * Every change made through migrate writes a history row, so if
+	 * the newest row is still the one this deploy wrote, nothing has
+	 * moved and the plan of the last transaction still holds: no
+	 * reload per revision, which would make a deploy quadratic.
+	 */
+	if (ds->kept_plan == NULL || !ac.have_prev || strcmp(ac.prev_hash, ds->last_hash) != 0)
+	{
+		MemoryContext old;
+
+		if (ds->graph_cxt != NULL)
+			MemoryContextDelete(ds->graph_cxt);
+		ds->graph_cxt = AllocSetContextCreate(ds->deploy_cxt, "migrate deploy graph",
+										  ALLOCSET_DEFAULT_SIZES);
+		old = MemoryContextSwitchTo(ds->graph_cxt);
+		ds->kept_graph = graph_load(false);
+
+		/*
+		 * A relative target ("+1") is resolved once, in the first
+		 * transaction: each later one would otherwise step again from
+		 * where the deploy has got to.
+		 */
+		if (ds->pinned_ids == NULL)
+		{
+			Target	   *t = target_resolve(ds->kept_graph, ds->target);
+
+			MemoryContextSwitchTo(ds->deploy_cxt);
+			ds->pinned_kind = t->kind;
+			ds->pinned_n = t->nrevs;
+			ds->pinned_ids = palloc(sizeof(char *) * Max(t->nrevs, 1));
+			for (int i = 0; i < t->nrevs; i++)
+				ds->pinned_ids[i] = pstrdup(ds->kept_graph->revs[t->revs[i]].id);
+			MemoryContextSwitchTo(ds->graph_cxt);
+		}
+		ds->kept_plan = plan_build(ds->kept_graph, OP_UPGRADE,
+							   target_from_ids(ds->kept_graph, ds->pinned_kind, ds->pinned_ids, ds->pinned_n),
+							   ds->target);
+		ds->next_step = 0;
+		MemoryContextSwitchTo(old);
+	}
+	g = ds->kept_graph;
+	plan = ds->kept_plan;
+
+	if (ds->next_step == plan->nsteps)
+	{
+		if (ds->done == 0)
+			ereport(NOTICE,
+					(errmsg("nothing to deploy"),
+					 errdetail("Every revision that target \"%s\" needs is already applied.", ds->target)));
+		operation_exit();
+		MemoryContextSwitchTo(outer);
+		return false;
+	}
+
+	/* only the next step runs in this transaction */
+	remaining = plan->nsteps - ds->next_step;
+	{
+		StepPlan	one = {1, &plan->steps[ds->next_step], &plan->unapply[ds->next_step]};
+
+		check_registrants(g, &one, "deploy");
+	}
+	r = &g->revs[plan->steps[ds->next_step]];
+	sc.operation = "deploy";
+	sc.revision = r->id;
+	sc.step = ds->done + 1;
+	sc.nsteps = ds->done + remaining;
+	sc.line = 0;
+	report_progress(&sc);
+	ereport(NOTICE,
+			(errmsg("deploy %d/%d: revision \"%s\"%s%s", sc.step, sc.nsteps, r->id,
+					r->message[0] ? " - " : "", r->message)));
+
+	sql = catalog_fetch_sql(r->id, false);
+	started_at = GetCurrentTimestamp();
+	edata = run_in_subtransaction(sql, &sc);
+	duration_us = GetCurrentTimestamp() - started_at;
+
+	if (edata != NULL)
+	{
+		/* keep the failure on record, then fail with the original error */
+		audit_record(&ac, r->id, false, unpack_sql_state(edata->sqlerrcode),
+					 edata->message, started_at, duration_us, r->checksum);
+		operation_exit();
+		MemoryContextSwitchTo(outer);
+		SPI_commit();
+		ReThrowError(edata);
+	}
+
+	catalog_set_applied(r->id, r->checksum, started_at, ds->applied_by);
+	audit_record(&ac, r->id, true, NULL, NULL, started_at, duration_us, r->checksum);
+	ds->done++;
+	r->applied = true;
+	ds->next_step++;
+	memcpy(ds->last_hash, ac.prev_hash, sizeof(ds->last_hash));
+
+	operation_exit();
+	MemoryContextSwitchTo(outer);
+	MemoryContextReset(ds->step_cxt);
+	SPI_commit();
+	return true;
+}
+
 PG_FUNCTION_INFO_V1(migrate_deploy);
 
 /* CALL migrate.deploy(target): one transaction per revision. */
@@ -69,15 +229,7 @@ migrate_deploy(PG_FUNCTION_ARGS)
 	char	   *target_arg = target_argument(fcinfo, 0);
 	bool		atomic = fcinfo->context != NULL && IsA(fcinfo->context, CallContext) &&
 		castNode(CallContext, fcinfo->context)->atomic;
-	MemoryContext step_cxt;
-	char	   *target;
-	char	   *applied_by;
-	int64		operation_id = 0;
-	int			done = 0;
-	MemoryContext deploy_cxt;
-	char	  **pinned_ids = NULL;
-	int			pinned_n = 0;
-	TargetKind	pinned_kind = TARGET_BASE;
+	DeployState *ds;
 
 	if (atomic)
 		ereport(ERROR,
@@ -88,121 +240,19 @@ migrate_deploy(PG_FUNCTION_ARGS)
 
 	if (SPI_connect_ext(SPI_OPT_NONATOMIC) != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	deploy_cxt = CurrentMemoryContext;
-	target = pstrdup(target_arg);
-	applied_by = GetUserNameFromId(GetUserId(), false);
-	step_cxt = AllocSetContextCreate(CurrentMemoryContext, "migrate deploy step",
-									 ALLOCSET_DEFAULT_SIZES);
+	ds = palloc0(sizeof(DeployState));
+	ds->deploy_cxt = CurrentMemoryContext;
+	ds->target = pstrdup(target_arg);
+	ds->applied_by = GetUserNameFromId(GetUserId(), false);
+	ds->pinned_kind = TARGET_BASE;
+	ds->step_cxt = AllocSetContextCreate(CurrentMemoryContext, "migrate deploy step",
+										 ALLOCSET_DEFAULT_SIZES);
 
 	/* the progress shown in pg_stat_activity is put back whatever fails */
 	PG_TRY();
 	{
-		for (;;)
-		{
-			MemoryContext outer = MemoryContextSwitchTo(step_cxt);
-			AuditContext ac;
-			Graph	   *g;
-			StepPlan   *plan;
-			Revision   *r;
-			StepContext sc;
-			char	   *sql;
-			TimestampTz started_at;
-			int64		duration_us;
-			ErrorData  *edata;
-			int			remaining;
-
-			operation_enter("migrate.deploy()");
-			deploy_lock_acquire("migrate.deploy()");
-
-			if (catalog_heads_all_applied(target))
-			{
-				if (done == 0)
-					ereport(NOTICE,
-							(errmsg("nothing to deploy"),
-							 errdetail("Every revision that target \"%s\" needs is already applied.", target)));
-				operation_exit();
-				MemoryContextSwitchTo(outer);
-				break;
-			}
-
-			/* the state as of now: a concurrent deployer may have moved it */
-			audit_begin(&ac, "upgrade", target);
-			if (operation_id == 0)
-				operation_id = ac.operation_id;
-			ac.operation_id = operation_id;
-			g = graph_load(false);
-
-			/*
-			 * A relative target ("+1") is resolved once, in the first
-			 * transaction: each later one would otherwise step again from where
-			 * the deploy has got to.
-			 */
-			if (pinned_ids == NULL)
-			{
-				Target	   *t = target_resolve(g, target);
-				MemoryContext old = MemoryContextSwitchTo(deploy_cxt);
-
-				pinned_kind = t->kind;
-				pinned_n = t->nrevs;
-				pinned_ids = palloc(sizeof(char *) * Max(t->nrevs, 1));
-				for (int i = 0; i < t->nrevs; i++)
-					pinned_ids[i] = pstrdup(g->revs[t->revs[i]].id);
-				MemoryContextSwitchTo(old);
-			}
-			plan = plan_build(g, OP_UPGRADE,
-							  target_from_ids(g, pinned_kind, pinned_ids, pinned_n), target);
-
-			if (plan->nsteps == 0)
-			{
-				if (done == 0)
-					ereport(NOTICE,
-							(errmsg("nothing to deploy"),
-							 errdetail("Every revision that target \"%s\" needs is already applied.", target)));
-				operation_exit();
-				MemoryContextSwitchTo(outer);
-				break;
-			}
-
-			/* only the first step runs in this transaction */
-			remaining = plan->nsteps;
-			plan->nsteps = 1;
-			check_registrants(g, plan, "deploy");
-			r = &g->revs[plan->steps[0]];
-			sc.operation = "deploy";
-			sc.revision = r->id;
-			sc.step = done + 1;
-			sc.nsteps = done + remaining;
-			sc.line = 0;
-			report_progress(&sc);
-			ereport(NOTICE,
-					(errmsg("deploy %d/%d: revision \"%s\"%s%s", sc.step, sc.nsteps, r->id,
-							r->message[0] ? " - " : "", r->message)));
-
-			sql = catalog_fetch_sql(r->id, false);
-			started_at = GetCurrentTimestamp();
-			edata = run_in_subtransaction(sql, &sc);
-			duration_us = GetCurrentTimestamp() - started_at;
-
-			if (edata != NULL)
-			{
-				/* keep the failure on record, then fail with the original error */
-				audit_record(&ac, r->id, false, unpack_sql_state(edata->sqlerrcode),
-							 edata->message, started_at, duration_us, r->checksum);
-				operation_exit();
-				MemoryContextSwitchTo(outer);
-				SPI_commit();
-				ReThrowError(edata);
-			}
-
-			catalog_set_applied(r->id, r->checksum, started_at, applied_by);
-			audit_record(&ac, r->id, true, NULL, NULL, started_at, duration_us, r->checksum);
-			done++;
-
-			operation_exit();
-			MemoryContextSwitchTo(outer);
-			MemoryContextReset(step_cxt);
-			SPI_commit();
-		}
+		while (deploy_next(ds))
+			;
 	}
 	PG_FINALLY();
 	{

@@ -56,6 +56,7 @@ void
 run_revision_sql(const char *sql, StepContext *sc)
 {
 	ErrorContextCallback callback;
+	MemoryContext caller_cxt = CurrentMemoryContext;
 	SqlStatement *stmts;
 	int			nstmts;
 	Oid			saved_userid;
@@ -92,6 +93,8 @@ run_revision_sql(const char *sql, StepContext *sc)
 					 errmsg("statement cannot run inside migrate: %s",
 							SPI_result_code_string(ret))));
 		SPI_freetuptable(SPI_tuptable);
+		/* SPI leaves its procedure context current: back to the step's */
+		MemoryContextSwitchTo(caller_cxt);
 		pfree(stmts[i].sql);
 	}
 	pfree(stmts);

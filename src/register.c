@@ -372,7 +372,7 @@ register_revision(char *id, const char *up, const char *down,
 		do
 			id = generate_id();
 		while (load_existing(id).found);
-		ex.found = false;
+		memset(&ex, 0, sizeof(ex));
 	}
 	else
 		ex = load_existing(id);

@@ -2,6 +2,7 @@
 -- single-user backend (each line is one statement).
 CREATE EXTENSION migrate;
 SELECT migrate.add('a1', 'CREATE TABLE t1 (id int)', 'DROP TABLE t1');
+SELECT migrate.add(NULL, '');
 SELECT migrate.add('a2', 'CREATE TABLE t2 (id int); CREATE INDEX ON t2 (id)', 'DROP TABLE t2', branch_labels => '{b}');
 SELECT migrate.add_script(E'-- migrate:revision a3\n-- migrate:up\nSELECT 1;\n-- migrate:down\nSELECT 2;\n');
 SELECT count(*) FROM migrate.upgrade('head');
