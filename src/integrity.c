@@ -27,15 +27,36 @@ typedef struct Problem
 	char	   *detail;
 } Problem;
 
+/* Where problems are kept: the call's context, not a per-batch one. */
+static MemoryContext problem_cxt = NULL;
+
 static List *
 add_problem(List *problems, const char *problem, const char *revision, char *detail)
 {
+	MemoryContext old = MemoryContextSwitchTo(problem_cxt);
 	Problem    *p = palloc(sizeof(Problem));
 
 	p->problem = problem;
 	p->revision = revision ? pstrdup(revision) : NULL;
-	p->detail = detail;
-	return lappend(problems, p);
+	p->detail = pstrdup(detail);
+	problems = lappend(problems, p);
+	MemoryContextSwitchTo(old);
+	return problems;
+}
+
+/*
+ * Fetches the next batch of a cursor into a fresh batch context, so that
+ * reading a large history or huge revisions needs memory for one batch only.
+ */
+static bool
+fetch_batch(Portal portal, MemoryContext batch_cxt)
+{
+	MemoryContextReset(batch_cxt);
+	SPI_cursor_fetch(portal, true, FETCH_BATCH);
+	MemoryContextSwitchTo(batch_cxt);
+	if (SPI_processed == 0)
+		return false;
+	return true;
 }
 
 static char *
@@ -72,11 +93,12 @@ check_revision_checksums(List *problems)
 		" FROM migrate.revision r LEFT JOIN migrate.applied a ON a.revision = r.id"
 		" ORDER BY r.id COLLATE \"C\"");
 
-	for (;;)
+	MemoryContext outer = CurrentMemoryContext;
+	MemoryContext batch_cxt = AllocSetContextCreate(outer, "migrate verify batch",
+													ALLOCSET_DEFAULT_SIZES);
+
+	while (fetch_batch(portal, batch_cxt))
 	{
-		SPI_cursor_fetch(portal, true, FETCH_BATCH);
-		if (SPI_processed == 0)
-			break;
 		for (uint64 i = 0; i < SPI_processed; i++)
 		{
 			HeapTuple	tup = SPI_tuptable->vals[i];
@@ -101,13 +123,12 @@ check_revision_checksums(List *problems)
 				problems = add_problem(problems, "checksum drift", id,
 									   psprintf("It was applied with checksum %s; its content now has checksum %s.",
 												applied, actual));
-			pfree(up);
-			if (down)
-				pfree(down);
 		}
 		SPI_freetuptable(SPI_tuptable);
 	}
 	SPI_cursor_close(portal);
+	MemoryContextSwitchTo(outer);
+	MemoryContextDelete(batch_cxt);
 	return problems;
 }
 
@@ -211,14 +232,15 @@ check_history_chain(List *problems)
 		" started_at, duration, session_role, effective_role, application_name,"
 		" client_addr::pg_catalog.text, backend_pid, txid, checksum, prev_hash, hash"
 		" FROM migrate.history ORDER BY id");
-	char	   *last_hash = NULL;
+	char		last_hash[MIGRATE_HASH_HEXLEN + 1] = "";
+	bool		have_last = false;
 	int64		last_id = 0;
+	MemoryContext outer = CurrentMemoryContext;
+	MemoryContext batch_cxt = AllocSetContextCreate(outer, "migrate verify batch",
+													ALLOCSET_DEFAULT_SIZES);
 
-	for (;;)
+	while (fetch_batch(portal, batch_cxt))
 	{
-		SPI_cursor_fetch(portal, true, FETCH_BATCH);
-		if (SPI_processed == 0)
-			break;
 		for (uint64 i = 0; i < SPI_processed; i++)
 		{
 			HeapTuple	tup = SPI_tuptable->vals[i];
@@ -255,23 +277,24 @@ check_history_chain(List *problems)
 				problems = add_problem(problems, "history row altered", row.revision,
 									   psprintf("History row %lld no longer matches its hash.", (long long) id));
 
-			if (last_hash == NULL && row.prev_hash != NULL)
+			if (!have_last && row.prev_hash != NULL)
 				problems = add_problem(problems, "history chain broken", row.revision,
 									   psprintf("History row %lld is the first row but links to an earlier one: rows before it were deleted.",
 												(long long) id));
-			else if (last_hash != NULL &&
+			else if (have_last &&
 					 (row.prev_hash == NULL || strcmp(row.prev_hash, last_hash) != 0))
 				problems = add_problem(problems, "history chain broken", row.revision,
 									   psprintf("History row %lld does not link to row %lld before it: rows between them were deleted or altered.",
 												(long long) id, (long long) last_id));
-			if (last_hash)
-				pfree(last_hash);
-			last_hash = stored;
+			strlcpy(last_hash, stored, sizeof(last_hash));
+			have_last = true;
 			last_id = id;
 		}
 		SPI_freetuptable(SPI_tuptable);
 	}
 	SPI_cursor_close(portal);
+	MemoryContextSwitchTo(outer);
+	MemoryContextDelete(batch_cxt);
 	return problems;
 }
 
@@ -290,6 +313,7 @@ migrate_verify(PG_FUNCTION_ARGS)
 	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	problem_cxt = CurrentMemoryContext;
 
 	problems = check_revision_checksums(problems);
 	problems = check_invariants(problems, &references_ok);
@@ -336,6 +360,7 @@ migrate_check(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	problem_cxt = CurrentMemoryContext;
 
 	g = graph_load(true);
 	initStringInfo(&pending);
