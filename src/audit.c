@@ -29,13 +29,17 @@ interval_from_us(int64 us)
 }
 
 /*
- * Starts an operation: one operation_id for all its rows, the caller's
- * identity, and the tip of the chain.  Must run under the deploy lock and
+ * Starts an operation, or one more transaction of it: one operation_id for
+ * all its rows (a new one when operation_id is 0), the caller's identity,
+ * and the tip of the chain.  Must run under the deploy lock and
  * before any catalog scope, so that GetUserId() is still the caller.
  */
 void
-audit_begin(AuditContext *ac, const char *operation, const char *target)
+audit_begin(AuditContext *ac, const char *operation, const char *target,
+			int64 operation_id)
 {
+	Oid			argtypes[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(operation_id)};
 	bool		isnull;
 	Datum		d;
 
@@ -47,10 +51,10 @@ audit_begin(AuditContext *ac, const char *operation, const char *target)
 	ac->application_name = (application_name && application_name[0]) ? pstrdup(application_name) : NULL;
 	ac->backend_pid = MyProcPid;
 
-	catalog_exec("SELECT pg_catalog.nextval('migrate.operation_id_seq'),"
+	catalog_exec("SELECT CASE WHEN $1 = 0 THEN pg_catalog.nextval('migrate.operation_id_seq') ELSE $1 END,"
 				 " (SELECT h.hash FROM migrate.history h ORDER BY h.id DESC LIMIT 1),"
 				 " pg_catalog.inet_client_addr()::pg_catalog.text",
-				 0, NULL, NULL, NULL, false, 1);
+				 1, argtypes, values, NULL, false, 1);
 	ac->operation_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
 	ac->have_prev = !isnull;

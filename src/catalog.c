@@ -72,6 +72,14 @@ extension_owner(void)
 	return owner;
 }
 
+/* Connects to SPI for the catalog queries of one call. */
+void
+catalog_connect(void)
+{
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+}
+
 /* Becomes the extension owner with a safe search_path until scope_exit. */
 void
 catalog_scope_enter(CatalogScope *scope)

@@ -79,6 +79,17 @@ typedef struct DeployState
 	char		last_hash[MIGRATE_HASH_HEXLEN + 1];	/* of the last row we wrote */
 } DeployState;
 
+/* Ends a deploy's last transaction, which found nothing left to apply. */
+static bool
+deploy_finished(DeployState *ds, MemoryContext outer)
+{
+	if (ds->done == 0)
+		notice_all_applied("deploy", ds->target);
+	operation_exit();
+	MemoryContextSwitchTo(outer);
+	return false;
+}
+
 /*
  * One transaction of a deploy: applies the next revision and commits.
  * Returns false when there is nothing left to do.
@@ -102,21 +113,11 @@ deploy_next(DeployState *ds)
 	deploy_lock_acquire("migrate.deploy()");
 
 	if (catalog_heads_all_applied(ds->target))
-	{
-		if (ds->done == 0)
-			ereport(NOTICE,
-					(errmsg("nothing to deploy"),
-					 errdetail("Every revision that target \"%s\" needs is already applied.", ds->target)));
-		operation_exit();
-		MemoryContextSwitchTo(outer);
-		return false;
-	}
+		return deploy_finished(ds, outer);
 
 	/* the state as of now: a concurrent deployer may have moved it */
-	audit_begin(&ac, "upgrade", ds->target);
-	if (ds->operation_id == 0)
-		ds->operation_id = ac.operation_id;
-	ac.operation_id = ds->operation_id;
+	audit_begin(&ac, "upgrade", ds->target, ds->operation_id);
+	ds->operation_id = ac.operation_id;
 
 	/*
 	 * Every change made through migrate writes a history row, so if
@@ -162,15 +163,7 @@ deploy_next(DeployState *ds)
 	plan = ds->kept_plan;
 
 	if (ds->next_step == plan->nsteps)
-	{
-		if (ds->done == 0)
-			ereport(NOTICE,
-					(errmsg("nothing to deploy"),
-					 errdetail("Every revision that target \"%s\" needs is already applied.", ds->target)));
-		operation_exit();
-		MemoryContextSwitchTo(outer);
-		return false;
-	}
+		return deploy_finished(ds, outer);
 
 	/* only the next step runs in this transaction */
 	remaining = plan->nsteps - ds->next_step;

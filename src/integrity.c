@@ -311,8 +311,7 @@ migrate_verify(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	catalog_connect();
 	problem_cxt = CurrentMemoryContext;
 
 	problems = check_revision_checksums(problems);
@@ -358,8 +357,7 @@ migrate_check(PG_FUNCTION_ARGS)
 	int			npending = 0;
 	ListCell   *lc;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	catalog_connect();
 	problem_cxt = CurrentMemoryContext;
 
 	g = graph_load(true);

@@ -10,13 +10,6 @@
 #include "funcapi.h"
 #include "utils/builtins.h"
 
-static void
-connect_spi(void)
-{
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-}
-
 static char *
 required_text_arg(FunctionCallInfo fcinfo, int argno, const char *what)
 {
@@ -48,7 +41,7 @@ put_heads(FunctionCallInfo fcinfo, bool current)
 	int		   *revs;
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-	connect_spi();
+	catalog_connect();
 	g = graph_load(true);
 	revs = current ? graph_current_heads(g, &n) : graph_heads(g, &n);
 	put_ids((ReturnSetInfo *) fcinfo->resultinfo, g, revs, n);
@@ -84,7 +77,7 @@ range_members(Graph *g, const char *range)
 	const char *colon = strchr(range, ':');
 	char	   *lower;
 	const char *upper;
-	bool	   *members = graph_new_marks(g);
+	bool	   *members;
 	bool	   *below;
 
 	if (colon == NULL || strchr(colon + 1, ':') != NULL)
@@ -98,16 +91,7 @@ range_members(Graph *g, const char *range)
 
 	if (*upper == '\0')
 		upper = "heads";
-	{
-		Target	   *t = target_resolve(g, upper);
-
-		if (t->kind == TARGET_REVISIONS)
-			for (int i = 0; i < t->nrevs; i++)
-				graph_mark_ancestors(g, t->revs[i], members, true);
-		else if (t->kind == TARGET_BRANCH_BASE)
-			for (int j = 0; j < g->revs[t->revs[0]].nparents; j++)
-				graph_mark_ancestors(g, g->revs[t->revs[0]].parents[j], members, true);
-	}
+	members = target_closure(g, target_resolve(g, upper));
 
 	if (*lower == '\0' || strcmp(lower, "base") == 0)
 		return members;
@@ -141,7 +125,7 @@ migrate_revisions(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	connect_spi();
+	catalog_connect();
 	g = graph_load(true);
 
 	if (PG_ARGISNULL(0))
@@ -198,7 +182,7 @@ migrate_show(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	connect_spi();
+	catalog_connect();
 	g = graph_load(true);
 	rev = revision_resolve(g, ref);
 	r = &g->revs[rev];
@@ -250,7 +234,7 @@ migrate_plan(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	connect_spi();
+	catalog_connect();
 	g = graph_load(true);
 	plan = plan_build(g, op, target_resolve(g, target), target);
 

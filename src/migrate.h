@@ -55,6 +55,7 @@ typedef struct CatalogScope
 	int			saved_nestlevel;
 } CatalogScope;
 
+extern void catalog_connect(void);
 extern void catalog_scope_enter(CatalogScope *scope);
 extern void catalog_scope_exit(CatalogScope *scope);
 extern int	catalog_exec(const char *sql, int nargs, Oid *argtypes,
@@ -150,6 +151,7 @@ typedef struct StepPlan
 	bool	   *unapply;		/* per step: remove from the applied set */
 } StepPlan;
 
+extern bool *target_closure(Graph *g, Target *t);
 extern StepPlan *plan_build(Graph *g, OperationKind op, Target *t, const char *target_text);
 extern const char *operation_name(OperationKind op);
 
@@ -166,6 +168,7 @@ typedef struct StepContext
 extern void report_progress(StepContext *sc);
 extern void run_revision_sql(const char *sql, StepContext *sc);
 extern void check_registrants(Graph *g, StepPlan *plan, const char *opname);
+extern void notice_all_applied(const char *verb, const char *target);
 extern void put_step_row(ReturnSetInfo *rsinfo, Revision *r, int64 duration_us);
 extern char *target_argument(FunctionCallInfo fcinfo, int argno);
 
@@ -222,7 +225,8 @@ typedef struct HistoryRow
 } HistoryRow;
 
 extern void history_row_hash(const HistoryRow *row, char *hex_out);
-extern void audit_begin(AuditContext *ac, const char *operation, const char *target);
+extern void audit_begin(AuditContext *ac, const char *operation, const char *target,
+						int64 operation_id);
 extern void audit_record(AuditContext *ac, const char *revision, bool success,
 						 const char *sqlstate, const char *error,
 						 TimestampTz started_at, int64 duration_us,

@@ -70,19 +70,11 @@ append_id_array(StringInfo buf, Graph *g, const bool *members)
 static void
 apply_start(Graph *g, const char *start)
 {
-	Target	   *t;
 	bool	   *marks;
 
 	if (strcmp(start, "current") == 0)
 		return;
-	t = target_resolve(g, start);
-	marks = graph_new_marks(g);
-	if (t->kind == TARGET_REVISIONS)
-		for (int i = 0; i < t->nrevs; i++)
-			graph_mark_ancestors(g, t->revs[i], marks, true);
-	else if (t->kind == TARGET_BRANCH_BASE)
-		for (int j = 0; j < g->revs[t->revs[0]].nparents; j++)
-			graph_mark_ancestors(g, g->revs[t->revs[0]].parents[j], marks, true);
+	marks = target_closure(g, target_resolve(g, start));
 	for (int i = 0; i < g->nrevs; i++)
 		g->revs[i].applied = marks[i];
 }
@@ -108,8 +100,7 @@ generate_script(FunctionCallInfo fcinfo, OperationKind op)
 	target = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	start = text_to_cstring(PG_GETARG_TEXT_PP(1));
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	catalog_connect();
 	g = graph_load(true);
 	apply_start(g, start);
 	start_set = graph_new_marks(g);
@@ -204,8 +195,7 @@ migrate_offline_begin(PG_FUNCTION_ARGS)
 
 	operation_enter("migrate.offline_begin()");
 	deploy_lock_acquire("migrate.offline_begin()");
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	catalog_connect();
 
 	args[0] = PG_GETARG_DATUM(2);
 	catalog_exec("SELECT"
@@ -254,7 +244,7 @@ migrate_offline_begin(PG_FUNCTION_ARGS)
 		check_registrants(g, plan_build(g, op, target_resolve(g, target), target), opname);
 	}
 
-	audit_begin(&ac, "upgrade", NULL);
+	audit_begin(&ac, "upgrade", NULL, 0);
 	offline.lxid = MyProc->lxid;
 	strlcpy(offline.operation, opname, sizeof(offline.operation));
 	offline.target = MemoryContextStrdup(TopTransactionContext, text_to_cstring(PG_GETARG_TEXT_PP(1)));
@@ -303,8 +293,7 @@ migrate_offline_step(PG_FUNCTION_ARGS)
 
 	operation_enter("migrate.offline_step()");
 	deploy_lock_acquire("migrate.offline_step()");
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	catalog_connect();
 
 	/* what blocks the step: unapplied ancestors for an upgrade, applied descendants for a downgrade */
 	args[0] = CStringGetTextDatum(id);
@@ -346,8 +335,7 @@ migrate_offline_step(PG_FUNCTION_ARGS)
 	else
 		catalog_unset_applied(id);
 
-	audit_begin(&ac, upgrade ? "upgrade" : "downgrade", offline.target);
-	ac.operation_id = offline.operation_id;
+	audit_begin(&ac, upgrade ? "upgrade" : "downgrade", offline.target, offline.operation_id);
 	audit_record(&ac, id, true, NULL, NULL, offline.last_step_at,
 				 now - offline.last_step_at, checksum);
 	offline.last_step_at = now;

@@ -130,6 +130,15 @@ check_registrants(Graph *g, StepPlan *plan, const char *opname)
 	}
 }
 
+/* The NOTICE of an upgrade or deploy that finds every revision applied. */
+void
+notice_all_applied(const char *verb, const char *target)
+{
+	ereport(NOTICE,
+			(errmsg("nothing to %s", verb),
+			 errdetail("Every revision that target \"%s\" needs is already applied.", target)));
+}
+
 void
 put_step_row(ReturnSetInfo *rsinfo, Revision *r, int64 duration_us)
 {
@@ -175,31 +184,28 @@ run_operation(FunctionCallInfo fcinfo, OperationKind op)
 	deploy_lock_acquire(fname);
 	applied_by = GetUserNameFromId(GetUserId(), false);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	catalog_connect();
 
 	if (op == OP_UPGRADE && catalog_heads_all_applied(target))
 	{
-		ereport(NOTICE,
-				(errmsg("nothing to upgrade"),
-				 errdetail("Every revision that target \"%s\" needs is already applied.", target)));
+		notice_all_applied("upgrade", target);
 		SPI_finish();
 		operation_exit();
 		return;
 	}
 
-	audit_begin(&ac, opname, target);
+	audit_begin(&ac, opname, target, 0);
 	g = graph_load(false);
 	t = target_resolve(g, target);
 	plan = plan_build(g, op, t, target);
 	check_registrants(g, plan, opname);
 
-	if (plan->nsteps == 0)
+	if (plan->nsteps == 0 && op == OP_UPGRADE)
+		notice_all_applied("upgrade", target);
+	else if (plan->nsteps == 0)
 		ereport(NOTICE,
-				(errmsg("nothing to %s", opname),
-				 errdetail(op == OP_UPGRADE ?
-						   "Every revision that target \"%s\" needs is already applied." :
-						   "No applied revision comes after target \"%s\".", target)));
+				(errmsg("nothing to downgrade"),
+				 errdetail("No applied revision comes after target \"%s\".", target)));
 
 	/* each step's allocations are freed after it: memory does not grow with the plan */
 	step_cxt = AllocSetContextCreate(CurrentMemoryContext, "migrate step",
@@ -291,10 +297,9 @@ migrate_stamp(PG_FUNCTION_ARGS)
 	deploy_lock_acquire("migrate.stamp()");
 	applied_by = GetUserNameFromId(GetUserId(), false);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	catalog_connect();
 
-	audit_begin(&ac, "stamp", target);
+	audit_begin(&ac, "stamp", target, 0);
 	g = graph_load(false);
 	t = target_resolve(g, target);
 	plan = plan_build(g, OP_STAMP, t, target);

@@ -22,7 +22,7 @@ operation_name(OperationKind op)
 }
 
 /* The revisions the target needs applied: its closure. */
-static bool *
+bool *
 target_closure(Graph *g, Target *t)
 {
 	bool	   *marks = graph_new_marks(g);

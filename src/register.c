@@ -451,10 +451,9 @@ migrate_add(PG_FUNCTION_ARGS)
 
 	operation_enter("migrate.add()");
 	deploy_lock_acquire("migrate.add()");
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	catalog_connect();
 
-	audit_begin(&ac, "add", NULL);
+	audit_begin(&ac, "add", NULL, 0);
 	result = register_revision(id, up, down, parents, message, depends, labels, &ac);
 	result = MemoryContextStrdup(fn_cxt, result);
 
@@ -487,9 +486,8 @@ migrate_remove(PG_FUNCTION_ARGS)
 
 	operation_enter("migrate.remove()");
 	deploy_lock_acquire("migrate.remove()");
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	audit_begin(&ac, "remove", NULL);
+	catalog_connect();
+	audit_begin(&ac, "remove", NULL, 0);
 
 	ex = load_existing(id);
 	if (!ex.found)
@@ -552,8 +550,7 @@ migrate_merge(PG_FUNCTION_ARGS)
 
 	operation_enter("migrate.merge()");
 	deploy_lock_acquire("migrate.merge()");
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	catalog_connect();
 
 	g = graph_load(false);
 	if (revisions == NULL)
@@ -606,7 +603,7 @@ migrate_merge(PG_FUNCTION_ARGS)
 	for (int i = 0; i < nrevs; i++)
 		parents[i] = g->revs[revs[i]].id;
 
-	audit_begin(&ac, "add", NULL);
+	audit_begin(&ac, "add", NULL, 0);
 	result = register_revision(id, "", "", strings_to_array(parents, nrevs),
 							   message ? message : "merge", NULL, NULL, &ac);
 	result = MemoryContextStrdup(fn_cxt, result);

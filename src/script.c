@@ -408,9 +408,8 @@ migrate_add_script(PG_FUNCTION_ARGS)
 
 	operation_enter("migrate.add_script()");
 	deploy_lock_acquire("migrate.add_script()");
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	audit_begin(&ac, "add", NULL);
+	catalog_connect();
+	audit_begin(&ac, "add", NULL, 0);
 	result = MemoryContextStrdup(fn_cxt, register_script(script, &ac));
 	SPI_finish();
 	operation_exit();
@@ -456,8 +455,7 @@ migrate_script(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("revision must not be null")));
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	catalog_connect();
 	g = graph_load(true);
 	rev = revision_resolve(g, text_to_cstring(PG_GETARG_TEXT_PP(0)));
 
@@ -587,9 +585,8 @@ migrate_add_dir(PG_FUNCTION_ARGS)
 	FreeDir(dir);
 	qsort(names, nnames, sizeof(char *), compare_names);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	audit_begin(&ac, "add", NULL);
+	catalog_connect();
+	audit_begin(&ac, "add", NULL, 0);
 	for (int i = 0; i < nnames; i++)
 	{
 		char	   *full = psprintf("%s/%s", path, names[i]);
