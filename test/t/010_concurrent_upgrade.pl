@@ -31,24 +31,8 @@ sub query
 	return $node->safe_psql('postgres', $sql);
 }
 
-my $waiting_sql = q{
-	SELECT count(*) FROM pg_locks
-	 WHERE locktype = 'advisory' AND NOT granted AND objsubid = 1
-	   AND ((classid::bigint << 32) | objid::bigint) = migrate.lock_key()};
-
 query('CREATE EXTENSION migrate');
-query(qq{
-	DO \$\$
-	BEGIN
-		FOR i IN 1..$nrevs LOOP
-			PERFORM migrate.add(format('r%s', lpad(i::text, 4, '0')),
-				up => format('CREATE TABLE c_%s (id int)', lpad(i::text, 4, '0')),
-				down => format('DROP TABLE c_%s', lpad(i::text, 4, '0')),
-				message => format('table %s', i));
-		END LOOP;
-	END
-	\$\$;
-});
+add_table_chain($node, $nrevs, 'c');
 is(query('SELECT count(*) FROM migrate.revision'), $nrevs, "$nrevs revisions registered");
 is(query('SELECT * FROM migrate.heads()'), 'r0500', 'as one linear chain');
 
@@ -62,7 +46,7 @@ my @clients = map {
 		q{SELECT count(*) FROM migrate.upgrade('head')})
 } 1 .. $nclients;
 
-ok($node->poll_query_until('postgres', $waiting_sql, $nclients),
+ok($node->poll_query_until('postgres', $LOCK_WAITERS_SQL, $nclients),
 	"all $nclients clients wait for the deploy lock");
 is(query('SELECT count(*) FROM migrate.applied'), '0', 'nothing is applied while they wait');
 

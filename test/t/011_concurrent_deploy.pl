@@ -32,23 +32,8 @@ sub query
 	return $node->safe_psql('postgres', $sql);
 }
 
-my $waiting_sql = q{
-	SELECT count(*) FROM pg_locks
-	 WHERE locktype = 'advisory' AND NOT granted AND objsubid = 1
-	   AND ((classid::bigint << 32) | objid::bigint) = migrate.lock_key()};
-
 query('CREATE EXTENSION migrate');
-query(qq{
-	DO \$\$
-	BEGIN
-		FOR i IN 1..$nrevs LOOP
-			PERFORM migrate.add(format('r%s', lpad(i::text, 4, '0')),
-				up => format('CREATE TABLE d_%s (id int)', lpad(i::text, 4, '0')),
-				down => format('DROP TABLE d_%s', lpad(i::text, 4, '0')));
-		END LOOP;
-	END
-	\$\$;
-});
+add_table_chain($node, $nrevs, 'd');
 is(query('SELECT count(*) FROM migrate.revision'), $nrevs, "$nrevs revisions registered");
 
 my $gate = $node->background_psql('postgres');
@@ -59,7 +44,7 @@ $gate->query_safe('SELECT pg_advisory_xact_lock(migrate.lock_key())');
 my @clients =
   map { start_client($node, "deployer$_", 'CALL migrate.deploy()') } 1 .. $nclients;
 
-ok($node->poll_query_until('postgres', $waiting_sql, $nclients),
+ok($node->poll_query_until('postgres', $LOCK_WAITERS_SQL, $nclients),
 	"all $nclients clients wait for the deploy lock");
 
 my $started = time;

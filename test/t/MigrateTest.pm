@@ -8,7 +8,7 @@ use Exporter 'import';
 use IPC::Run;
 use PostgreSQL::Test::Utils;
 
-our @EXPORT = qw(start_client finish_client);
+our @EXPORT = qw(start_client finish_client add_table_chain $LOCK_WAITERS_SQL);
 
 # Starts psql on $node running the given statements (one -c each) in the
 # background, with application_name $name; returns a client handle.
@@ -32,6 +32,31 @@ sub finish_client
 	$c->{h}->finish;
 	chomp $c->{out};
 	return $c->{h}->result(0);
+}
+
+# Counts the sessions waiting for the deploy lock.
+our $LOCK_WAITERS_SQL = q{
+	SELECT count(*) FROM pg_locks
+	 WHERE locktype = 'advisory' AND NOT granted AND objsubid = 1
+	   AND ((classid::bigint << 32) | objid::bigint) = migrate.lock_key()};
+
+# Registers a linear chain of $n revisions r0001..rNNNN on $node's postgres
+# database, each creating and dropping table <prefix>_NNNN.
+sub add_table_chain
+{
+	my ($node, $n, $prefix) = @_;
+	$node->safe_psql('postgres', qq{
+	DO \$\$
+	BEGIN
+		FOR i IN 1..$n LOOP
+			PERFORM migrate.add(format('r%s', lpad(i::text, 4, '0')),
+				up => format('CREATE TABLE ${prefix}_%s (id int)', lpad(i::text, 4, '0')),
+				down => format('DROP TABLE ${prefix}_%s', lpad(i::text, 4, '0')));
+		END LOOP;
+	END
+	\$\$;
+});
+	return;
 }
 
 1;
