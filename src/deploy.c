@@ -110,7 +110,9 @@ deploy_next(DeployState *ds)
 	int			remaining;
 
 	operation_enter("migrate.deploy()");
-	deploy_lock_acquire("migrate.deploy()");
+	deploy_rules_check("migrate.deploy()");
+	catalog_warm_heads_check();
+	deploy_lock_take();
 
 	if (catalog_heads_all_applied(ds->target))
 		return deploy_finished(ds, outer);

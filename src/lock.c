@@ -96,15 +96,12 @@ deploy_lock_holder(const LOCKTAG *tag)
 }
 
 /*
- * Checks that the transaction may change state, then takes the deploy lock.
- * The checks come first so that a refused call never waits for the lock.
+ * Checks that the transaction may change state.  Callers run it before
+ * anything else, so that a refused call takes no lock at all.
  */
 void
-deploy_lock_acquire(const char *function_name)
+deploy_rules_check(const char *function_name)
 {
-	LOCKTAG		tag;
-	uint64		key = (uint64) MIGRATE_LOCK_KEY;
-
 	PreventCommandDuringRecovery(function_name);
 	PreventCommandIfReadOnly(function_name);
 
@@ -119,6 +116,14 @@ deploy_lock_acquire(const char *function_name)
 				 errdetail("The current transaction is %s.",
 						   IsolationIsSerializable() ? "SERIALIZABLE" : "REPEATABLE READ"),
 				 errhint("Run it in a READ COMMITTED transaction, so that it sees the work of any deployer it waited for.")));
+}
+
+/* Takes the deploy lock, waiting for it unless migrate.lock_wait is off. */
+void
+deploy_lock_take(void)
+{
+	LOCKTAG		tag;
+	uint64		key = (uint64) MIGRATE_LOCK_KEY;
 
 	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) (key >> 32), (uint32) key, 1);
 
@@ -134,4 +139,12 @@ deploy_lock_acquire(const char *function_name)
 				 errdetail("Another transaction holds the lock."),
 				 errhint("Wait for that deploy to finish, or set migrate.lock_wait to on to wait for it.")));
 	}
+}
+
+/* The rules, then the lock: what every state-changing call starts with. */
+void
+deploy_lock_acquire(const char *function_name)
+{
+	deploy_rules_check(function_name);
+	deploy_lock_take();
 }

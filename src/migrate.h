@@ -43,6 +43,8 @@ extern char *revision_checksum(const char *id, char **parents, int nparents,
 
 /* lock.c: the deploy lock and the rules checked before it is taken */
 extern void lock_init(void);
+extern void deploy_rules_check(const char *function_name);
+extern void deploy_lock_take(void);
 extern void deploy_lock_acquire(const char *function_name);
 extern void operation_enter(const char *function_name);
 extern void operation_exit(void);
@@ -66,6 +68,7 @@ extern void catalog_set_applied(const char *id, const char *checksum,
 								TimestampTz applied_at, const char *applied_by);
 extern void catalog_unset_applied(const char *id);
 extern bool catalog_heads_all_applied(const char *target);
+extern void catalog_warm_heads_check(void);
 extern ArrayType *strings_to_array(char **elems, int n);
 extern char **array_to_strings(ArrayType *arr, const char *what, int *n);
 

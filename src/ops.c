@@ -181,10 +181,12 @@ run_operation(FunctionCallInfo fcinfo, OperationKind op)
 	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 
 	operation_enter(fname);
-	deploy_lock_acquire(fname);
-	applied_by = GetUserNameFromId(GetUserId(), false);
-
+	deploy_rules_check(fname);
 	catalog_connect();
+	if (op == OP_UPGRADE)
+		catalog_warm_heads_check();
+	deploy_lock_take();
+	applied_by = GetUserNameFromId(GetUserId(), false);
 
 	if (op == OP_UPGRADE && catalog_heads_all_applied(target))
 	{
