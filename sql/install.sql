@@ -23,6 +23,19 @@ SELECT count(*) AS public_execute
   FROM pg_proc p, aclexplode(p.proacl) a
  WHERE p.pronamespace = 'migrate'::regnamespace AND a.grantee = 0;
 
+-- every function, table, view and column has a description (\df+, \d+)
+SELECT p.oid::regprocedure::text AS undocumented
+  FROM pg_proc p WHERE p.pronamespace = 'migrate'::regnamespace
+   AND obj_description(p.oid, 'pg_proc') IS NULL
+UNION ALL
+SELECT c.relname FROM pg_class c
+ WHERE c.relnamespace = 'migrate'::regnamespace AND c.relkind IN ('r', 'v', 'S')
+   AND obj_description(c.oid, 'pg_class') IS NULL
+UNION ALL
+SELECT c.relname || '.' || a.attname FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+ WHERE c.relnamespace = 'migrate'::regnamespace AND c.relkind IN ('r', 'v')
+   AND a.attnum > 0 AND NOT a.attisdropped AND col_description(c.oid, a.attnum) IS NULL;
+
 SELECT migrate.lock_key();
 
 -- a fresh install is empty

@@ -26,6 +26,16 @@ CREATE TABLE migrate.revision (
         AND id OPERATOR(pg_catalog.<>) ALL ('{head,heads,base,current}'::text[]))
 );
 COMMENT ON TABLE migrate.revision IS 'the revision graph: one row per revision with its up and down SQL';
+COMMENT ON COLUMN migrate.revision.id IS 'the revision''s name: letters, digits, _ and ., not head, heads, base or current';
+COMMENT ON COLUMN migrate.revision.parents IS 'down revisions; {} for a root, two or more for a merge';
+COMMENT ON COLUMN migrate.revision.depends_on IS 'revisions applied first without being parents';
+COMMENT ON COLUMN migrate.revision.branch_labels IS 'names of the branch that starts here, unique across the graph';
+COMMENT ON COLUMN migrate.revision.message IS 'one-line description';
+COMMENT ON COLUMN migrate.revision.up_sql IS 'SQL run by upgrade, as the caller; '''' for a merge or marker';
+COMMENT ON COLUMN migrate.revision.down_sql IS 'SQL run by downgrade, as the caller; NULL when the revision cannot be undone';
+COMMENT ON COLUMN migrate.revision.checksum IS 'hex SHA-256 over id, parents, depends_on, up_sql and down_sql';
+COMMENT ON COLUMN migrate.revision.created_at IS 'when it was added or last replaced';
+COMMENT ON COLUMN migrate.revision.created_by IS 'the role that added it; only callers with that role''s privileges can run it';
 -- Parents and depends_on are searched when a revision is removed or replaced;
 -- labels on every add.  No fastupdate: a pending list is scanned linearly by
 -- every search, which would make registering n revisions O(n^2).
@@ -39,6 +49,7 @@ CREATE TABLE migrate.revision_head (
     revision text NOT NULL PRIMARY KEY REFERENCES migrate.revision (id)
 );
 COMMENT ON TABLE migrate.revision_head IS 'the graph heads (revisions that are no revision''s parent), maintained by migrate''s functions';
+COMMENT ON COLUMN migrate.revision_head.revision IS 'a revision that no revision has as parent';
 
 -- The applied set.
 CREATE TABLE migrate.applied (
@@ -48,6 +59,10 @@ CREATE TABLE migrate.applied (
     checksum   text        NOT NULL
 );
 COMMENT ON TABLE migrate.applied IS 'one row per applied revision, with the checksum it had when applied';
+COMMENT ON COLUMN migrate.applied.revision IS 'an applied revision; its parents and depends_on are applied too';
+COMMENT ON COLUMN migrate.applied.applied_at IS 'when its up SQL started, or when it was stamped';
+COMMENT ON COLUMN migrate.applied.applied_by IS 'the role in effect when it was applied';
+COMMENT ON COLUMN migrate.applied.checksum IS 'the revision''s checksum when applied; verify() reports a difference';
 
 -- The append-only audit history.
 CREATE SEQUENCE migrate.history_id_seq;
@@ -78,6 +93,25 @@ CREATE TABLE migrate.history (
 ALTER SEQUENCE migrate.history_id_seq OWNED BY migrate.history.id;
 COMMENT ON SEQUENCE migrate.history_id_seq IS 'migrate.history.id';
 COMMENT ON TABLE migrate.history IS 'append-only audit log: one row per step on one revision, chained by SHA-256 hashes';
+COMMENT ON COLUMN migrate.history.id IS 'the order of the rows, and of the hash chain';
+COMMENT ON COLUMN migrate.history.operation_id IS 'the same for every row of one call (every transaction of one deploy)';
+COMMENT ON COLUMN migrate.history.operation IS 'add, replace, remove, upgrade, downgrade or stamp';
+COMMENT ON COLUMN migrate.history.revision IS 'the revision of this step';
+COMMENT ON COLUMN migrate.history.target IS 'the target as the caller wrote it';
+COMMENT ON COLUMN migrate.history.success IS 'false for a step whose SQL failed: its changes were rolled back';
+COMMENT ON COLUMN migrate.history.sqlstate IS 'the failed step''s error code';
+COMMENT ON COLUMN migrate.history.error IS 'the failed step''s error message';
+COMMENT ON COLUMN migrate.history.started_at IS 'when the step started';
+COMMENT ON COLUMN migrate.history.duration IS 'how long the step''s SQL ran';
+COMMENT ON COLUMN migrate.history.session_role IS 'the role that logged in (session_user)';
+COMMENT ON COLUMN migrate.history.effective_role IS 'the role in effect for the call (current_user), after any SET ROLE';
+COMMENT ON COLUMN migrate.history.application_name IS 'the client''s application_name';
+COMMENT ON COLUMN migrate.history.client_addr IS 'the client''s address; NULL over a Unix-domain socket';
+COMMENT ON COLUMN migrate.history.backend_pid IS 'the server process that ran the step';
+COMMENT ON COLUMN migrate.history.txid IS 'the transaction that wrote the row';
+COMMENT ON COLUMN migrate.history.checksum IS 'the revision''s checksum at the step';
+COMMENT ON COLUMN migrate.history.prev_hash IS 'the hash of the row before it; NULL for the first row';
+COMMENT ON COLUMN migrate.history.hash IS 'hex SHA-256 over the row and prev_hash; verify() recomputes the chain';
 CREATE INDEX history_operation_id_idx ON migrate.history (operation_id);
 -- verify() looks up each revision's latest step
 CREATE INDEX history_revision_idx ON migrate.history (revision, id);
@@ -210,6 +244,13 @@ SELECT ARRAY(SELECT a.revision FROM migrate.applied a
               WHERE h.operation IN ('upgrade', 'downgrade') AND h.success
               ORDER BY h.id DESC LIMIT 1) d ON true;
 COMMENT ON VIEW migrate.status IS 'one row: current heads, graph heads, pending count, up_to_date, the deploy lock holder, the last successful deploy';
+COMMENT ON COLUMN migrate.status.current_heads IS 'applied revisions that no applied revision has as parent';
+COMMENT ON COLUMN migrate.status.heads IS 'the graph heads';
+COMMENT ON COLUMN migrate.status.pending IS 'revisions not applied';
+COMMENT ON COLUMN migrate.status.up_to_date IS 'true when every revision is applied';
+COMMENT ON COLUMN migrate.status.lock_holder_pid IS 'the process holding the deploy lock, if any';
+COMMENT ON COLUMN migrate.status.last_deploy_at IS 'start of the newest successful upgrade or downgrade step';
+COMMENT ON COLUMN migrate.status.last_deploy_by IS 'the role in effect for that step';
 
 CREATE FUNCTION migrate.add_script(script text)
 RETURNS text
