@@ -53,7 +53,8 @@ audit_begin(AuditContext *ac, const char *operation, const char *target,
 
 	catalog_exec("SELECT CASE WHEN $1 = 0 THEN pg_catalog.nextval('migrate.operation_id_seq') ELSE $1 END,"
 				 " (SELECT h.hash FROM migrate.history h ORDER BY h.id DESC LIMIT 1),"
-				 " pg_catalog.inet_client_addr()::pg_catalog.text",
+				 " pg_catalog.inet_client_addr()::pg_catalog.text,"
+				 " (SELECT h.id FROM migrate.history h ORDER BY h.id DESC LIMIT 1)",
 				 1, argtypes, values, NULL, false, 1);
 	ac->operation_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
@@ -62,6 +63,8 @@ audit_begin(AuditContext *ac, const char *operation, const char *target,
 		strlcpy(ac->prev_hash, TextDatumGetCString(d), sizeof(ac->prev_hash));
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
 	ac->client_addr = isnull ? NULL : TextDatumGetCString(d);
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull);
+	ac->prev_id = isnull ? 0 : DatumGetInt64(d);
 	SPI_freetuptable(SPI_tuptable);
 }
 

@@ -12,6 +12,7 @@
 #include "migrate.h"
 
 #include "access/xact.h"
+#include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
@@ -75,9 +76,64 @@ typedef struct DeployState
 	TargetKind	pinned_kind;
 	Graph	   *kept_graph;
 	StepPlan   *kept_plan;
+	bool	   *in_plan;		/* per revision of kept_graph: a step of kept_plan */
 	int			next_step;
+	int			remaining;		/* steps of kept_plan not applied yet */
 	char		last_hash[MIGRATE_HASH_HEXLEN + 1];	/* of the last row we wrote */
+	int64		seen_id;		/* history rows up to this one are in kept_graph */
 } DeployState;
+
+/*
+ * Brings the kept graph up to date with the history rows written since this
+ * deploy last looked, when they only record revisions applied (or failed) by
+ * other deployers: the kept plan then still holds, without those.  Returns
+ * false when anything else happened (a registration, a downgrade, a stamp),
+ * which needs a fresh plan.  Without this, deployers taking turns would each
+ * reload the graph for every revision, quadratic in the graph's size.
+ */
+static bool
+deploy_catch_up(DeployState *ds)
+{
+	Oid			argtypes[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(ds->seen_id)};
+	Graph	   *g = ds->kept_graph;
+	bool		plan_holds = true;
+	uint64		nrows;
+
+	catalog_exec("SELECT h.operation, h.revision, h.success FROM migrate.history h"
+				 " WHERE h.id > $1 ORDER BY h.id",
+				 1, argtypes, values, NULL, false, 0);
+	nrows = SPI_processed;
+	for (uint64 i = 0; i < nrows && plan_holds; i++)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		char	   *operation = SPI_getvalue(tuple, desc, 1);
+		char	   *revision = SPI_getvalue(tuple, desc, 2);
+		bool		isnull;
+		bool		success = DatumGetBool(SPI_getbinval(tuple, desc, 3, &isnull));
+		int			rev;
+
+		if (strcmp(operation, "upgrade") != 0)
+			plan_holds = false;
+		else if (success)
+		{
+			rev = graph_find_id(g, revision);
+			if (rev < 0)
+				plan_holds = false;
+			else if (!g->revs[rev].applied)
+			{
+				g->revs[rev].applied = true;
+				if (ds->in_plan[rev])
+					ds->remaining--;
+			}
+		}
+		pfree(operation);
+		pfree(revision);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return plan_holds;
+}
 
 /* Ends a deploy's last transaction, which found nothing left to apply. */
 static bool
@@ -127,7 +183,8 @@ deploy_next(DeployState *ds)
 	 * moved and the plan of the last transaction still holds: no
 	 * reload per revision, which would make a deploy quadratic.
 	 */
-	if (ds->kept_plan == NULL || !ac.have_prev || strcmp(ac.prev_hash, ds->last_hash) != 0)
+	if (ds->kept_plan == NULL ||
+		((!ac.have_prev || strcmp(ac.prev_hash, ds->last_hash) != 0) && !deploy_catch_up(ds)))
 	{
 		MemoryContext old;
 
@@ -158,17 +215,25 @@ deploy_next(DeployState *ds)
 		ds->kept_plan = plan_build(ds->kept_graph, OP_UPGRADE,
 							   target_from_ids(ds->kept_graph, ds->pinned_kind, ds->pinned_ids, ds->pinned_n),
 							   ds->target);
+		ds->in_plan = palloc0(sizeof(bool) * Max(ds->kept_graph->nrevs, 1));
+		for (int i = 0; i < ds->kept_plan->nsteps; i++)
+			ds->in_plan[ds->kept_plan->steps[i]] = true;
 		ds->next_step = 0;
+		ds->remaining = ds->kept_plan->nsteps;
 		MemoryContextSwitchTo(old);
 	}
+	ds->seen_id = ac.prev_id;
 	g = ds->kept_graph;
 	plan = ds->kept_plan;
 
+	/* steps another deployer has applied meanwhile are skipped */
+	while (ds->next_step < plan->nsteps && g->revs[plan->steps[ds->next_step]].applied)
+		ds->next_step++;
 	if (ds->next_step == plan->nsteps)
 		return deploy_finished(ds, outer);
 
 	/* only the next step runs in this transaction */
-	remaining = plan->nsteps - ds->next_step;
+	remaining = ds->remaining;
 	{
 		StepPlan	one = {1, &plan->steps[ds->next_step], &plan->unapply[ds->next_step]};
 
@@ -206,6 +271,7 @@ deploy_next(DeployState *ds)
 	ds->done++;
 	r->applied = true;
 	ds->next_step++;
+	ds->remaining--;
 	memcpy(ds->last_hash, ac.prev_hash, sizeof(ds->last_hash));
 
 	operation_exit();

@@ -203,6 +203,7 @@ typedef struct AuditContext
 	int			backend_pid;
 	bool		have_prev;
 	char		prev_hash[MIGRATE_HASH_HEXLEN + 1];
+	int64		prev_id;		/* the newest row when the transaction began, 0 if none */
 } AuditContext;
 
 /* One history row, as hashed. */
