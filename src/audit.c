@@ -51,10 +51,11 @@ audit_begin(AuditContext *ac, const char *operation, const char *target,
 	ac->application_name = (application_name && application_name[0]) ? pstrdup(application_name) : NULL;
 	ac->backend_pid = MyProcPid;
 
+	/* the newest row, read once for both its hash and its id */
 	catalog_exec("SELECT CASE WHEN $1 = 0 THEN pg_catalog.nextval('migrate.operation_id_seq') ELSE $1 END,"
-				 " (SELECT h.hash FROM migrate.history h ORDER BY h.id DESC LIMIT 1),"
-				 " pg_catalog.inet_client_addr()::pg_catalog.text,"
-				 " (SELECT h.id FROM migrate.history h ORDER BY h.id DESC LIMIT 1)",
+				 " tip.hash, pg_catalog.inet_client_addr()::pg_catalog.text, tip.id"
+				 " FROM (SELECT) AS one LEFT JOIN"
+				 " (SELECT h.hash, h.id FROM migrate.history h ORDER BY h.id DESC LIMIT 1) AS tip ON true",
 				 1, argtypes, values, NULL, false, 1);
 	ac->operation_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
