@@ -114,6 +114,8 @@ generate_script(FunctionCallInfo fcinfo, OperationKind op)
 	appendStringInfoString(&buf,
 						   "-- Run it in one go with: psql -X -v ON_ERROR_STOP=1 -f <this file>\n"
 						   "\\set ON_ERROR_STOP on\n"
+						   "-- the revisions' SQL was checked as it reads with this setting\n"
+						   "SET standard_conforming_strings = on;\n"
 						   "BEGIN;\n"
 						   "-- the deploy lock: concurrent deployers wait here\n");
 	appendStringInfo(&buf, "SELECT pg_catalog.pg_advisory_xact_lock(" INT64_FORMAT ");\n",
@@ -134,7 +136,7 @@ generate_script(FunctionCallInfo fcinfo, OperationKind op)
 						 r->id, r->message[0] ? " - " : "", r->message);
 		if (sql != NULL && sql[0] != '\0')
 			/* on a line of its own: the SQL may end inside a line comment */
-			appendStringInfo(&buf, "%s\n;\n", sql);
+			appendStringInfo(&buf, "%s\n;\n", sql_statements_on_own_lines(sql));
 		appendStringInfoString(&buf, "SELECT migrate.offline_step(");
 		append_literal(&buf, r->id);
 		appendStringInfoString(&buf, ", ");

@@ -10,6 +10,7 @@
 #include "mb/pg_wchar.h"
 #include "nodes/parsenodes.h"
 #include "parser/parser.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 
 typedef struct SqlCheckContext
@@ -32,15 +33,22 @@ line_of_offset(const char *sql, int offset)
 	return line;
 }
 
-/* 1-based line of a 1-based character position (an error cursor) into sql. */
+/* Byte offset of a 1-based character position (an error cursor) into sql. */
 static int
-line_of_cursor(const char *sql, int cursorpos)
+offset_of_cursor(const char *sql, int cursorpos)
 {
 	int			offset = 0;
 
 	for (int chars = 1; chars < cursorpos && sql[offset] != '\0'; chars++)
 		offset += pg_mblen(sql + offset);
-	return line_of_offset(sql, offset);
+	return offset;
+}
+
+/* 1-based line of a 1-based character position (an error cursor) into sql. */
+static int
+line_of_cursor(const char *sql, int cursorpos)
+{
+	return line_of_offset(sql, offset_of_cursor(sql, cursorpos));
 }
 
 /* A statement's location starts after the previous ";": skip blanks and comments. */
@@ -56,6 +64,124 @@ skip_blanks(const char *sql, int offset)
 		while (sql[offset] != '\0' && sql[offset] != '\n')
 			offset++;
 	}
+}
+
+/*
+ * The raw parse trees of sql as the server reads it with
+ * standard_conforming_strings on or off, whatever the session says.
+ */
+static List *
+parse_with_standard_strings(const char *sql, bool on)
+{
+	int			nestlevel = NewGUCNestLevel();
+	List	   *volatile stmts = NIL;
+
+	(void) set_config_option("standard_conforming_strings", on ? "on" : "off",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	if (!on)
+	{
+		/* judged, not warned about; \' read as the server may read it */
+		(void) set_config_option("escape_string_warning", "off",
+								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+		(void) set_config_option("backslash_quote", "on",
+								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	}
+	PG_TRY();
+	{
+		stmts = raw_parser(sql, RAW_PARSE_DEFAULT);
+	}
+	PG_FINALLY();
+	{
+		AtEOXact_GUC(false, nestlevel);
+	}
+	PG_END_TRY();
+	return stmts;
+}
+
+/*
+ * Refuses SQL whose statements split differently when
+ * standard_conforming_strings is off.  A backslash before a quote in a
+ * '...' string ends the string with it on and escapes the quote with it
+ * off; psql follows the server's setting when it reads an offline script,
+ * so a revision that turns the setting off could make psql read the rest of
+ * its text as psql commands (such as \! for a shell).  SQL that parses
+ * into the same statements either way leaves no such room.
+ */
+static void
+check_reads_the_same_without_standard_strings(SqlCheckContext *cxt, List *stmts_on)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	List	   *volatile stmts_off = NIL;
+	int			volatile failed_at = -1;	/* byte offset of the error, if any */
+	int			differs;
+
+	PG_TRY();
+	{
+		stmts_off = parse_with_standard_strings(cxt->sql, false);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		failed_at = edata->cursorpos > 0 ? offset_of_cursor(cxt->sql, edata->cursorpos) : 0;
+	}
+	PG_END_TRY();
+
+	/* the first statement that differs, or that holds the error */
+	differs = -1;
+	for (int i = 0; i < list_length(stmts_on) && differs < 0; i++)
+	{
+		RawStmt    *on = list_nth_node(RawStmt, stmts_on, i);
+		RawStmt    *off = i < list_length(stmts_off) ? list_nth_node(RawStmt, stmts_off, i) : NULL;
+		bool		last = i + 1 == list_length(stmts_on);
+
+		if (failed_at >= 0)
+		{
+			if (last || failed_at < list_nth_node(RawStmt, stmts_on, i + 1)->stmt_location)
+				differs = on->stmt_location;
+		}
+		else if (off == NULL || off->stmt_location != on->stmt_location || off->stmt_len != on->stmt_len)
+			differs = on->stmt_location;
+	}
+	if (differs < 0 && failed_at < 0 && list_length(stmts_off) == list_length(stmts_on))
+		return;
+
+	cxt->location = skip_blanks(cxt->sql, Max(differs, 0));
+	ereport(ERROR,
+			(errcode(ERRCODE_SYNTAX_ERROR),
+			 errmsg("SQL reads differently when standard_conforming_strings is off"),
+			 errdetail("A backslash before a quote in a '...' string ends the string when standard_conforming_strings is on, "
+					   "but escapes the quote when it is off, so psql could read the rest of an offline script as psql commands."),
+			 errhint("Write such a string as E'...' with the backslash doubled, or in dollar quotes.")));
+}
+
+/* The role-changing statements, refused at add: a revision runs as its caller. */
+static const char *
+role_change(Node *stmt)
+{
+	VariableSetStmt *set;
+
+	if (!IsA(stmt, VariableSetStmt))
+		return NULL;
+	set = (VariableSetStmt *) stmt;
+	if (set->name == NULL)
+		return NULL;
+	if (strcmp(set->name, "role") == 0)
+		return set->kind == VAR_RESET ? "RESET ROLE" : "SET ROLE";
+	if (strcmp(set->name, "session_authorization") == 0)
+		return set->kind == VAR_RESET ? "RESET SESSION AUTHORIZATION" : "SET SESSION AUTHORIZATION";
+	return NULL;
+}
+
+/* Whether a statement changes standard_conforming_strings. */
+static bool
+sets_standard_strings(Node *stmt)
+{
+	return IsA(stmt, VariableSetStmt) && ((VariableSetStmt *) stmt)->name != NULL &&
+		strcmp(((VariableSetStmt *) stmt)->name, "standard_conforming_strings") == 0;
 }
 
 static void
@@ -203,7 +329,7 @@ sqlcheck_validate(const char *revision, const char *section, const char *sql)
 	MemoryContextSwitchTo(parsecxt);
 	PG_TRY();
 	{
-		stmts = raw_parser(sql, RAW_PARSE_DEFAULT);
+		stmts = parse_with_standard_strings(sql, true);
 	}
 	PG_CATCH();
 	{
@@ -216,12 +342,33 @@ sqlcheck_validate(const char *revision, const char *section, const char *sql)
 	callback.previous = error_context_stack;
 	error_context_stack = &callback;
 
+	check_reads_the_same_without_standard_strings(&cxt, stmts);
+
 	foreach(lc, stmts)
 	{
 		RawStmt    *raw = lfirst_node(RawStmt, lc);
 		const char *what;
 
 		cxt.location = skip_blanks(sql, raw->stmt_location);
+		what = role_change(raw->stmt);
+		if (what != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("%s cannot run in a revision", what),
+					 errdetail("A revision's SQL runs as the role that calls migrate, and may not change it."),
+					 errhint("Grant the caller what the revision needs, or have the role it needs run it.")));
+		if (IsA(raw->stmt, PrepareStmt))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("PREPARE cannot run in a revision"),
+					 errdetail("A prepared statement outlives the transaction, in the session of whoever runs the revision."),
+					 errhint("Run the statement itself, or use a function.")));
+		if (sets_standard_strings(raw->stmt))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("a revision cannot change standard_conforming_strings"),
+					 errdetail("Revision SQL is always parsed, checked and run with standard_conforming_strings on."),
+					 errhint("Write backslash escapes in E'...' strings.")));
 		what = outside_transaction_only(raw->stmt);
 		if (what != NULL)
 			ereport(ERROR,
@@ -251,7 +398,7 @@ sqlcheck_validate(const char *revision, const char *section, const char *sql)
 SqlStatement *
 sql_statements(const char *sql, int *count)
 {
-	List	   *stmts = raw_parser(sql, RAW_PARSE_DEFAULT);
+	List	   *stmts = parse_with_standard_strings(sql, true);
 	SqlStatement *result = palloc(sizeof(SqlStatement) * Max(list_length(stmts), 1));
 	ListCell   *lc;
 	int			line = 1;
@@ -274,4 +421,36 @@ sql_statements(const char *sql, int *count)
 		(*count)++;
 	}
 	return result;
+}
+
+/*
+ * The SQL with every statement starting on a line of its own (a line end
+ * inserted after a statement's ";" where more text follows on its line).
+ * psql takes up a change of standard_conforming_strings from the next line
+ * it reads; with statements on their own lines that is always a statement
+ * boundary, which reads the same either way (see
+ * check_reads_the_same_without_standard_strings).
+ */
+char *
+sql_statements_on_own_lines(const char *sql)
+{
+	List	   *stmts = parse_with_standard_strings(sql, true);
+	StringInfoData buf;
+	int			copied = 0;
+
+	initStringInfo(&buf);
+	for (int i = 0; i + 1 < list_length(stmts); i++)
+	{
+		RawStmt    *raw = list_nth_node(RawStmt, stmts, i);
+		int			semicolon = raw->stmt_location + raw->stmt_len;
+		int			next = skip_blanks(sql, list_nth_node(RawStmt, stmts, i + 1)->stmt_location);
+
+		if (memchr(sql + semicolon, '\n', next - semicolon) != NULL)
+			continue;
+		appendBinaryStringInfo(&buf, sql + copied, semicolon + 1 - copied);
+		appendStringInfoChar(&buf, '\n');
+		copied = semicolon + 1;
+	}
+	appendStringInfoString(&buf, sql + copied);
+	return buf.data;
 }
