@@ -10,3 +10,12 @@ ALTER TABLE migrate.history ADD CONSTRAINT history_operation_check
     CHECK (operation OPERATOR(pg_catalog.=) ANY
            ('{add,replace,remove,upgrade,downgrade,stamp,approve}'::text[]));
 COMMENT ON COLUMN migrate.history.operation IS 'add, replace, remove, upgrade, downgrade, stamp or approve';
+
+-- Approvals: a role holding a registrant's privileges approves its revision,
+-- which then runs for callers whose privileges the approver holds.
+CREATE FUNCTION migrate.approve(revision text, checksum text DEFAULT NULL)
+RETURNS text
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'migrate_approve';
+REVOKE ALL ON FUNCTION migrate.approve(text, text) FROM PUBLIC;
+COMMENT ON FUNCTION migrate.approve(text, text) IS 'records that the calling role, holding the registrant''s privileges, approves the revision as it is now (checksum, if given, must match); returns the checksum approved';

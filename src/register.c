@@ -267,8 +267,13 @@ update_heads(const char *id, bool is_new, char **old_parents, int nold, char **p
 	}
 }
 
+/*
+ * Writes a revision's row.  An edit that keeps the SQL (same checksum) only
+ * changes message and labels: created_by, which decides for whom the SQL may
+ * run, stays the role that wrote the SQL; the history row names the editor.
+ */
 static void
-write_revision(bool is_new, const char *id, char **parents, int nparents,
+write_revision(bool is_new, bool same_sql, const char *id, char **parents, int nparents,
 			   char **depends, int ndepends, char **labels, int nlabels,
 			   const char *message, const char *up, const char *down,
 			   const char *checksum, const char *created_by)
@@ -292,6 +297,10 @@ write_revision(bool is_new, const char *id, char **parents, int nparents,
 		catalog_exec("INSERT INTO migrate.revision (id, parents, depends_on, branch_labels,"
 					 " message, up_sql, down_sql, checksum, created_at, created_by)"
 					 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, pg_catalog.now(), $9)",
+					 9, argtypes, values, nulls, false, 0);
+	else if (same_sql)
+		catalog_exec("UPDATE migrate.revision SET branch_labels = $4, message = $5"
+					 " WHERE id = $1",
 					 9, argtypes, values, nulls, false, 0);
 	else
 		catalog_exec("UPDATE migrate.revision SET parents = $2, depends_on = $3,"
@@ -416,7 +425,7 @@ register_revision(char *id, const char *up, const char *down,
 	if (ex.found)
 		check_no_cycle(id, parents, nparents, depends, ndepends);
 
-	write_revision(!ex.found, id, parents, nparents, depends, ndepends, labels, nlabels,
+	write_revision(!ex.found, ex.found && strcmp(checksum, ex.checksum) == 0, id, parents, nparents, depends, ndepends, labels, nlabels,
 				   message, up, down, checksum, created_by);
 	update_heads(id, !ex.found, ex.parents, ex.nparents, parents, nparents);
 
