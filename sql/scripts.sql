@@ -53,6 +53,9 @@ SELECT migrate.add_script(E'-- migrate:revision m_quote\n-- migrate:parents m_do
 SELECT migrate.add_script(E'-- migrate:revision m_escape\n-- migrate:parents m_quote\n-- migrate:up\nSELECT e''it\\''s\n-- migrate:down\n'' AS s, E''\\\\'' AS backslash;\n-- migrate:down\nSELECT 2;\n');
 -- a standard string ends at its quote even after a backslash: the next line is a marker
 SELECT migrate.add_script(E'-- migrate:revision m_backslash\n-- migrate:parents m_escape\n-- migrate:up\nSELECT ''C:\\'';\n-- migrate:down\nSELECT 3;\n');
+-- (refused, naming line 1 of the up section: such a string reads differently
+-- with standard_conforming_strings off; written as an E'' string it is fine)
+SELECT migrate.add_script(E'-- migrate:revision m_backslash\n-- migrate:parents m_escape\n-- migrate:up\nSELECT E''C:\\\\'';\n-- migrate:down\nSELECT 3;\n');
 -- inside a quoted identifier spanning lines
 SELECT migrate.add_script(E'-- migrate:revision m_ident\n-- migrate:parents m_backslash\n-- migrate:up\nCREATE TABLE "t_m""\n-- migrate:down\n" (id int);\n-- migrate:down\nDROP TABLE "t_m""\n-- migrate:down\n";\n');
 -- inside nested block comments: the first */ does not end the outer comment
