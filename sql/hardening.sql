@@ -91,6 +91,13 @@ CALL migrate.deploy('r_settings');
 SHOW search_path;
 SHOW work_mem;
 SELECT revision FROM migrate.downgrade('base');
+-- under SET LOCAL ROLE, run by a weaker role for the superuser
+BEGIN;
+SET LOCAL ROLE regress_harden_alice;
+SELECT revision FROM migrate.upgrade('r_settings');
+SHOW search_path;
+SHOW work_mem;
+ROLLBACK;
 -- in the caller's transaction, the caller's own SET LOCAL stays
 BEGIN;
 SET LOCAL work_mem = '2222kB';
@@ -147,6 +154,10 @@ SELECT migrate.add('r_hold', 'DECLARE c CURSOR WITH HOLD FOR SELECT migrate.add(
                    'SELECT 1', parents => '{}');
 SELECT revision FROM migrate.upgrade('r_hold');
 CALL migrate.deploy('r_hold');
+BEGIN;
+SET LOCAL ROLE regress_harden_alice;
+SELECT revision FROM migrate.upgrade('r_hold');
+ROLLBACK;
 SELECT name FROM pg_cursors;
 SELECT count(*) AS late FROM migrate.revision WHERE id = 'late';
 SELECT migrate.add('r_hold_closed', 'DECLARE c CURSOR WITH HOLD FOR SELECT 1; CLOSE c',

@@ -16,6 +16,7 @@
 
 #include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "access/table.h"
 #include "catalog/dependency.h"
 #include "catalog/indexing.h"
@@ -24,6 +25,7 @@
 #include "catalog/pg_depend.h"
 #include "catalog/pg_namespace.h"
 #include "commands/prepare.h"
+#include "commands/trigger.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "parser/parser.h"
@@ -32,6 +34,7 @@
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 
 /* The session's temporary objects: what depends on its temporary schema. */
 static ObjectAddress *
@@ -88,19 +91,33 @@ temp_namespace(void)
 /*
  * The session's holdable cursors and prepared statements, one "kind name
  * time" string each: the time tells a cursor the revision closed and
- * declared again under the same name from the caller's.
+ * declared again under the same name from the caller's.  Runs as the caller,
+ * outside the catalog scope (it reads no table): every name is qualified,
+ * and the query uses no operator the caller's search_path could capture.
  */
 static char **
 session_portals(int *count)
 {
+	static SPIPlanPtr plan = NULL;
+	MemoryContext caller_cxt = CurrentMemoryContext;
 	char	  **keys;
 
-	catalog_exec("SELECT 'cursor', c.name, c.creation_time FROM pg_catalog.pg_cursor() c"
-				 " WHERE c.is_holdable"
-				 " UNION ALL"
-				 " SELECT 'prepared statement', p.name, p.prepare_time"
-				 " FROM pg_catalog.pg_prepared_statement() p",
-				 0, NULL, NULL, NULL, true, 0);
+	if (plan == NULL)
+	{
+		SPIPlanPtr	prepared = SPI_prepare("SELECT 'cursor'::pg_catalog.text, c.name, c.creation_time"
+										   " FROM pg_catalog.pg_cursor() c WHERE c.is_holdable"
+										   " UNION ALL"
+										   " SELECT 'prepared statement'::pg_catalog.text, p.name, p.prepare_time"
+										   " FROM pg_catalog.pg_prepared_statement() p",
+										   0, NULL);
+
+		if (prepared == NULL || SPI_keepplan(prepared) != 0)
+			elog(ERROR, "could not prepare the session portal query");
+		plan = prepared;
+	}
+	if (SPI_execute_plan(plan, NULL, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not list the session's cursors");
+	MemoryContextSwitchTo(caller_cxt);
 	*count = (int) SPI_processed;
 	keys = palloc(sizeof(char *) * Max(*count, 1));
 	for (int i = 0; i < *count; i++)
@@ -238,12 +255,14 @@ refuse_new_portals(SessionMark *mark)
 void
 residue_check(SessionMark *mark)
 {
-	MemoryContext caller_cxt = CurrentMemoryContext;
+	ConstraintsSetStmt all_immediate = {T_ConstraintsSetStmt, NIL, false};
 
-	if (SPI_execute("SET CONSTRAINTS ALL IMMEDIATE", false, 0) != SPI_OK_UTILITY)
-		elog(ERROR, "SET CONSTRAINTS failed");
-	/* SPI leaves its procedure context current: back to the step's */
-	MemoryContextSwitchTo(caller_cxt);
+	/* the last statement's work visible, as SPI does before a statement */
+	CommandCounterIncrement();
+	/* what SET CONSTRAINTS ALL IMMEDIATE does, without parsing it each time */
+	PushActiveSnapshot(GetTransactionSnapshot());
+	AfterTriggerSetState(&all_immediate);
+	PopActiveSnapshot();
 	refuse_new_portals(mark);
 	refuse_new_temp_objects(mark);
 	AtEOXact_GUC(false, mark->guc_nestlevel);
