@@ -14,6 +14,9 @@ REGRESS     = $(sort $(filter-out $(EXTENSION)--%,$(patsubst sql/%.sql,%,$(wildc
 REGRESS_OPTS = --inputdir=. --outputdir=. --load-extension=$(EXTENSION) --dbname=migrate_regress
 ISOLATION      = $(sort $(patsubst test/specs/%.spec,%,$(wildcard test/specs/*.spec)))
 ISOLATION_OPTS = --inputdir=test --load-extension=$(EXTENSION) --dbname=migrate_isolation
+# `make installcheck` runs the TAP tests too, as contrib does
+TAP_TESTS   = 1
+PROVE_TESTS = test/t/*.pl
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)

@@ -75,7 +75,11 @@ SELECT id, parents, depends_on, branch_labels, message, up_sql, down_sql, childr
 SELECT id, parents, depends_on, branch_labels, message, children FROM migrate.show('feat');
 SELECT id, parents, depends_on, branch_labels, message, children FROM migrate.show('rev06');
 SELECT id, down_sql IS NULL AS irreversible, children, is_applied FROM migrate.show('rev04_audit');
-SELECT length(checksum) AS checksum_length, created_at IS NOT NULL AS has_created_at
+-- created_at is the time of the transaction that added it (its history row's time or before)
+SELECT length(checksum) AS checksum_length,
+       created_at = (SELECT r.created_at FROM migrate.revision r WHERE r.id = 'rev01_users') AS catalog_created_at,
+       created_at <= (SELECT h.started_at FROM migrate.history h WHERE h.revision = 'rev01_users' AND h.operation = 'add')
+         AND created_at > now() - interval '1 hour' AS when_added
   FROM migrate.show('rev01_users');
 -- Invalid input: NULL
 SELECT id FROM migrate.show(NULL);

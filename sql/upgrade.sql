@@ -21,7 +21,11 @@ SELECT * FROM migrate.heads();
 SELECT * FROM migrate.current();
 
 -- applies 0001, 0002, 0003 in order, one row each
-SELECT revision, message, duration >= '0'::interval AS timed FROM migrate.upgrade('head');
+CREATE TEMP TABLE upgraded AS SELECT * FROM migrate.upgrade('head');
+-- each row's duration is the one its history row records
+SELECT u.revision, u.message, u.duration = h.duration AS duration_recorded
+  FROM upgraded u JOIN migrate.history h ON h.revision = u.revision AND h.operation = 'upgrade'
+ ORDER BY h.id;
 
 SELECT revision, applied_by, a.checksum = r.checksum AS checksum_matches
   FROM migrate.applied a JOIN migrate.revision r ON r.id = a.revision ORDER BY revision;

@@ -80,7 +80,10 @@ query(q{
 my $deployer = start_client($node, 'deployer', 'SET client_min_messages = warning',
 	q{SELECT count(*) FROM migrate.upgrade('head')});
 my $pid = backend_showing('migrate: upgrade 3/5 r3');
-ok($pid =~ /^\d+$/, 'the deployer shows "migrate: upgrade 3/5 r3" while r3 runs');
+ok( $node->poll_query_until('postgres',
+		qq{SELECT application_name || ': ' || wait_event FROM pg_stat_activity WHERE pid = $pid},
+		'deployer: PgSleep'),
+	'the backend showing "migrate: upgrade 3/5 r3" is the deployer, asleep in r3');
 is( query(qq{
 		SELECT mode || ':' || granted FROM pg_locks
 		 WHERE locktype = 'advisory' AND pid = $pid AND objsubid = 1
@@ -123,7 +126,10 @@ query(q{
 $deployer = start_client($node, 'deployer', 'SET client_min_messages = warning',
 	'CALL migrate.deploy()');
 $pid = backend_showing('migrate: deploy 2/3 r7');
-ok($pid =~ /^\d+$/, 'the deployer shows "migrate: deploy 2/3 r7" while r7 runs');
+ok( $node->poll_query_until('postgres',
+		qq{SELECT application_name || ': ' || wait_event FROM pg_stat_activity WHERE pid = $pid},
+		'deployer: PgSleep'),
+	'the backend showing "migrate: deploy 2/3 r7" is the deployer, asleep in r7');
 is(query('SELECT revision FROM migrate.applied WHERE revision > \'r5\''),
 	'r6', 'r6 is committed while r7 runs');
 
