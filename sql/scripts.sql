@@ -64,6 +64,13 @@ SELECT migrate.add_script(E'-- migrate:revision m_comment\n-- migrate:parents m_
 -- ends at its line; "-- migrate:" that does not start the line is SQL
 SELECT migrate.add_script(E'-- migrate:revision m_after\n-- migrate:parents m_comment\n-- migrate:up\nSELECT $t$x$t$, ''y'', "z" FROM (SELECT 1 AS "z") s /* c */; -- it''s\n  -- migrate:down (indented)\nSELECT 5; -- migrate:down\n-- migrate:down\nSELECT 6;\n');
 SELECT id, up_sql, down_sql FROM graph WHERE id LIKE 'm\_%';
+-- a dollar-quote tag has no length limit: a marker line inside a body quoted
+-- with a tag longer than an identifier is SQL too, in a file and in add()
+BEGIN;
+SELECT migrate.add_script(E'-- migrate:revision m_long_tag\n-- migrate:parents m_after\n-- migrate:up\nSELECT $a_dollar_quote_tag_longer_than_the_63_bytes_that_an_identifier_may_have$\n-- migrate:down\n$a_dollar_quote_tag_longer_than_the_63_bytes_that_an_identifier_may_have$;\n-- migrate:down\nSELECT 7;\n');
+SELECT up_sql, down_sql FROM migrate.revision WHERE id = 'm_long_tag';
+SELECT migrate.add('m_long_tag2', E'SELECT $a_dollar_quote_tag_longer_than_the_63_bytes_that_an_identifier_may_have$\n-- migrate:up\n$a_dollar_quote_tag_longer_than_the_63_bytes_that_an_identifier_may_have$;', parents => '{m_long_tag}');
+ROLLBACK;
 
 -- CRLF line ends are LF: the same file with CRLF is the same revision
 SELECT checksum AS s5_checksum FROM migrate.revision WHERE id = 's5' \gset

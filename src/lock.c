@@ -19,6 +19,8 @@
 #include "storage/procarray.h"
 #include "storage/sinvaladt.h"
 #include "tcop/utility.h"
+#include "utils/acl.h"
+#include "utils/backend_status.h"
 
 /* Nesting depth of migrate operations; a revision's SQL may not start one. */
 static int	operation_depth = 0;
@@ -96,6 +98,35 @@ deploy_lock_holder(const LOCKTAG *tag)
 }
 
 /*
+ * The role and application_name of a backend, as pg_stat_activity shows them
+ * to any role; false if the process has no status entry (it has just ended).
+ * The status snapshot is read afresh: one taken earlier in this transaction
+ * may predate the holder's session.
+ */
+static bool
+backend_identity(int pid, const char **role, const char **appname)
+{
+	int			n;
+
+	pgstat_clear_backend_activity_snapshot();
+	n = pgstat_fetch_stat_numbackends();
+	for (int i = 1; i <= n; i++)
+	{
+		LocalPgBackendStatus *local = pgstat_fetch_stat_local_beentry(i);
+		const char *name = NULL;
+
+		if (local == NULL || local->backendStatus.st_procpid != pid)
+			continue;
+		if (OidIsValid(local->backendStatus.st_userid))
+			name = GetUserNameFromId(local->backendStatus.st_userid, true);
+		*role = name ? name : "?";
+		*appname = local->backendStatus.st_appname ? local->backendStatus.st_appname : "";
+		return true;
+	}
+	return false;
+}
+
+/*
  * Checks that the transaction may change state.  Callers run it before
  * anything else, so that a refused call takes no lock at all.
  */
@@ -130,10 +161,16 @@ deploy_lock_take(void)
 	if (LockAcquire(&tag, ExclusiveLock, false, !migrate_lock_wait) == LOCKACQUIRE_NOT_AVAIL)
 	{
 		int			holder = deploy_lock_holder(&tag);
+		const char *role = NULL;
+		const char *appname = NULL;
+		bool		known = holder != 0 && backend_identity(holder, &role, &appname);
 
 		ereport(ERROR,
 				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
 				 errmsg("could not obtain the migrate deploy lock"),
+				 known ?
+				 errdetail("The lock is held by the process with PID %d (role \"%s\", application_name \"%s\").",
+						   holder, role, appname) :
 				 holder != 0 ?
 				 errdetail("The lock is held by the process with PID %d.", holder) :
 				 errdetail("Another transaction holds the lock."),

@@ -43,10 +43,17 @@ typedef enum LexState
 	LEX_BLOCK_COMMENT			/* nested */
 } LexState;
 
+/*
+ * The dollar-quote delimiter points into the text being read, which outlives
+ * the lexer: a tag has no length limit (it is no identifier, so NAMEDATALEN
+ * does not apply), and a tag cut short would leave the lexer outside a quote
+ * that the server's parser is inside.
+ */
 typedef struct Lexer
 {
 	LexState	state;
-	char		tag[NAMEDATALEN + 2];	/* dollar-quote delimiter, "$tag$" */
+	const char *tag;			/* dollar-quote delimiter, "$tag$" */
+	int			taglen;
 	int			depth;			/* block comment nesting */
 } Lexer;
 
@@ -89,10 +96,10 @@ lex_line(Lexer *lx, const char *s, int len)
 					while (j < len && s[j] != '$' && is_ident_char(s[j]) &&
 						   !(j == i + 1 && s[j] >= '0' && s[j] <= '9'))
 						j++;
-					if (j < len && s[j] == '$' && j - i + 1 < (int) sizeof(lx->tag))
+					if (j < len && s[j] == '$')
 					{
-						memcpy(lx->tag, s + i, j - i + 1);
-						lx->tag[j - i + 1] = '\0';
+						lx->tag = s + i;
+						lx->taglen = j - i + 1;
 						lx->state = LEX_DOLLAR;
 						i = j;
 					}
@@ -128,17 +135,13 @@ lex_line(Lexer *lx, const char *s, int len)
 				}
 				break;
 			case LEX_DOLLAR:
+				if (c == '$' && len - i >= lx->taglen &&
+					strncmp(s + i, lx->tag, lx->taglen) == 0)
 				{
-					size_t		taglen = strlen(lx->tag);
-
-					if (c == '$' && (size_t) (len - i) >= taglen &&
-						strncmp(s + i, lx->tag, taglen) == 0)
-					{
-						lx->state = LEX_NORMAL;
-						i += taglen - 1;
-					}
-					break;
+					lx->state = LEX_NORMAL;
+					i += lx->taglen - 1;
 				}
+				break;
 			case LEX_BLOCK_COMMENT:
 				if (c == '*' && i + 1 < len && s[i + 1] == '/')
 				{
@@ -205,7 +208,7 @@ register_script(const char *raw, AuditContext *ac)
 {
 	StringInfoData text;
 	int			line = 0;
-	Lexer		lx = {LEX_NORMAL, "", 0};
+	Lexer		lx = {LEX_NORMAL, NULL, 0, 0};
 	enum
 	{
 		IN_HEADER, IN_UP, IN_DOWN
@@ -647,7 +650,7 @@ normalize_line_ends(const char *sql, bool trim)
 void
 check_no_marker_lines(const char *revision, const char *section, const char *sql)
 {
-	Lexer		lx = {LEX_NORMAL, "", 0};
+	Lexer		lx = {LEX_NORMAL, NULL, 0, 0};
 	int			line = 0;
 
 	for (const char *s = sql; *s;)

@@ -4,6 +4,11 @@
 #    lock is left.
 #  - The holder itself is terminated: its uncommitted work goes, the lock
 #    goes with its session, and the waiter gets it and applies everything.
+#  - The holder is a plain session of a role with no grant on migrate that
+#    took the key with pg_advisory_xact_lock(): a deployer with
+#    migrate.lock_wait = off is refused with 55P03 naming its pid, role and
+#    application_name; the README's query finds it, pg_terminate_backend()
+#    ends it, and the deploy goes through.
 use strict;
 use warnings;
 
@@ -132,6 +137,53 @@ is( query($state_sql),
 	  . "tables:w_1,w_2,w_3\nlocks:0",
 	'nothing of the terminated holder remains, no lock is left');
 $holder->quit;
+
+# 3. A session of a role with no grant on migrate holds the key.
+setup_graph();
+query('CREATE ROLE alice LOGIN');
+my $blocker = $node->background_psql('postgres', on_error_stop => 0,
+	extra_params => [ '-U', 'alice' ]);
+$blocker->query_safe('SET application_name = nightly_report');
+$blocker->query_safe('BEGIN');
+$blocker->query_safe('SELECT pg_advisory_xact_lock(7883946363647714561)');
+my $blocker_pid = pid_of('nightly_report');
+
+my ($rc, $out, $err) = $node->psql('postgres',
+	q{SET migrate.lock_wait = off; SELECT count(*) FROM migrate.upgrade('head')},
+	extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+isnt($rc, 0, 'a deploy with migrate.lock_wait = off is refused');
+like(
+	$err,
+	qr/ERROR:  55P03: could not obtain the migrate deploy lock\nDETAIL:  The lock is held by the process with PID $blocker_pid \(role "alice", application_name "nightly_report"\)\./,
+	'the 55P03 detail names the holder\'s pid, role and application_name');
+
+# The query of README.md ("Any role that can connect can hold the deploy lock"),
+# verbatim.
+my $readme_holder_sql = q{
+SELECT l.pid, a.usename, a.application_name, a.client_addr, a.state,
+       a.xact_start, a.query
+  FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+ WHERE l.locktype = 'advisory' AND l.granted
+   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+   AND l.classid = (migrate.lock_key() >> 32)::oid
+   AND l.objid = (migrate.lock_key() & 4294967295)::oid
+   AND l.objsubid = 1};
+is( query(qq{SELECT pid, usename, application_name, state,
+		query LIKE 'SELECT pg_advisory_xact_lock(7883946363647714561)%'
+		FROM ($readme_holder_sql) h}),
+	"$blocker_pid|alice|nightly_report|idle in transaction|t",
+	'the README\'s query finds the holder');
+is(query('SELECT lock_holder_pid FROM migrate.status'), $blocker_pid,
+	'migrate.status shows the same pid');
+is(query("SELECT pg_terminate_backend($blocker_pid)"), 't',
+	'pg_terminate_backend() of the holder');
+ok( $node->poll_query_until('postgres',
+		"SELECT count(*) FROM pg_stat_activity WHERE pid = $blocker_pid", '0'),
+	'its backend is gone');
+is( query(q{SET migrate.lock_wait = off; SET client_min_messages = warning;
+		SELECT string_agg(revision, ',') FROM migrate.upgrade('head')}),
+	'r1,r2,r3', 'then the deploy goes through at once');
+$blocker->quit;
 
 $node->stop;
 done_testing();
