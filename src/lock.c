@@ -174,7 +174,7 @@ deploy_lock_take(void)
 				 holder != 0 ?
 				 errdetail("The lock is held by the process with PID %d.", holder) :
 				 errdetail("Another transaction holds the lock."),
-				 errhint("Wait for that deploy to finish, or set migrate.lock_wait to on to wait for it.")));
+				 errhint("Wait for that transaction to end, or set migrate.lock_wait to on to wait for it.")));
 	}
 }
 
