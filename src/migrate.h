@@ -112,6 +112,10 @@ extern char *graph_id_list(Graph *g, const int *revs, int n, int limit);
 extern bool *graph_new_marks(Graph *g);
 extern void graph_mark_ancestors(Graph *g, int rev, bool *marks, bool with_depends);
 extern void graph_mark_descendants(Graph *g, int rev, bool *marks, bool with_depends);
+extern void graph_mark_strict_ancestors(Graph *g, const int *revs, int n, bool *marks,
+										bool with_depends);
+extern void graph_mark_strict_descendants(Graph *g, const int *revs, int n, bool *marks,
+										  bool with_depends);
 extern int *graph_order(Graph *g, const bool *members, int *count);
 extern int *graph_heads(Graph *g, int *count);
 extern int *graph_current_heads(Graph *g, int *count);

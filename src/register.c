@@ -531,6 +531,76 @@ migrate_remove(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+/*
+ * The revisions a merge joins, each once, in the order given (default: the
+ * graph heads, in id order).
+ */
+static int *
+merge_members(Graph *g, ArrayType *revisions, int *nrevs)
+{
+	int			n;
+	char	  **refs;
+	int		   *revs;
+	bool	   *given;
+
+	*nrevs = 0;
+	if (revisions == NULL)
+		return graph_heads(g, nrevs);
+
+	refs = array_to_strings(revisions, "revisions", &n);
+	revs = palloc(sizeof(int) * Max(n, 1));
+	given = graph_new_marks(g);
+	for (int i = 0; i < n; i++)
+	{
+		int			rev;
+
+		CHECK_FOR_INTERRUPTS();
+		rev = revision_resolve(g, refs[i]);
+		if (!given[rev])
+		{
+			given[rev] = true;
+			revs[(*nrevs)++] = rev;
+		}
+	}
+	return revs;
+}
+
+/*
+ * Refuses a merge of a revision with one of its descendants (through parents
+ * or depends_on), naming the first merged revision, in the order given, that
+ * descends from another and the first such other.  One search marks the
+ * descendants of all of them together: O(V + E) time and memory.
+ */
+static void
+check_unrelated(Graph *g, const int *revs, int nrevs)
+{
+	bool	   *below = graph_new_marks(g);
+	bool	   *above = NULL;
+
+	graph_mark_strict_descendants(g, revs, nrevs, below, true);
+	for (int i = 0; i < nrevs; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (!below[revs[i]])
+			continue;
+
+		/* the error path: which of the others is the ancestor */
+		if (above == NULL)
+			above = graph_new_marks(g);
+		else
+			memset(above, 0, sizeof(bool) * g->nrevs);
+		graph_mark_strict_ancestors(g, &revs[i], 1, above, true);
+		for (int j = 0; j < nrevs; j++)
+			if (j != i && above[revs[j]])
+				ereport(ERROR,
+						(errcode(ERRCODE_CHECK_VIOLATION),
+						 errmsg("cannot merge revision \"%s\" with its descendant \"%s\"",
+								g->revs[revs[j]].id, g->revs[revs[i]].id),
+						 errhint("Merge only revisions on different branches, such as the graph heads.")));
+		/* marked only through a cycle back to itself, as a manual edit can make */
+	}
+}
+
 PG_FUNCTION_INFO_V1(migrate_merge);
 
 /* migrate.merge(revisions, message, id): a revision joining unrelated heads. */
@@ -544,7 +614,7 @@ migrate_merge(PG_FUNCTION_ARGS)
 	AuditContext ac;
 	Graph	   *g;
 	int		   *revs;
-	int			nrevs = 0;
+	int			nrevs;
 	char	  **parents;
 	char	   *result;
 
@@ -553,25 +623,7 @@ migrate_merge(PG_FUNCTION_ARGS)
 	catalog_connect();
 
 	g = graph_load(false);
-	if (revisions == NULL)
-		revs = graph_heads(g, &nrevs);
-	else
-	{
-		int			n;
-		char	  **refs = array_to_strings(revisions, "revisions", &n);
-
-		revs = palloc(sizeof(int) * Max(n, 1));
-		for (int i = 0; i < n; i++)
-		{
-			int			rev = revision_resolve(g, refs[i]);
-			bool		seen = false;
-
-			for (int j = 0; j < nrevs; j++)
-				seen = seen || revs[j] == rev;
-			if (!seen)
-				revs[nrevs++] = rev;
-		}
-	}
+	revs = merge_members(g, revisions, &nrevs);
 
 	if (nrevs < 2)
 		ereport(ERROR,
@@ -580,24 +632,7 @@ migrate_merge(PG_FUNCTION_ARGS)
 				 revisions == NULL ?
 				 errdetail("The revision graph has %d head(s).", nrevs) :
 				 errdetail("%d distinct revision(s) were given.", nrevs)));
-
-	for (int i = 0; i < nrevs; i++)
-	{
-		bool	   *ancestors = graph_new_marks(g);
-		Revision   *r = &g->revs[revs[i]];
-
-		for (int j = 0; j < r->nparents; j++)
-			graph_mark_ancestors(g, r->parents[j], ancestors, true);
-		for (int j = 0; j < r->ndepends; j++)
-			graph_mark_ancestors(g, r->depends[j], ancestors, true);
-		for (int j = 0; j < nrevs; j++)
-			if (j != i && ancestors[revs[j]])
-				ereport(ERROR,
-						(errcode(ERRCODE_CHECK_VIOLATION),
-						 errmsg("cannot merge revision \"%s\" with its descendant \"%s\"",
-								g->revs[revs[j]].id, r->id),
-						 errhint("Merge only revisions on different branches, such as the graph heads.")));
-	}
+	check_unrelated(g, revs, nrevs);
 
 	parents = palloc(sizeof(char *) * nrevs);
 	for (int i = 0; i < nrevs; i++)
