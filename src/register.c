@@ -64,18 +64,77 @@ strings_contain(char **a, int n, const char *s)
 	return false;
 }
 
-/* Validates each name and refuses duplicates within the list. */
+/* A name and its position in its list, for finding repeated names. */
+typedef struct ListedName
+{
+	const char *name;
+	int			pos;
+} ListedName;
+
+static int
+compare_listed_names(const void *a, const void *b)
+{
+	const ListedName *x = (const ListedName *) a;
+	const ListedName *y = (const ListedName *) b;
+	int			cmp = strcmp(x->name, y->name);
+
+	if (cmp != 0)
+		return cmp;
+	return (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+/*
+ * The position of the first name that repeats an earlier one, or -1, in
+ * O(n log n): sorted by name and position, a repetition is the second of two
+ * equal neighbours.  Names too long to be valid are left out, so no
+ * comparison reads more than MIGRATE_ID_MAXLEN + 1 bytes; their validation
+ * fails before any repetition of them could be reported.
+ */
+static int
+first_repeated_name(char **names, int n)
+{
+	ListedName *sorted = palloc(sizeof(ListedName) * Max(n, 1));
+	int			nsorted = 0;
+	int			first = -1;
+
+	for (int i = 0; i < n; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (strnlen(names[i], MIGRATE_ID_MAXLEN + 1) > MIGRATE_ID_MAXLEN)
+			continue;
+		sorted[nsorted].name = names[i];
+		sorted[nsorted].pos = i;
+		nsorted++;
+	}
+	qsort(sorted, nsorted, sizeof(ListedName), compare_listed_names);
+	for (int i = 1; i < nsorted; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (strcmp(sorted[i].name, sorted[i - 1].name) == 0 &&
+			(first < 0 || sorted[i].pos < first))
+			first = sorted[i].pos;
+	}
+	pfree(sorted);
+	return first;
+}
+
+/*
+ * Validates each name in order and refuses duplicates within the list: the
+ * first name that repeats an earlier one, once the names before it are valid.
+ */
 static void
 validate_name_list(char **names, int n, const char *what, const char *listname)
 {
+	int			repeated = first_repeated_name(names, n);
+
 	for (int i = 0; i < n; i++)
 	{
+		CHECK_FOR_INTERRUPTS();
 		validate_name(names[i], what);
-		for (int j = 0; j < i; j++)
-			if (strcmp(names[i], names[j]) == 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("%s lists \"%s\" twice", listname, names[i])));
+		if (i == repeated)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s lists \"%s\" twice", listname, names[i])));
 	}
 }
 
