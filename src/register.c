@@ -64,6 +64,29 @@ strings_contain(char **a, int n, const char *s)
 	return false;
 }
 
+/*
+ * Refuses a list of more than MIGRATE_MAX_LIST_NAMES names; callers check
+ * before any work on the names.  hint may be NULL.
+ */
+void
+check_list_length(const char *listname, int n, const char *hint)
+{
+	if (n > MIGRATE_MAX_LIST_NAMES)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s lists %d names", listname, n),
+				 errdetail("At most %d names are allowed.", MIGRATE_MAX_LIST_NAMES),
+				 hint ? errhint("%s", hint) : 0));
+}
+
+/* The names of a text[] argument, once its length is known to be allowed. */
+static char **
+list_names(ArrayType *arr, const char *listname, int *n)
+{
+	check_list_length(listname, ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr)), NULL);
+	return array_to_strings(arr, listname, n);
+}
+
 /* A name and its position in its list, for finding repeated names. */
 typedef struct ListedName
 {
@@ -403,13 +426,13 @@ register_revision(char *id, const char *up, const char *down,
 
 	if (id != NULL)
 		validate_name(id, "revision id");
-	depends = depends_arr ? array_to_strings(depends_arr, "depends_on", &ndepends) : (ndepends = 0, NULL);
-	labels = labels_arr ? array_to_strings(labels_arr, "branch_labels", &nlabels) : (nlabels = 0, NULL);
+	depends = depends_arr ? list_names(depends_arr, "depends_on", &ndepends) : (ndepends = 0, NULL);
+	labels = labels_arr ? list_names(labels_arr, "branch_labels", &nlabels) : (nlabels = 0, NULL);
 	validate_name_list(depends, ndepends, "revision id", "depends_on");
 	validate_name_list(labels, nlabels, "branch label", "branch_labels");
 	if (parents_arr)
 	{
-		parents = array_to_strings(parents_arr, "parents", &nparents);
+		parents = list_names(parents_arr, "parents", &nparents);
 		validate_name_list(parents, nparents, "revision id", "parents");
 	}
 
@@ -592,7 +615,8 @@ migrate_remove(PG_FUNCTION_ARGS)
 
 /*
  * The revisions a merge joins, each once, in the order given (default: the
- * graph heads, in id order).
+ * graph heads, in id order; too many heads are refused here, a list too long
+ * by the caller).
  */
 static int *
 merge_members(Graph *g, ArrayType *revisions, int *nrevs)
@@ -604,7 +628,16 @@ merge_members(Graph *g, ArrayType *revisions, int *nrevs)
 
 	*nrevs = 0;
 	if (revisions == NULL)
-		return graph_heads(g, nrevs);
+	{
+		revs = graph_heads(g, nrevs);
+		if (*nrevs > MIGRATE_MAX_LIST_NAMES)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("cannot merge %d heads at once", *nrevs),
+					 errdetail("A merge joins at most %d revisions.", MIGRATE_MAX_LIST_NAMES),
+					 errhint("Merge the heads in groups with migrate.merge(ARRAY[...]), then merge the merges.")));
+		return revs;
+	}
 
 	refs = array_to_strings(revisions, "revisions", &n);
 	revs = palloc(sizeof(int) * Max(n, 1));
@@ -681,6 +714,10 @@ migrate_merge(PG_FUNCTION_ARGS)
 	deploy_lock_acquire("migrate.merge()");
 	catalog_connect();
 
+	/* an explicit list too long is refused before the graph is loaded */
+	if (revisions != NULL)
+		check_list_length("revisions", ArrayGetNItems(ARR_NDIM(revisions), ARR_DIMS(revisions)),
+						  "Merge the revisions in groups, then merge the merges.");
 	g = graph_load(false);
 	revs = merge_members(g, revisions, &nrevs);
 

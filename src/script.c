@@ -168,9 +168,12 @@ script_error(int line, const char *what, const char *detail)
 					 "\"-- migrate:message\", then \"-- migrate:up\" and optionally \"-- migrate:down\".")));
 }
 
-/* A space-separated list of names as a text[]. */
+/*
+ * A space-separated list of names as a text[], refused as add() refuses it
+ * when it has too many names.
+ */
 static ArrayType *
-split_names(const char *value, bool base_is_empty)
+split_names(const char *value, const char *listname, bool base_is_empty)
 {
 	char	   *copy = pstrdup(value);
 	char	  **names = palloc(sizeof(char *) * (strlen(value) / 2 + 1));
@@ -185,6 +188,7 @@ split_names(const char *value, bool base_is_empty)
 			continue;
 		names[n++] = tok;
 	}
+	check_list_length(listname, n, NULL);
 	return strings_to_array(names, n);
 }
 
@@ -332,17 +336,17 @@ register_script(const char *raw, AuditContext *ac)
 				else if (strcmp(keyname, "parents") == 0)
 				{
 					seen = &seen_parents;
-					parents = split_names(trimmed, true);
+					parents = split_names(trimmed, "parents", true);
 				}
 				else if (strcmp(keyname, "depends_on") == 0)
 				{
 					seen = &seen_depends;
-					depends = split_names(trimmed, false);
+					depends = split_names(trimmed, "depends_on", false);
 				}
 				else if (strcmp(keyname, "branch_labels") == 0)
 				{
 					seen = &seen_labels;
-					labels = split_names(trimmed, false);
+					labels = split_names(trimmed, "branch_labels", false);
 				}
 				else
 					script_error(line, psprintf("unknown key \"%s\"", keyname), NULL);
