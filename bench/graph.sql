@@ -70,6 +70,30 @@ BEGIN
   IF steps <> 0 THEN RAISE EXCEPTION 'no-op upgrade applied % revisions', steps; END IF;
 END $$;
 
+-- merge() of every graph head: min(n, 10000) heads (10000 is the list limit,
+-- MIGRATE_MAX_LIST_NAMES), the roots added here and the graph's own head;
+-- median of 3, each merge rolled back
+DO $$
+DECLARE
+  n int := current_setting('bench.n')::int;
+  t0 timestamptz;
+  ms numeric;
+BEGIN
+  FOR i IN 1 .. least(n, 10000) - 1 LOOP
+    PERFORM migrate.add('h' || lpad(i::text, 7, '0'), '', '', parents => '{}');
+  END LOOP;
+  FOR run IN 1 .. 3 LOOP
+    BEGIN
+      t0 := clock_timestamp();
+      PERFORM migrate.merge(id => 'bench_merge');
+      ms := extract(epoch FROM clock_timestamp() - t0) * 1000;
+      RAISE EXCEPTION 'roll the merge back';
+    EXCEPTION WHEN raise_exception THEN
+      INSERT INTO bench_result VALUES ('merge_heads', n, ms);
+    END;
+  END LOOP;
+END $$;
+
 \pset format unaligned
 \pset tuples_only on
 SELECT metric || ' ' || n || ' ' || round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 2)

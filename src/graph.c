@@ -13,6 +13,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "lib/binaryheap.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
@@ -187,6 +188,7 @@ graph_load(bool read_only)
 		Revision   *r = &g->revs[i];
 		bool		isnull;
 
+		CHECK_FOR_INTERRUPTS();
 		r->id = TextDatumGetCString(SPI_getbinval(tup, desc, 1, &isnull));
 		parent_names[i] = array_to_strings(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 2, &isnull)),
 										   "parents", &r->nparents);
@@ -223,6 +225,7 @@ graph_load(bool read_only)
 	{
 		Revision   *r = &g->revs[i];
 
+		CHECK_FOR_INTERRUPTS();
 		r->parents = resolve_edges(g, r->id, parent_names[i], r->nparents, "parent");
 		r->depends = resolve_edges(g, r->id, depend_names[i], r->ndepends, "dependency");
 		for (int j = 0; j < r->nparents; j++)
@@ -273,39 +276,64 @@ graph_new_marks(Graph *g)
 	return MemoryContextAllocZero(g->cxt, sizeof(bool) * Max(g->nrevs, 1));
 }
 
+/* Marks and pushes the unmarked revisions one edge away from rev. */
+static void
+push_edges(Graph *g, int rev, bool *marks, int *stack, int *top,
+		   bool towards_roots, bool with_depends)
+{
+	Revision   *r = &g->revs[rev];
+	int			nedges[2];
+	int		   *edges[2];
+
+	nedges[0] = towards_roots ? r->nparents : r->nchildren;
+	edges[0] = towards_roots ? r->parents : r->children;
+	nedges[1] = !with_depends ? 0 : towards_roots ? r->ndepends : r->ndependents;
+	edges[1] = towards_roots ? r->depends : r->dependents;
+
+	for (int k = 0; k < 2; k++)
+		for (int j = 0; j < nedges[k]; j++)
+			if (!marks[edges[k][j]])
+			{
+				marks[edges[k][j]] = true;
+				stack[(*top)++] = edges[k][j];
+			}
+}
+
 /*
- * Marks rev and everything reachable from it: towards the roots (parents,
- * and depends_on if asked) or towards the heads (children, and dependents).
+ * Marks the revs and everything reachable from them: towards the roots
+ * (parents, and depends_on if asked) or towards the heads (children, and
+ * dependents).  With strict, the search starts one edge away, so that a rev
+ * is marked only when it is reachable from one of the revs.  One search for
+ * all of them: O(V + E) however many there are.
  */
 static void
-mark_reachable(Graph *g, int rev, bool *marks, bool towards_roots, bool with_depends)
+mark_reachable(Graph *g, const int *revs, int n, bool *marks, bool strict,
+			   bool towards_roots, bool with_depends)
 {
 	int		   *stack;
 	int			top = 0;
 
-	if (marks[rev])
+	/* callers that mark revision by revision skip the stack when they can */
+	if (n == 1 && !strict && marks[revs[0]])
 		return;
+	/* a revision is pushed only when it is marked: nrevs slots suffice */
 	stack = MemoryContextAlloc(g->cxt, sizeof(int) * Max(g->nrevs, 1));
-	marks[rev] = true;
-	stack[top++] = rev;
+	for (int i = 0; i < n; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (strict)
+			push_edges(g, revs[i], marks, stack, &top, towards_roots, with_depends);
+		else if (!marks[revs[i]])
+		{
+			marks[revs[i]] = true;
+			stack[top++] = revs[i];
+		}
+	}
 	while (top > 0)
 	{
-		Revision   *r = &g->revs[stack[--top]];
-		int			nedges[2];
-		int		   *edges[2];
-
-		nedges[0] = towards_roots ? r->nparents : r->nchildren;
-		edges[0] = towards_roots ? r->parents : r->children;
-		nedges[1] = !with_depends ? 0 : towards_roots ? r->ndepends : r->ndependents;
-		edges[1] = towards_roots ? r->depends : r->dependents;
-
-		for (int k = 0; k < 2; k++)
-			for (int j = 0; j < nedges[k]; j++)
-				if (!marks[edges[k][j]])
-				{
-					marks[edges[k][j]] = true;
-					stack[top++] = edges[k][j];
-				}
+		CHECK_FOR_INTERRUPTS();
+		top--;
+		push_edges(g, stack[top], marks, stack, &top, towards_roots, with_depends);
 	}
 	pfree(stack);
 }
@@ -314,14 +342,30 @@ mark_reachable(Graph *g, int rev, bool *marks, bool towards_roots, bool with_dep
 void
 graph_mark_ancestors(Graph *g, int rev, bool *marks, bool with_depends)
 {
-	mark_reachable(g, rev, marks, true, with_depends);
+	mark_reachable(g, &rev, 1, marks, false, true, with_depends);
 }
 
 /* Marks rev and every descendant (through children, and dependents if asked). */
 void
 graph_mark_descendants(Graph *g, int rev, bool *marks, bool with_depends)
 {
-	mark_reachable(g, rev, marks, false, with_depends);
+	mark_reachable(g, &rev, 1, marks, false, false, with_depends);
+}
+
+/* Marks every ancestor of the revs, not the revs themselves unless one is. */
+void
+graph_mark_strict_ancestors(Graph *g, const int *revs, int n, bool *marks,
+							bool with_depends)
+{
+	mark_reachable(g, revs, n, marks, true, true, with_depends);
+}
+
+/* Marks every descendant of the revs, not the revs themselves unless one is. */
+void
+graph_mark_strict_descendants(Graph *g, const int *revs, int n, bool *marks,
+							  bool with_depends)
+{
+	mark_reachable(g, revs, n, marks, true, false, with_depends);
 }
 
 /* binaryheap is a max-heap: the smallest index (id) must come out first. */
@@ -352,6 +396,7 @@ kahn_order(Graph *g, const bool *members, int *count, int *nmembers_out)
 	{
 		Revision   *r = &g->revs[i];
 
+		CHECK_FOR_INTERRUPTS();
 		if (!members[i])
 			continue;
 		nmembers++;
@@ -374,6 +419,7 @@ kahn_order(Graph *g, const bool *members, int *count, int *nmembers_out)
 		int			v = DatumGetInt32(binaryheap_remove_first(heap));
 		Revision   *r = &g->revs[v];
 
+		CHECK_FOR_INTERRUPTS();
 		order[n++] = v;
 		for (int j = 0; j < r->nchildren; j++)
 			if (members[r->children[j]] && --indegree[r->children[j]] == 0)

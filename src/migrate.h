@@ -26,6 +26,15 @@
 #define MIGRATE_ID_MAXLEN	128
 #define MIGRATE_HASH_HEXLEN 64
 
+/*
+ * The most names one list may hold: parents, depends_on, branch_labels (and
+ * the header lists of a migration file), and the revisions of one merge.
+ * Every list is checked against it before any per-name work, so that no call
+ * holds the deploy lock for long on a list no migration needs (README,
+ * "Semantics").
+ */
+#define MIGRATE_MAX_LIST_NAMES	10000
+
 /* migrate.c: GUCs */
 extern bool migrate_lock_wait;
 
@@ -113,6 +122,10 @@ extern char *graph_id_list(Graph *g, const int *revs, int n, int limit);
 extern bool *graph_new_marks(Graph *g);
 extern void graph_mark_ancestors(Graph *g, int rev, bool *marks, bool with_depends);
 extern void graph_mark_descendants(Graph *g, int rev, bool *marks, bool with_depends);
+extern void graph_mark_strict_ancestors(Graph *g, const int *revs, int n, bool *marks,
+										bool with_depends);
+extern void graph_mark_strict_descendants(Graph *g, const int *revs, int n, bool *marks,
+										  bool with_depends);
 extern int *graph_order(Graph *g, const bool *members, int *count);
 extern int *graph_heads(Graph *g, int *count);
 extern int *graph_current_heads(Graph *g, int *count);
@@ -257,6 +270,7 @@ extern void audit_record(AuditContext *ac, const char *revision, bool success,
 extern Datum interval_from_us(int64 us);
 
 /* register.c: add, remove, merge */
+extern void check_list_length(const char *listname, int n, const char *hint);
 extern char *register_revision(char *id, const char *up, const char *down,
 							   ArrayType *parents, const char *message,
 							   ArrayType *depends_on, ArrayType *branch_labels,

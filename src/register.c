@@ -64,18 +64,100 @@ strings_contain(char **a, int n, const char *s)
 	return false;
 }
 
-/* Validates each name and refuses duplicates within the list. */
+/*
+ * Refuses a list of more than MIGRATE_MAX_LIST_NAMES names; callers check
+ * before any work on the names.  hint may be NULL.
+ */
+void
+check_list_length(const char *listname, int n, const char *hint)
+{
+	if (n > MIGRATE_MAX_LIST_NAMES)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s lists %d names", listname, n),
+				 errdetail("At most %d names are allowed.", MIGRATE_MAX_LIST_NAMES),
+				 hint ? errhint("%s", hint) : 0));
+}
+
+/* The names of a text[] argument, once its length is known to be allowed. */
+static char **
+list_names(ArrayType *arr, const char *listname, int *n)
+{
+	check_list_length(listname, ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr)), NULL);
+	return array_to_strings(arr, listname, n);
+}
+
+/* A name and its position in its list, for finding repeated names. */
+typedef struct ListedName
+{
+	const char *name;
+	int			pos;
+} ListedName;
+
+static int
+compare_listed_names(const void *a, const void *b)
+{
+	const ListedName *x = (const ListedName *) a;
+	const ListedName *y = (const ListedName *) b;
+	int			cmp = strcmp(x->name, y->name);
+
+	if (cmp != 0)
+		return cmp;
+	return (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+/*
+ * The position of the first name that repeats an earlier one, or -1, in
+ * O(n log n): sorted by name and position, a repetition is the second of two
+ * equal neighbours.  Names too long to be valid are left out, so no
+ * comparison reads more than MIGRATE_ID_MAXLEN + 1 bytes; their validation
+ * fails before any repetition of them could be reported.
+ */
+static int
+first_repeated_name(char **names, int n)
+{
+	ListedName *sorted = palloc(sizeof(ListedName) * Max(n, 1));
+	int			nsorted = 0;
+	int			first = -1;
+
+	for (int i = 0; i < n; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (strnlen(names[i], MIGRATE_ID_MAXLEN + 1) > MIGRATE_ID_MAXLEN)
+			continue;
+		sorted[nsorted].name = names[i];
+		sorted[nsorted].pos = i;
+		nsorted++;
+	}
+	qsort(sorted, nsorted, sizeof(ListedName), compare_listed_names);
+	for (int i = 1; i < nsorted; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (strcmp(sorted[i].name, sorted[i - 1].name) == 0 &&
+			(first < 0 || sorted[i].pos < first))
+			first = sorted[i].pos;
+	}
+	pfree(sorted);
+	return first;
+}
+
+/*
+ * Validates each name in order and refuses duplicates within the list: the
+ * first name that repeats an earlier one, once the names before it are valid.
+ */
 static void
 validate_name_list(char **names, int n, const char *what, const char *listname)
 {
+	int			repeated = first_repeated_name(names, n);
+
 	for (int i = 0; i < n; i++)
 	{
+		CHECK_FOR_INTERRUPTS();
 		validate_name(names[i], what);
-		for (int j = 0; j < i; j++)
-			if (strcmp(names[i], names[j]) == 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("%s lists \"%s\" twice", listname, names[i])));
+		if (i == repeated)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s lists \"%s\" twice", listname, names[i])));
 	}
 }
 
@@ -353,13 +435,13 @@ register_revision(char *id, const char *up, const char *down,
 
 	if (id != NULL)
 		validate_name(id, "revision id");
-	depends = depends_arr ? array_to_strings(depends_arr, "depends_on", &ndepends) : (ndepends = 0, NULL);
-	labels = labels_arr ? array_to_strings(labels_arr, "branch_labels", &nlabels) : (nlabels = 0, NULL);
+	depends = depends_arr ? list_names(depends_arr, "depends_on", &ndepends) : (ndepends = 0, NULL);
+	labels = labels_arr ? list_names(labels_arr, "branch_labels", &nlabels) : (nlabels = 0, NULL);
 	validate_name_list(depends, ndepends, "revision id", "depends_on");
 	validate_name_list(labels, nlabels, "branch label", "branch_labels");
 	if (parents_arr)
 	{
-		parents = array_to_strings(parents_arr, "parents", &nparents);
+		parents = list_names(parents_arr, "parents", &nparents);
 		validate_name_list(parents, nparents, "revision id", "parents");
 	}
 
@@ -540,6 +622,86 @@ migrate_remove(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+/*
+ * The revisions a merge joins, each once, in the order given (default: the
+ * graph heads, in id order; too many heads are refused here, a list too long
+ * by the caller).
+ */
+static int *
+merge_members(Graph *g, ArrayType *revisions, int *nrevs)
+{
+	int			n;
+	char	  **refs;
+	int		   *revs;
+	bool	   *given;
+
+	*nrevs = 0;
+	if (revisions == NULL)
+	{
+		revs = graph_heads(g, nrevs);
+		if (*nrevs > MIGRATE_MAX_LIST_NAMES)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("cannot merge %d heads at once", *nrevs),
+					 errdetail("A merge joins at most %d revisions.", MIGRATE_MAX_LIST_NAMES),
+					 errhint("Merge the heads in groups with migrate.merge(ARRAY[...]), then merge the merges.")));
+		return revs;
+	}
+
+	refs = array_to_strings(revisions, "revisions", &n);
+	revs = palloc(sizeof(int) * Max(n, 1));
+	given = graph_new_marks(g);
+	for (int i = 0; i < n; i++)
+	{
+		int			rev;
+
+		CHECK_FOR_INTERRUPTS();
+		rev = revision_resolve(g, refs[i]);
+		if (!given[rev])
+		{
+			given[rev] = true;
+			revs[(*nrevs)++] = rev;
+		}
+	}
+	return revs;
+}
+
+/*
+ * Refuses a merge of a revision with one of its descendants (through parents
+ * or depends_on), naming the first merged revision, in the order given, that
+ * descends from another and the first such other.  One search marks the
+ * descendants of all of them together: O(V + E) time and memory.
+ */
+static void
+check_unrelated(Graph *g, const int *revs, int nrevs)
+{
+	bool	   *below = graph_new_marks(g);
+	bool	   *above = NULL;
+
+	graph_mark_strict_descendants(g, revs, nrevs, below, true);
+	for (int i = 0; i < nrevs; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (!below[revs[i]])
+			continue;
+
+		/* the error path: which of the others is the ancestor */
+		if (above == NULL)
+			above = graph_new_marks(g);
+		else
+			memset(above, 0, sizeof(bool) * g->nrevs);
+		graph_mark_strict_ancestors(g, &revs[i], 1, above, true);
+		for (int j = 0; j < nrevs; j++)
+			if (j != i && above[revs[j]])
+				ereport(ERROR,
+						(errcode(ERRCODE_CHECK_VIOLATION),
+						 errmsg("cannot merge revision \"%s\" with its descendant \"%s\"",
+								g->revs[revs[j]].id, g->revs[revs[i]].id),
+						 errhint("Merge only revisions on different branches, such as the graph heads.")));
+		/* marked only through a cycle back to itself, as a manual edit can make */
+	}
+}
+
 PG_FUNCTION_INFO_V1(migrate_merge);
 
 /* migrate.merge(revisions, message, id): a revision joining unrelated heads. */
@@ -553,7 +715,7 @@ migrate_merge(PG_FUNCTION_ARGS)
 	AuditContext ac;
 	Graph	   *g;
 	int		   *revs;
-	int			nrevs = 0;
+	int			nrevs;
 	char	  **parents;
 	char	   *result;
 
@@ -561,26 +723,12 @@ migrate_merge(PG_FUNCTION_ARGS)
 	deploy_lock_acquire("migrate.merge()");
 	catalog_connect();
 
+	/* an explicit list too long is refused before the graph is loaded */
+	if (revisions != NULL)
+		check_list_length("revisions", ArrayGetNItems(ARR_NDIM(revisions), ARR_DIMS(revisions)),
+						  "Merge the revisions in groups, then merge the merges.");
 	g = graph_load(false);
-	if (revisions == NULL)
-		revs = graph_heads(g, &nrevs);
-	else
-	{
-		int			n;
-		char	  **refs = array_to_strings(revisions, "revisions", &n);
-
-		revs = palloc(sizeof(int) * Max(n, 1));
-		for (int i = 0; i < n; i++)
-		{
-			int			rev = revision_resolve(g, refs[i]);
-			bool		seen = false;
-
-			for (int j = 0; j < nrevs; j++)
-				seen = seen || revs[j] == rev;
-			if (!seen)
-				revs[nrevs++] = rev;
-		}
-	}
+	revs = merge_members(g, revisions, &nrevs);
 
 	if (nrevs < 2)
 		ereport(ERROR,
@@ -589,24 +737,7 @@ migrate_merge(PG_FUNCTION_ARGS)
 				 revisions == NULL ?
 				 errdetail("The revision graph has %d head(s).", nrevs) :
 				 errdetail("%d distinct revision(s) were given.", nrevs)));
-
-	for (int i = 0; i < nrevs; i++)
-	{
-		bool	   *ancestors = graph_new_marks(g);
-		Revision   *r = &g->revs[revs[i]];
-
-		for (int j = 0; j < r->nparents; j++)
-			graph_mark_ancestors(g, r->parents[j], ancestors, true);
-		for (int j = 0; j < r->ndepends; j++)
-			graph_mark_ancestors(g, r->depends[j], ancestors, true);
-		for (int j = 0; j < nrevs; j++)
-			if (j != i && ancestors[revs[j]])
-				ereport(ERROR,
-						(errcode(ERRCODE_CHECK_VIOLATION),
-						 errmsg("cannot merge revision \"%s\" with its descendant \"%s\"",
-								g->revs[revs[j]].id, r->id),
-						 errhint("Merge only revisions on different branches, such as the graph heads.")));
-	}
+	check_unrelated(g, revs, nrevs);
 
 	parents = palloc(sizeof(char *) * nrevs);
 	for (int i = 0; i < nrevs; i++)

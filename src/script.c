@@ -171,9 +171,12 @@ script_error(int line, const char *what, const char *detail)
 					 "\"-- migrate:message\", then \"-- migrate:up\" and optionally \"-- migrate:down\".")));
 }
 
-/* A space-separated list of names as a text[]. */
+/*
+ * A space-separated list of names as a text[], refused as add() refuses it
+ * when it has too many names.
+ */
 static ArrayType *
-split_names(const char *value, bool base_is_empty)
+split_names(const char *value, const char *listname, bool base_is_empty)
 {
 	char	   *copy = pstrdup(value);
 	char	  **names = palloc(sizeof(char *) * (strlen(value) / 2 + 1));
@@ -183,11 +186,24 @@ split_names(const char *value, bool base_is_empty)
 
 	for (tok = strtok_r(copy, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save))
 	{
+		CHECK_FOR_INTERRUPTS();
 		if (base_is_empty && strcmp(tok, "base") == 0)
 			continue;
 		names[n++] = tok;
 	}
+	check_list_length(listname, n, NULL);
 	return strings_to_array(names, n);
+}
+
+/* s without its trailing spaces and tabs, in place; linear in its length. */
+static char *
+trim_trailing_blanks(char *s)
+{
+	size_t		len = strlen(s);
+
+	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+		s[--len] = '\0';
+	return s;
 }
 
 static bool
@@ -250,6 +266,7 @@ register_script(const char *raw, AuditContext *ac)
 		int			next = pos + len + (nl ? 1 : 0);
 		bool		marker;
 
+		CHECK_FOR_INTERRUPTS();
 		line++;
 		marker = lx.state == LEX_NORMAL && len >= (int) strlen(MARKER_PREFIX) &&
 			strncmp(s, MARKER_PREFIX, strlen(MARKER_PREFIX)) == 0;
@@ -309,9 +326,7 @@ register_script(const char *raw, AuditContext *ac)
 				{
 					if (id != NULL)
 						script_error(line, "a second \"-- migrate:revision\" line", NULL);
-					id = pstrdup(trimmed);
-					while (*id && (id[strlen(id) - 1] == ' ' || id[strlen(id) - 1] == '\t'))
-						id[strlen(id) - 1] = '\0';
+					id = trim_trailing_blanks(pstrdup(trimmed));
 					if (*id == '\0')
 						script_error(line, "\"-- migrate:revision\" without an id", NULL);
 				}
@@ -324,17 +339,17 @@ register_script(const char *raw, AuditContext *ac)
 				else if (strcmp(keyname, "parents") == 0)
 				{
 					seen = &seen_parents;
-					parents = split_names(trimmed, true);
+					parents = split_names(trimmed, "parents", true);
 				}
 				else if (strcmp(keyname, "depends_on") == 0)
 				{
 					seen = &seen_depends;
-					depends = split_names(trimmed, false);
+					depends = split_names(trimmed, "depends_on", false);
 				}
 				else if (strcmp(keyname, "branch_labels") == 0)
 				{
 					seen = &seen_labels;
-					labels = split_names(trimmed, false);
+					labels = split_names(trimmed, "branch_labels", false);
 				}
 				else
 					script_error(line, psprintf("unknown key \"%s\"", keyname), NULL);
@@ -431,7 +446,10 @@ append_names(StringInfo buf, const char *key, ArrayType *arr, bool empty_is_base
 	if (n == 0)
 		appendStringInfoString(buf, " base");
 	for (int i = 0; i < n; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
 		appendStringInfo(buf, " %s", names[i]);
+	}
 	appendStringInfoChar(buf, '\n');
 }
 
@@ -628,6 +646,8 @@ normalize_line_ends(const char *sql, bool trim)
 	initStringInfo(&buf);
 	for (const char *p = sql; *p; p++)
 	{
+		if (p[0] == '\r' || p[0] == '\n')
+			CHECK_FOR_INTERRUPTS();
 		if (p[0] == '\r')
 		{
 			appendStringInfoChar(&buf, '\n');
@@ -658,6 +678,7 @@ check_no_marker_lines(const char *revision, const char *section, const char *sql
 		const char *nl = strchr(s, '\n');
 		int			len = nl ? (int) (nl - s) : (int) strlen(s);
 
+		CHECK_FOR_INTERRUPTS();
 		line++;
 		if (lx.state == LEX_NORMAL && len >= (int) strlen(MARKER_PREFIX) &&
 			strncmp(s, MARKER_PREFIX, strlen(MARKER_PREFIX)) == 0)
