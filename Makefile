@@ -22,6 +22,9 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# every source includes the shared header: a change to it rebuilds them all
+$(OBJS): src/migrate.h
+
 .PHONY: test demo demo-stop
 
 # Installs what is missing, builds, runs every test layer on a throwaway

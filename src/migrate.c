@@ -29,6 +29,7 @@ _PG_init(void)
 	MarkGUCPrefixReserved("migrate");
 
 	lock_init();
+	residue_init();
 }
 
 PG_FUNCTION_INFO_V1(migrate_lock_key);

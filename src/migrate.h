@@ -195,10 +195,9 @@ typedef struct SessionMark
 	Oid			temp_namespace;
 	int			ntemp;
 	ObjectAddress *temp;		/* temporary objects before the revision */
-	int			nportals;
-	char	  **portals;		/* holdable cursors and prepared statements */
 } SessionMark;
 
+extern void residue_init(void);
 extern void residue_mark(SessionMark *mark);
 extern void residue_force_standard_strings(void);
 extern void residue_check(SessionMark *mark);

@@ -27,6 +27,9 @@
 #include "commands/prepare.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
+#include "nodes/parsenodes.h"
+#include "tcop/utility.h"
+#include "utils/portal.h"
 #include "miscadmin.h"
 #include "parser/parser.h"
 #include "utils/builtins.h"
@@ -89,47 +92,69 @@ temp_namespace(void)
 }
 
 /*
- * The session's holdable cursors and prepared statements, one "kind name
- * time" string each: the time tells a cursor the revision closed and
- * declared again under the same name from the caller's.  Runs as the caller,
- * outside the catalog scope (it reads no table): every name is qualified,
- * and the query uses no operator the caller's search_path could capture.
+ * Holdable cursors and prepared statements that the running revision
+ * declared, noted as their statements complete (names in
+ * TopTransactionContext; both lists are cleared at transaction end).  Only
+ * SQL creates them (DECLARE ... WITH HOLD, PREPARE), and it always passes
+ * through ProcessUtility, so watching it costs a revision nothing.
  */
-static char **
-session_portals(int *count)
+static bool watching = false;
+static List *declared_cursors = NIL;
+static List *prepared_statements = NIL;
+static ProcessUtility_hook_type previous_utility_hook = NULL;
+
+/* Notes the holdable cursors and prepared statements a revision creates. */
+static void
+residue_utility_hook(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+					 ProcessUtilityContext context, ParamListInfo params,
+					 QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
 {
-	static SPIPlanPtr plan = NULL;
-	MemoryContext caller_cxt = CurrentMemoryContext;
-	char	  **keys;
+	Node	   *stmt = pstmt->utilityStmt;
 
-	if (plan == NULL)
+	if (previous_utility_hook)
+		previous_utility_hook(pstmt, queryString, readOnlyTree, context, params,
+							  queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+								queryEnv, dest, qc);
+
+	/* after it succeeded: a DECLARE that failed on a caller's name is not the revision's */
+	if (watching)
 	{
-		SPIPlanPtr	prepared = SPI_prepare("SELECT 'cursor'::pg_catalog.text, c.name, c.creation_time"
-										   " FROM pg_catalog.pg_cursor() c WHERE c.is_holdable"
-										   " UNION ALL"
-										   " SELECT 'prepared statement'::pg_catalog.text, p.name, p.prepare_time"
-										   " FROM pg_catalog.pg_prepared_statement() p",
-										   0, NULL);
+		MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
 
-		if (prepared == NULL || SPI_keepplan(prepared) != 0)
-			elog(ERROR, "could not prepare the session portal query");
-		plan = prepared;
+		if (IsA(stmt, DeclareCursorStmt) &&
+			(((DeclareCursorStmt *) stmt)->options & CURSOR_OPT_HOLD) != 0)
+			declared_cursors = lappend(declared_cursors,
+									   pstrdup(((DeclareCursorStmt *) stmt)->portalname));
+		else if (IsA(stmt, PrepareStmt))
+			prepared_statements = lappend(prepared_statements,
+										  pstrdup(((PrepareStmt *) stmt)->name));
+		MemoryContextSwitchTo(old);
 	}
-	if (SPI_execute_plan(plan, NULL, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not list the session's cursors");
-	MemoryContextSwitchTo(caller_cxt);
-	*count = (int) SPI_processed;
-	keys = palloc(sizeof(char *) * Max(*count, 1));
-	for (int i = 0; i < *count; i++)
+}
+
+/* Forgets what a transaction's revisions declared, with the transaction. */
+static void
+residue_xact_callback(XactEvent event, void *arg pg_attribute_unused())
+{
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT ||
+		event == XACT_EVENT_PREPARE)
 	{
-		HeapTuple	tuple = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-
-		keys[i] = psprintf("%s \"%s\" %s", SPI_getvalue(tuple, desc, 1),
-						   SPI_getvalue(tuple, desc, 2), SPI_getvalue(tuple, desc, 3));
+		watching = false;
+		declared_cursors = NIL;
+		prepared_statements = NIL;
 	}
-	SPI_freetuptable(SPI_tuptable);
-	return keys;
+}
+
+/* Installs the utility hook and the transaction callback. */
+void
+residue_init(void)
+{
+	previous_utility_hook = ProcessUtility_hook;
+	ProcessUtility_hook = residue_utility_hook;
+	RegisterXactCallback(residue_xact_callback, NULL);
 }
 
 /* Whether an object is one of the n objects. */
@@ -144,21 +169,11 @@ address_listed(const ObjectAddress *objects, int n, const ObjectAddress *object)
 	return false;
 }
 
-/* Whether a key is one of the n keys. */
-static bool
-key_listed(char **keys, int n, const char *key)
-{
-	for (int i = 0; i < n; i++)
-		if (strcmp(keys[i], key) == 0)
-			return true;
-	return false;
-}
-
 /*
  * Marks the session as it is before a revision runs: opens the revision's
  * setting scope, in which standard_conforming_strings is on whatever the
- * session says (the SQL was checked that way at add), and notes the
- * temporary objects, holdable cursors and prepared statements there are.
+ * session says (the SQL was checked that way at add), notes the temporary
+ * objects there are, and starts watching for cursors and prepared statements.
  */
 void
 residue_mark(SessionMark *mark)
@@ -167,7 +182,9 @@ residue_mark(SessionMark *mark)
 	residue_force_standard_strings();
 	mark->temp_namespace = temp_namespace();
 	mark->temp = temp_objects(mark->temp_namespace, &mark->ntemp);
-	mark->portals = session_portals(&mark->nportals);
+	declared_cursors = NIL;
+	prepared_statements = NIL;
+	watching = true;
 }
 
 /* Turns standard_conforming_strings back on if the revision turned it off. */
@@ -217,33 +234,37 @@ refuse_new_temp_objects(SessionMark *mark)
 
 /* Refuses a holdable cursor or prepared statement that the revision left. */
 static void
-refuse_new_portals(SessionMark *mark)
+refuse_new_portals(void)
 {
-	int			n;
-	char	  **now = session_portals(&n);
+	ListCell   *lc;
 
-	for (int i = 0; i < n; i++)
-		if (!key_listed(mark->portals, mark->nportals, now[i]))
-		{
-			bool		cursor = strncmp(now[i], "cursor ", 7) == 0;
-			char	   *name = pstrdup(strchr(now[i], '"') + 1);
+	watching = false;
+	foreach(lc, declared_cursors)
+	{
+		const char *name = lfirst(lc);
+		Portal		portal = GetPortalByName(name);
 
-			*strrchr(name, '"') = '\0';
-			/* a prepared statement is not rolled back with the error: drop it */
-			if (!cursor)
-				DropPreparedStatement(name, false);
+		if (PortalIsValid(portal) && (portal->cursorOptions & CURSOR_OPT_HOLD) != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 cursor ?
-					 errmsg("a revision may not leave a holdable cursor open") :
-					 errmsg("a revision may not leave a prepared statement behind"),
-					 cursor ?
-					 errdetail("The revision declared cursor \"%s\" WITH HOLD and did not close it.", name) :
-					 errdetail("The revision prepared statement \"%s\" and did not deallocate it.", name),
-					 cursor ?
-					 errhint("Close the cursor before the revision ends: it would be read later in the caller's session.") :
-					 errhint("Deallocate it before the revision ends: it would run later in the caller's session.")));
-		}
+					 errmsg("a revision may not leave a holdable cursor open"),
+					 errdetail("The revision declared cursor \"%s\" WITH HOLD and did not close it.", name),
+					 errhint("Close the cursor before the revision ends: it would be read later in the caller's session.")));
+	}
+	foreach(lc, prepared_statements)
+	{
+		const char *name = lfirst(lc);
+
+		if (FetchPreparedStatement(name, false) == NULL)
+			continue;
+		/* a prepared statement is not rolled back with the error: drop it */
+		DropPreparedStatement(name, false);
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("a revision may not leave a prepared statement behind"),
+				 errdetail("The revision prepared statement \"%s\" and did not deallocate it.", name),
+				 errhint("Deallocate it before the revision ends: it would run later in the caller's session.")));
+	}
 }
 
 /*
@@ -263,7 +284,7 @@ residue_check(SessionMark *mark)
 	PushActiveSnapshot(GetTransactionSnapshot());
 	AfterTriggerSetState(&all_immediate);
 	PopActiveSnapshot();
-	refuse_new_portals(mark);
+	refuse_new_portals();
 	refuse_new_temp_objects(mark);
 	AtEOXact_GUC(false, mark->guc_nestlevel);
 }
