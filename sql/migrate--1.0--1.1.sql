@@ -10,3 +10,13 @@ ALTER TABLE migrate.history ADD CONSTRAINT history_operation_check
     CHECK (operation OPERATOR(pg_catalog.=) ANY
            ('{add,replace,remove,upgrade,downgrade,stamp,approve}'::text[]));
 COMMENT ON COLUMN migrate.history.operation IS 'add, replace, remove, upgrade, downgrade, stamp or approve';
+
+-- --- migrate.history.detail ------------------------------------------------
+-- add and replace rows record the revision's message, branch_labels and
+-- created_by as they stored them, so that verify() can check those columns
+-- (created_by is what the registrant rule trusts).  NULL in rows of other
+-- operations and in rows written by 1.0; part of the row's hash only when
+-- not NULL, so every 1.0 row keeps its hash.
+ALTER TABLE migrate.history ADD COLUMN detail jsonb;
+COMMENT ON COLUMN migrate.history.detail IS 'add and replace rows: the revision''s message, branch_labels and created_by as that row stored them; NULL otherwise and in rows written by version 1.0; part of the hash when not NULL';
+-- --- end of migrate.history.detail -----------------------------------------

@@ -15,6 +15,7 @@
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/indexing.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -238,6 +239,20 @@ array_to_strings(ArrayType *arr, const char *what, int *n)
 		result[i] = TextDatumGetCString(datums[i]);
 	}
 	return result;
+}
+
+/*
+ * Whether migrate.history has the detail column of version 1.1.  The library
+ * serves databases still at 1.0 until ALTER EXTENSION migrate UPDATE, so it
+ * writes and checks detail only where the column exists.
+ */
+bool
+catalog_history_has_detail(void)
+{
+	Oid			nsp = get_namespace_oid("migrate", true);
+	Oid			rel = OidIsValid(nsp) ? get_relname_relid("history", nsp) : InvalidOid;
+
+	return OidIsValid(rel) && get_attnum(rel, "detail") != InvalidAttrNumber;
 }
 
 /* Records a revision as applied, with the checksum it has now. */

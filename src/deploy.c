@@ -259,7 +259,7 @@ deploy_next(DeployState *ds)
 	{
 		/* keep the failure on record, then fail with the original error */
 		audit_record(&ac, r->id, false, unpack_sql_state(edata->sqlerrcode),
-					 edata->message, started_at, duration_us, r->checksum);
+					 edata->message, started_at, duration_us, r->checksum, NULL);
 		operation_exit();
 		MemoryContextSwitchTo(outer);
 		SPI_commit();
@@ -267,7 +267,7 @@ deploy_next(DeployState *ds)
 	}
 
 	catalog_set_applied(r->id, r->checksum, started_at, ds->applied_by);
-	audit_record(&ac, r->id, true, NULL, NULL, started_at, duration_us, r->checksum);
+	audit_record(&ac, r->id, true, NULL, NULL, started_at, duration_us, r->checksum, NULL);
 	ds->done++;
 	r->applied = true;
 	ds->next_step++;

@@ -225,12 +225,18 @@ check_invariants(List *problems, bool *references_ok)
 
 /* The history hash chain: each row's hash, and each row's link to the last. */
 static List *
-check_history_chain(List *problems)
+check_history_chain(List *problems, bool has_detail)
 {
-	Portal		portal = open_catalog_cursor(
+	Portal		portal = open_catalog_cursor(has_detail ?
 		"SELECT id, operation_id, operation, revision, target, success, sqlstate, error,"
 		" started_at, duration, session_role, effective_role, application_name,"
-		" client_addr::pg_catalog.text, backend_pid, txid, checksum, prev_hash, hash"
+		" client_addr::pg_catalog.text, backend_pid, txid, checksum, prev_hash, hash,"
+		" detail::pg_catalog.text"
+		" FROM migrate.history ORDER BY id" :
+		"SELECT id, operation_id, operation, revision, target, success, sqlstate, error,"
+		" started_at, duration, session_role, effective_role, application_name,"
+		" client_addr::pg_catalog.text, backend_pid, txid, checksum, prev_hash, hash,"
+		" NULL::pg_catalog.text"
 		" FROM migrate.history ORDER BY id");
 	char		last_hash[MIGRATE_HASH_HEXLEN + 1] = "";
 	bool		have_last = false;
@@ -271,6 +277,7 @@ check_history_chain(List *problems)
 			row.checksum = text_or_null(tup, desc, 17);
 			row.prev_hash = text_or_null(tup, desc, 18);
 			stored = text_or_null(tup, desc, 19);
+			row.detail = text_or_null(tup, desc, 20);
 
 			history_row_hash(&row, actual);
 			if (strcmp(actual, stored) != 0)
@@ -307,6 +314,7 @@ migrate_verify(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo;
 	List	   *problems = NIL;
 	bool		references_ok;
+	bool		has_detail = catalog_history_has_detail();
 	ListCell   *lc;
 
 	InitMaterializedSRF(fcinfo, 0);
@@ -324,7 +332,7 @@ migrate_verify(PG_FUNCTION_ARGS)
 			problems = add_problem(problems, "cycle", NULL,
 								   pstrdup("The revision graph contains a cycle."));
 	}
-	problems = check_history_chain(problems);
+	problems = check_history_chain(problems, has_detail);
 
 	foreach(lc, problems)
 	{

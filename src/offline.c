@@ -337,7 +337,7 @@ migrate_offline_step(PG_FUNCTION_ARGS)
 
 	audit_begin(&ac, upgrade ? "upgrade" : "downgrade", offline.target, offline.operation_id);
 	audit_record(&ac, id, true, NULL, NULL, offline.last_step_at,
-				 now - offline.last_step_at, checksum);
+				 now - offline.last_step_at, checksum, NULL);
 	offline.last_step_at = now;
 
 	SPI_finish();

@@ -242,7 +242,7 @@ run_operation(FunctionCallInfo fcinfo, OperationKind op)
 			else
 				catalog_unset_applied(r->id);
 			r->applied = (op == OP_UPGRADE);
-			audit_record(&ac, r->id, true, NULL, NULL, started_at, duration_us, r->checksum);
+			audit_record(&ac, r->id, true, NULL, NULL, started_at, duration_us, r->checksum, NULL);
 			put_step_row(rsinfo, r, duration_us);
 			MemoryContextSwitchTo(outer);
 			MemoryContextReset(step_cxt);
@@ -321,13 +321,13 @@ migrate_stamp(PG_FUNCTION_ARGS)
 			catalog_unset_applied(r->id);
 			r->applied = false;
 			/* a removal carries no checksum: that is how history tells it apart */
-			audit_record(&ac, r->id, true, NULL, NULL, now, 0, NULL);
+			audit_record(&ac, r->id, true, NULL, NULL, now, 0, NULL, NULL);
 		}
 		else
 		{
 			catalog_set_applied(r->id, r->checksum, now, applied_by);
 			r->applied = true;
-			audit_record(&ac, r->id, true, NULL, NULL, now, 0, r->checksum);
+			audit_record(&ac, r->id, true, NULL, NULL, now, 0, r->checksum, NULL);
 		}
 	}
 

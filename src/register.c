@@ -267,7 +267,18 @@ update_heads(const char *id, bool is_new, char **old_parents, int nold, char **p
 	}
 }
 
-static void
+/* The history detail of a revision write, as the row stored it. */
+#define DETAIL_RETURNING \
+	" RETURNING pg_catalog.jsonb_build_object('message', message," \
+	" 'branch_labels', pg_catalog.to_jsonb(branch_labels)," \
+	" 'created_by', created_by)::pg_catalog.text"
+
+/*
+ * Inserts or updates a revision.  Returns the history detail of the write:
+ * the message, branch_labels and created_by as stored, read back from the
+ * row written, as JSON text.
+ */
+static char *
 write_revision(bool is_new, const char *id, char **parents, int nparents,
 			   char **depends, int ndepends, char **labels, int nlabels,
 			   const char *message, const char *up, const char *down,
@@ -277,6 +288,7 @@ write_revision(bool is_new, const char *id, char **parents, int nparents,
 	TEXTOID, TEXTOID, TEXTOID, TEXTOID, NAMEOID};
 	Datum		values[9];
 	char		nulls[9] = "         ";
+	char	   *detail;
 
 	values[0] = CStringGetTextDatum(id);
 	values[1] = PointerGetDatum(strings_to_array(parents, nparents));
@@ -291,14 +303,19 @@ write_revision(bool is_new, const char *id, char **parents, int nparents,
 	if (is_new)
 		catalog_exec("INSERT INTO migrate.revision (id, parents, depends_on, branch_labels,"
 					 " message, up_sql, down_sql, checksum, created_at, created_by)"
-					 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, pg_catalog.now(), $9)",
+					 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, pg_catalog.now(), $9)"
+					 DETAIL_RETURNING,
 					 9, argtypes, values, nulls, false, 0);
 	else
 		catalog_exec("UPDATE migrate.revision SET parents = $2, depends_on = $3,"
 					 " branch_labels = $4, message = $5, up_sql = $6, down_sql = $7,"
 					 " checksum = $8, created_at = pg_catalog.now(), created_by = $9"
-					 " WHERE id = $1",
+					 " WHERE id = $1"
+					 DETAIL_RETURNING,
 					 9, argtypes, values, nulls, false, 0);
+	detail = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	SPI_freetuptable(SPI_tuptable);
+	return detail;
 }
 
 static void
@@ -332,6 +349,7 @@ register_revision(char *id, const char *up, const char *down,
 				nlabels;
 	ExistingRevision ex;
 	char	   *checksum;
+	char	   *detail;
 
 	if (up == NULL)
 		ereport(ERROR,
@@ -416,13 +434,13 @@ register_revision(char *id, const char *up, const char *down,
 	if (ex.found)
 		check_no_cycle(id, parents, nparents, depends, ndepends);
 
-	write_revision(!ex.found, id, parents, nparents, depends, ndepends, labels, nlabels,
-				   message, up, down, checksum, created_by);
+	detail = write_revision(!ex.found, id, parents, nparents, depends, ndepends,
+							labels, nlabels, message, up, down, checksum, created_by);
 	update_heads(id, !ex.found, ex.parents, ex.nparents, parents, nparents);
 
 	ac->operation = ex.found ? "replace" : "add";
 	audit_record(ac, id, true, NULL, NULL, started_at,
-				 GetCurrentTimestamp() - started_at, checksum);
+				 GetCurrentTimestamp() - started_at, checksum, detail);
 	return id;
 }
 
@@ -524,7 +542,7 @@ migrate_remove(PG_FUNCTION_ARGS)
 	update_heads(id, false, old_parents, nold, NULL, 0);
 
 	audit_record(&ac, id, true, NULL, NULL, started_at,
-				 GetCurrentTimestamp() - started_at, checksum);
+				 GetCurrentTimestamp() - started_at, checksum, NULL);
 
 	SPI_finish();
 	operation_exit();
