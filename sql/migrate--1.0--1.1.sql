@@ -19,4 +19,5 @@ COMMENT ON COLUMN migrate.history.operation IS 'add, replace, remove, upgrade, d
 -- not NULL, so every 1.0 row keeps its hash.
 ALTER TABLE migrate.history ADD COLUMN detail jsonb;
 COMMENT ON COLUMN migrate.history.detail IS 'add and replace rows: the revision''s message, branch_labels and created_by as that row stored them; NULL otherwise and in rows written by version 1.0; part of the hash when not NULL';
+COMMENT ON FUNCTION migrate.verify() IS 'every integrity problem: checksum drift, altered revisions or applied rows, a broken history chain, invariant violations';
 -- --- end of migrate.history.detail -----------------------------------------

@@ -71,6 +71,7 @@ extern bool catalog_heads_all_applied(const char *target);
 extern void catalog_warm_heads_check(void);
 extern ArrayType *strings_to_array(char **elems, int n);
 extern char **array_to_strings(ArrayType *arr, const char *what, int *n);
+extern const char *array_malformed(ArrayType *arr);
 extern bool catalog_history_has_detail(void);
 
 /* graph.c: the revision DAG, loaded once per call */
