@@ -177,7 +177,9 @@ SELECT count(*) AS history_rows,
                 || pg_temp.s(session_role) || pg_temp.s(effective_role)
                 || pg_temp.s(application_name) || pg_temp.s(client_addr::text)
                 || pg_temp.s(backend_pid::text) || pg_temp.s(txid::text)
-                || pg_temp.s(checksum) || pg_temp.s(prev_hash))) AS hashes_recomputed
+                || pg_temp.s(checksum) || pg_temp.s(prev_hash)
+                || CASE WHEN detail IS NULL THEN ''
+                        ELSE pg_temp.s('detail') || pg_temp.s(detail::text) END)) AS hashes_recomputed
   FROM migrate.history;
 
 -- after all of that, the catalogs are consistent

@@ -138,7 +138,9 @@ CREATE FUNCTION pg_temp.row_hash(h migrate.history) RETURNS text LANGUAGE sql ST
          || pg_temp.s(h.session_role) || pg_temp.s(h.effective_role)
          || pg_temp.s(h.application_name) || pg_temp.s(h.client_addr::text)
          || pg_temp.s(h.backend_pid::text) || pg_temp.s(h.txid::text)
-         || pg_temp.s(h.checksum) || pg_temp.s(h.prev_hash),
+         || pg_temp.s(h.checksum) || pg_temp.s(h.prev_hash)
+         || CASE WHEN h.detail IS NULL THEN ''
+                 ELSE pg_temp.s('detail') || pg_temp.s(h.detail::text) END,
          current_setting('server_encoding'))), 'hex')
 $$;
 SELECT bool_and(pg_temp.row_hash(h) = h.hash) AS row_hash_matches FROM migrate.history h;

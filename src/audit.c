@@ -19,6 +19,7 @@
 #include "utils/timestamp.h"
 #include "utils/xid8.h"
 
+/* An interval of us microseconds. */
 Datum
 interval_from_us(int64 us)
 {
@@ -67,6 +68,7 @@ audit_begin(AuditContext *ac, const char *operation, const char *target,
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull);
 	ac->prev_id = isnull ? 0 : DatumGetInt64(d);
 	SPI_freetuptable(SPI_tuptable);
+	ac->has_detail = catalog_history_has_detail();
 }
 
 /*
@@ -97,24 +99,89 @@ history_row_hash(const HistoryRow *row, char *hex_out)
 	digest_int64(d, (int64) row->txid);
 	digest_text(d, row->checksum);
 	digest_text(d, row->prev_hash);
+	/* 1.1: a tagged field, only when present, so that 1.0 rows keep their hash */
+	if (row->detail != NULL)
+	{
+		digest_text(d, "detail");
+		digest_text(d, row->detail);
+	}
 	digest_end(d, hex_out);
 }
 
-/* Appends one history row and moves the chain's tip to it. */
+/*
+ * Inserts a history row.  detail_jsonb is the jsonb form of row->detail; a
+ * database still at version 1.0 has no detail column and gets no detail.
+ */
+static void
+history_insert(const HistoryRow *row, const char *hash, Datum detail_jsonb,
+			   FullTransactionId fxid, bool has_detail)
+{
+	Oid			argtypes[19] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, BOOLOID, TEXTOID,
+		TEXTOID, TIMESTAMPTZOID, INTERVALOID, NAMEOID, NAMEOID, TEXTOID, TEXTOID,
+	INT4OID, XID8OID, TEXTOID, TEXTOID, TEXTOID, JSONBOID};
+	Datum		values[19];
+	char		nulls[19];
+
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = Int64GetDatum(row->operation_id);
+	values[1] = CStringGetTextDatum(row->operation);
+	values[2] = CStringGetTextDatum(row->revision);
+	values[3] = row->target ? CStringGetTextDatum(row->target) : (nulls[3] = 'n', (Datum) 0);
+	values[4] = BoolGetDatum(row->success);
+	values[5] = row->sqlstate ? CStringGetTextDatum(row->sqlstate) : (nulls[5] = 'n', (Datum) 0);
+	values[6] = row->error ? CStringGetTextDatum(row->error) : (nulls[6] = 'n', (Datum) 0);
+	values[7] = TimestampTzGetDatum(row->started_at);
+	values[8] = interval_from_us(row->duration.time);
+	values[9] = DirectFunctionCall1(namein, CStringGetDatum(row->session_role));
+	values[10] = DirectFunctionCall1(namein, CStringGetDatum(row->effective_role));
+	values[11] = row->application_name ? CStringGetTextDatum(row->application_name) : (nulls[11] = 'n', (Datum) 0);
+	values[12] = row->client_addr ? CStringGetTextDatum(row->client_addr) : (nulls[12] = 'n', (Datum) 0);
+	values[13] = Int32GetDatum(row->backend_pid);
+	values[14] = FullTransactionIdGetDatum(fxid);
+	values[15] = row->checksum ? CStringGetTextDatum(row->checksum) : (nulls[15] = 'n', (Datum) 0);
+	values[16] = row->prev_hash ? CStringGetTextDatum(row->prev_hash) : (nulls[16] = 'n', (Datum) 0);
+	values[17] = CStringGetTextDatum(hash);
+	values[18] = row->detail ? detail_jsonb : (nulls[18] = 'n', (Datum) 0);
+
+	if (has_detail)
+		catalog_exec("INSERT INTO migrate.history (operation_id, operation, revision, target,"
+					 " success, sqlstate, error, started_at, duration, session_role, effective_role,"
+					 " application_name, client_addr, backend_pid, txid, checksum, prev_hash, hash, detail)"
+					 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
+					 " $13::pg_catalog.inet, $14, $15, $16, $17, $18, $19)",
+					 19, argtypes, values, nulls, false, 0);
+	else
+		catalog_exec("INSERT INTO migrate.history (operation_id, operation, revision, target,"
+					 " success, sqlstate, error, started_at, duration, session_role, effective_role,"
+					 " application_name, client_addr, backend_pid, txid, checksum, prev_hash, hash)"
+					 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
+					 " $13::pg_catalog.inet, $14, $15, $16, $17, $18)",
+					 18, argtypes, values, nulls, false, 0);
+}
+
+/*
+ * Appends one history row and moves the chain's tip to it.  detail is JSON
+ * text (add and replace rows) or NULL; it is stored and hashed as jsonb
+ * prints it.
+ */
 void
 audit_record(AuditContext *ac, const char *revision, bool success,
 			 const char *sqlstate, const char *error,
-			 TimestampTz started_at, int64 duration_us, const char *checksum)
+			 TimestampTz started_at, int64 duration_us, const char *checksum,
+			 const char *detail)
 {
 	FullTransactionId fxid = GetTopFullTransactionId();
 	char		hash[MIGRATE_HASH_HEXLEN + 1];
-	Oid			argtypes[18] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, BOOLOID, TEXTOID,
-		TEXTOID, TIMESTAMPTZOID, INTERVALOID, NAMEOID, NAMEOID, TEXTOID, TEXTOID,
-	INT4OID, XID8OID, TEXTOID, TEXTOID, TEXTOID};
-	Datum		values[18];
-	char		nulls[18];
 	HistoryRow	row;
+	Datum		detail_jsonb = (Datum) 0;
 
+	if (detail != NULL && ac->has_detail)
+	{
+		detail_jsonb = DirectFunctionCall1(jsonb_in, CStringGetDatum(detail));
+		detail = DatumGetCString(DirectFunctionCall1(jsonb_out, detail_jsonb));
+	}
+	else
+		detail = NULL;
 
 	row.operation_id = ac->operation_id;
 	row.operation = ac->operation;
@@ -134,34 +201,9 @@ audit_record(AuditContext *ac, const char *revision, bool success,
 	row.txid = U64FromFullTransactionId(fxid);
 	row.checksum = checksum;
 	row.prev_hash = ac->have_prev ? ac->prev_hash : NULL;
+	row.detail = detail;
 	history_row_hash(&row, hash);
-
-	memset(nulls, ' ', sizeof(nulls));
-	values[0] = Int64GetDatum(ac->operation_id);
-	values[1] = CStringGetTextDatum(ac->operation);
-	values[2] = CStringGetTextDatum(revision);
-	values[3] = ac->target ? CStringGetTextDatum(ac->target) : (nulls[3] = 'n', (Datum) 0);
-	values[4] = BoolGetDatum(success);
-	values[5] = sqlstate ? CStringGetTextDatum(sqlstate) : (nulls[5] = 'n', (Datum) 0);
-	values[6] = error ? CStringGetTextDatum(error) : (nulls[6] = 'n', (Datum) 0);
-	values[7] = TimestampTzGetDatum(started_at);
-	values[8] = interval_from_us(duration_us);
-	values[9] = DirectFunctionCall1(namein, CStringGetDatum(ac->session_role));
-	values[10] = DirectFunctionCall1(namein, CStringGetDatum(ac->effective_role));
-	values[11] = ac->application_name ? CStringGetTextDatum(ac->application_name) : (nulls[11] = 'n', (Datum) 0);
-	values[12] = ac->client_addr ? CStringGetTextDatum(ac->client_addr) : (nulls[12] = 'n', (Datum) 0);
-	values[13] = Int32GetDatum(ac->backend_pid);
-	values[14] = FullTransactionIdGetDatum(fxid);
-	values[15] = checksum ? CStringGetTextDatum(checksum) : (nulls[15] = 'n', (Datum) 0);
-	values[16] = ac->have_prev ? CStringGetTextDatum(ac->prev_hash) : (nulls[16] = 'n', (Datum) 0);
-	values[17] = CStringGetTextDatum(hash);
-
-	catalog_exec("INSERT INTO migrate.history (operation_id, operation, revision, target,"
-				 " success, sqlstate, error, started_at, duration, session_role, effective_role,"
-				 " application_name, client_addr, backend_pid, txid, checksum, prev_hash, hash)"
-				 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
-				 " $13::pg_catalog.inet, $14, $15, $16, $17, $18)",
-				 18, argtypes, values, nulls, false, 0);
+	history_insert(&row, hash, detail_jsonb, fxid, ac->has_detail);
 
 	memcpy(ac->prev_hash, hash, sizeof(hash));
 	ac->have_prev = true;

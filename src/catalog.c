@@ -15,6 +15,7 @@
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/indexing.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -213,6 +214,21 @@ strings_to_array(char **elems, int n)
 }
 
 /*
+ * Why a text[] is not a list of names (multi-dimensional, or with NULL
+ * elements), or NULL when it is one.  migrate.verify() reports what
+ * array_to_strings() would refuse.
+ */
+const char *
+array_malformed(ArrayType *arr)
+{
+	if (ARR_NDIM(arr) > 1)
+		return "is not a one-dimensional array";
+	if (array_contains_nulls(arr))
+		return "contains null elements";
+	return NULL;
+}
+
+/*
  * C strings from a text[]; NULL elements and multi-dimensional arrays are
  * refused, as no caller can mean them.
  */
@@ -227,18 +243,32 @@ array_to_strings(ArrayType *arr, const char *what, int *n)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s must be a one-dimensional array", what)));
+	if (array_contains_nulls(arr))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not contain null elements", what)));
 	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &datums, &nulls, n);
 	result = palloc(sizeof(char *) * Max(*n, 1));
 	for (int i = 0; i < *n; i++)
 	{
 		CHECK_FOR_INTERRUPTS();
-		if (nulls[i])
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("%s must not contain null elements", what)));
 		result[i] = TextDatumGetCString(datums[i]);
 	}
 	return result;
+}
+
+/*
+ * Whether migrate.history has the detail column of version 1.1.  The library
+ * serves databases still at 1.0 until ALTER EXTENSION migrate UPDATE, so it
+ * writes and checks detail only where the column exists.
+ */
+bool
+catalog_history_has_detail(void)
+{
+	Oid			nsp = get_namespace_oid("migrate", true);
+	Oid			rel = OidIsValid(nsp) ? get_relname_relid("history", nsp) : InvalidOid;
+
+	return OidIsValid(rel) && get_attnum(rel, "detail") != InvalidAttrNumber;
 }
 
 /* Records a revision as applied, with the checksum it has now. */

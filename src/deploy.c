@@ -62,7 +62,6 @@ run_in_subtransaction(const char *sql, StepContext *sc)
 typedef struct DeployState
 {
 	char	   *target;
-	char	   *applied_by;
 	int64		operation_id;
 	int			done;
 	MemoryContext deploy_cxt;	/* lives for the whole CALL */
@@ -253,15 +252,16 @@ deploy_next(DeployState *ds)
 	{
 		/* keep the failure on record, then fail with the original error */
 		audit_record(&ac, r->id, false, unpack_sql_state(edata->sqlerrcode),
-					 edata->message, started_at, duration_us, r->checksum);
+					 edata->message, started_at, duration_us, r->checksum, NULL);
 		operation_exit();
 		MemoryContextSwitchTo(outer);
 		SPI_commit();
 		ReThrowError(edata);
 	}
 
-	catalog_set_applied(r->id, r->checksum, started_at, ds->applied_by);
-	audit_record(&ac, r->id, true, NULL, NULL, started_at, duration_us, r->checksum);
+	/* applied_at and applied_by are the history row's: verify() compares them */
+	catalog_set_applied(r->id, r->checksum, started_at, ac.effective_role);
+	audit_record(&ac, r->id, true, NULL, NULL, started_at, duration_us, r->checksum, NULL);
 	ds->done++;
 	r->applied = true;
 	ds->next_step++;
@@ -298,7 +298,6 @@ migrate_deploy(PG_FUNCTION_ARGS)
 	ds = palloc0(sizeof(DeployState));
 	ds->deploy_cxt = CurrentMemoryContext;
 	ds->target = pstrdup(target_arg);
-	ds->applied_by = GetUserNameFromId(GetUserId(), false);
 	ds->pinned_kind = TARGET_BASE;
 	ds->step_cxt = AllocSetContextCreate(CurrentMemoryContext, "migrate deploy step",
 										 ALLOCSET_DEFAULT_SIZES);

@@ -4,10 +4,12 @@
  *		the catalogs.
  *
  * verify() recomputes every revision's checksum from its content, every
- * history row's hash and the links of the chain, and checks the invariants
+ * history row's hash and the links of the chain, checks the invariants
  * that migrate's functions keep (applied closed under ancestry, known
- * references, the heads table, no cycle).  Everything is read with cursors,
- * so a large history or huge revisions do not have to fit in memory at once.
+ * references, the heads table, no cycle), and checks the columns no hash
+ * covers against the history rows that wrote them.  A malformed catalog
+ * value is reported, not raised.  Everything is read with cursors, so a
+ * large history or huge revisions do not have to fit in memory at once.
  */
 #include "migrate.h"
 
@@ -84,12 +86,44 @@ open_catalog_cursor(const char *sql)
 	return portal;
 }
 
-/* Revisions whose content no longer matches their stored or applied checksum. */
+/*
+ * Reports the list columns of a revision (parents, depends_on, branch_labels
+ * at columns 2 to 4) that are not one-dimensional arrays without NULLs, as
+ * only an UPDATE behind migrate's back can make them.  Returns false when
+ * one is, as the revision's checksum cannot be computed then.
+ */
+static bool
+arrays_well_formed(List **problems, const char *id, HeapTuple tup, TupleDesc desc)
+{
+	static const char *const columns[] = {"parents", "depends_on", "branch_labels"};
+	bool		ok = true;
+
+	for (int i = 0; i < (int) lengthof(columns); i++)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(tup, desc, i + 2, &isnull);
+		const char *why = isnull ? "is NULL" : array_malformed(DatumGetArrayTypeP(d));
+
+		if (why == NULL)
+			continue;
+		*problems = add_problem(*problems, "revision altered", id,
+								psprintf("Its column %s %s: it was changed outside migrate.add().",
+										 columns[i], why));
+		ok = false;
+	}
+	return ok;
+}
+
+/*
+ * Revisions whose content no longer matches their stored or applied checksum.
+ * Sets *arrays_ok to false when a revision's list columns are malformed.
+ */
 static List *
-check_revision_checksums(List *problems)
+check_revision_checksums(List *problems, bool *arrays_ok)
 {
 	Portal		portal = open_catalog_cursor(
-		"SELECT r.id, r.parents, r.depends_on, r.up_sql, r.down_sql, r.checksum, a.checksum"
+		"SELECT r.id, r.parents, r.depends_on, r.branch_labels, r.up_sql, r.down_sql,"
+		" r.checksum, a.checksum"
 		" FROM migrate.revision r LEFT JOIN migrate.applied a ON a.revision = r.id"
 		" ORDER BY r.id COLLATE \"C\"");
 
@@ -97,6 +131,7 @@ check_revision_checksums(List *problems)
 	MemoryContext batch_cxt = AllocSetContextCreate(outer, "migrate verify batch",
 													ALLOCSET_DEFAULT_SIZES);
 
+	*arrays_ok = true;
 	while (fetch_batch(portal, batch_cxt))
 	{
 		for (uint64 i = 0; i < SPI_processed; i++)
@@ -107,13 +142,22 @@ check_revision_checksums(List *problems)
 			char	   *id = text_or_null(tup, desc, 1);
 			int			nparents,
 						ndepends;
-			char	  **parents = array_to_strings(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 2, &isnull)), "parents", &nparents);
-			char	  **depends = array_to_strings(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 3, &isnull)), "depends_on", &ndepends);
-			char	   *up = text_or_null(tup, desc, 4);
-			char	   *down = text_or_null(tup, desc, 5);
-			char	   *stored = text_or_null(tup, desc, 6);
-			char	   *applied = text_or_null(tup, desc, 7);
-			char	   *actual = revision_checksum(id, parents, nparents, depends, ndepends, up, down);
+			char	  **parents;
+			char	  **depends;
+			char	   *up = text_or_null(tup, desc, 5);
+			char	   *down = text_or_null(tup, desc, 6);
+			char	   *stored = text_or_null(tup, desc, 7);
+			char	   *applied = text_or_null(tup, desc, 8);
+			char	   *actual;
+
+			if (!arrays_well_formed(&problems, id, tup, desc))
+			{
+				*arrays_ok = false;
+				continue;
+			}
+			parents = array_to_strings(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 2, &isnull)), "parents", &nparents);
+			depends = array_to_strings(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 3, &isnull)), "depends_on", &ndepends);
+			actual = revision_checksum(id, parents, nparents, depends, ndepends, up, down);
 
 			if (strcmp(actual, stored) != 0)
 				problems = add_problem(problems, "revision altered", id,
@@ -155,10 +199,12 @@ check_invariants(List *problems, bool *references_ok)
 	int			before = list_length(problems);
 
 	problems = report_rows(problems,
-						   "SELECT r.id, p FROM migrate.revision r,"
-						   " pg_catalog.unnest(r.parents OPERATOR(pg_catalog.||) r.depends_on) AS p"
-						   " WHERE NOT EXISTS (SELECT 1 FROM migrate.revision x WHERE x.id = p)"
-						   " ORDER BY r.id COLLATE \"C\", p COLLATE \"C\"",
+						   "SELECT r.id, x.p FROM migrate.revision r,"
+						   " LATERAL (SELECT pg_catalog.unnest(r.parents)"
+						   "          UNION ALL SELECT pg_catalog.unnest(r.depends_on)) AS x(p)"
+						   " WHERE x.p IS NOT NULL"
+						   "   AND NOT EXISTS (SELECT 1 FROM migrate.revision y WHERE y.id = x.p)"
+						   " ORDER BY r.id COLLATE \"C\", x.p COLLATE \"C\"",
 						   "unknown reference",
 						   "It names \"%s\" as a parent or dependency, and no such revision exists.");
 	*references_ok = list_length(problems) == before;
@@ -171,11 +217,13 @@ check_invariants(List *problems, bool *references_ok)
 						   "It is recorded as applied (by \"%s\"), but no such revision exists.");
 
 	problems = report_rows(problems,
-						   "SELECT a.revision, p FROM migrate.applied a"
+						   "SELECT a.revision, x.p FROM migrate.applied a"
 						   " JOIN migrate.revision r ON r.id = a.revision,"
-						   " pg_catalog.unnest(r.parents OPERATOR(pg_catalog.||) r.depends_on) AS p"
-						   " WHERE NOT EXISTS (SELECT 1 FROM migrate.applied x WHERE x.revision = p)"
-						   " ORDER BY a.revision COLLATE \"C\", p COLLATE \"C\"",
+						   " LATERAL (SELECT pg_catalog.unnest(r.parents)"
+						   "          UNION ALL SELECT pg_catalog.unnest(r.depends_on)) AS x(p)"
+						   " WHERE x.p IS NOT NULL"
+						   "   AND NOT EXISTS (SELECT 1 FROM migrate.applied y WHERE y.revision = x.p)"
+						   " ORDER BY a.revision COLLATE \"C\", x.p COLLATE \"C\"",
 						   "applied without ancestor",
 						   "It is applied, but its parent or dependency \"%s\" is not.");
 
@@ -223,14 +271,69 @@ check_invariants(List *problems, bool *references_ok)
 	return problems;
 }
 
+/*
+ * Catalog columns that no checksum covers, against the history rows that
+ * wrote them: a revision's message, branch_labels and created_by (which the
+ * registrant rule trusts) against the detail of its newest add or replace
+ * row, skipped when that row was written by version 1.0 and has none; an
+ * applied revision's applied_by and applied_at against the newest row that
+ * applied it (an upgrade, offline ones included, or a stamp that added it).
+ */
+static List *
+check_recorded_values(List *problems, bool has_detail)
+{
+	if (has_detail)
+		problems = report_rows(problems,
+							   "SELECT r.id, pg_catalog.format('Its %s is %s, but history row %s, which registered it last,"
+							   " recorded %s: it was changed outside migrate.add().', c.col, c.stored, h.id, c.recorded)"
+							   " FROM migrate.revision r"
+							   " JOIN LATERAL (SELECT h.id, h.detail FROM migrate.history h"
+							   "                WHERE h.revision = r.id AND h.success"
+							   "                  AND h.operation = ANY ('{add,replace}')"
+							   "                ORDER BY h.id DESC LIMIT 1) h ON h.detail IS NOT NULL,"
+							   " LATERAL (VALUES (1, 'message', pg_catalog.to_jsonb(r.message), h.detail -> 'message'),"
+							   "                 (2, 'branch_labels', pg_catalog.to_jsonb(r.branch_labels), h.detail -> 'branch_labels'),"
+							   "                 (3, 'created_by', pg_catalog.to_jsonb(r.created_by), h.detail -> 'created_by'))"
+							   "         AS c(n, col, stored, recorded)"
+							   " WHERE c.stored IS DISTINCT FROM c.recorded"
+							   " ORDER BY r.id COLLATE \"C\", c.n",
+							   "revision altered", "%s");
+
+	return report_rows(problems,
+					   "SELECT a.revision, pg_catalog.format('Its %s is %s, but history row %s, which applied it last,"
+					   " has %s %s: it was changed outside migrate.', c.col, c.stored, h.id, c.hcol, c.recorded)"
+					   " FROM migrate.applied a"
+					   " JOIN LATERAL (SELECT h.id, h.effective_role, h.started_at FROM migrate.history h"
+					   "                WHERE h.revision = a.revision AND h.success"
+					   "                  AND (h.operation = 'upgrade'"
+					   "                       OR (h.operation = 'stamp' AND h.checksum IS NOT NULL))"
+					   "                ORDER BY h.id DESC LIMIT 1) h ON true,"
+					   " LATERAL (VALUES (1, 'applied_by', a.applied_by = h.effective_role,"
+					   "                  pg_catalog.to_jsonb(a.applied_by)::pg_catalog.text, 'effective_role',"
+					   "                  pg_catalog.to_jsonb(h.effective_role)::pg_catalog.text),"
+					   "                 (2, 'applied_at', a.applied_at = h.started_at,"
+					   "                  pg_catalog.to_jsonb(a.applied_at)::pg_catalog.text, 'started_at',"
+					   "                  pg_catalog.to_jsonb(h.started_at)::pg_catalog.text))"
+					   "         AS c(n, col, same, stored, hcol, recorded)"
+					   " WHERE NOT c.same"
+					   " ORDER BY a.revision COLLATE \"C\", c.n",
+					   "applied row altered", "%s");
+}
+
 /* The history hash chain: each row's hash, and each row's link to the last. */
 static List *
-check_history_chain(List *problems)
+check_history_chain(List *problems, bool has_detail)
 {
-	Portal		portal = open_catalog_cursor(
+	Portal		portal = open_catalog_cursor(has_detail ?
 		"SELECT id, operation_id, operation, revision, target, success, sqlstate, error,"
 		" started_at, duration, session_role, effective_role, application_name,"
-		" client_addr::pg_catalog.text, backend_pid, txid, checksum, prev_hash, hash"
+		" client_addr::pg_catalog.text, backend_pid, txid, checksum, prev_hash, hash,"
+		" detail::pg_catalog.text"
+		" FROM migrate.history ORDER BY id" :
+		"SELECT id, operation_id, operation, revision, target, success, sqlstate, error,"
+		" started_at, duration, session_role, effective_role, application_name,"
+		" client_addr::pg_catalog.text, backend_pid, txid, checksum, prev_hash, hash,"
+		" NULL::pg_catalog.text"
 		" FROM migrate.history ORDER BY id");
 	char		last_hash[MIGRATE_HASH_HEXLEN + 1] = "";
 	bool		have_last = false;
@@ -271,6 +374,7 @@ check_history_chain(List *problems)
 			row.checksum = text_or_null(tup, desc, 17);
 			row.prev_hash = text_or_null(tup, desc, 18);
 			stored = text_or_null(tup, desc, 19);
+			row.detail = text_or_null(tup, desc, 20);
 
 			history_row_hash(&row, actual);
 			if (strcmp(actual, stored) != 0)
@@ -306,7 +410,9 @@ migrate_verify(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo;
 	List	   *problems = NIL;
+	bool		arrays_ok;
 	bool		references_ok;
+	bool		has_detail = catalog_history_has_detail();
 	ListCell   *lc;
 
 	InitMaterializedSRF(fcinfo, 0);
@@ -314,9 +420,11 @@ migrate_verify(PG_FUNCTION_ARGS)
 	catalog_connect();
 	problem_cxt = CurrentMemoryContext;
 
-	problems = check_revision_checksums(problems);
+	problems = check_revision_checksums(problems, &arrays_ok);
 	problems = check_invariants(problems, &references_ok);
-	if (references_ok)
+	problems = check_recorded_values(problems, has_detail);
+	/* the graph cannot be loaded from malformed lists */
+	if (references_ok && arrays_ok)
 	{
 		Graph	   *g = graph_load(true);
 
@@ -324,7 +432,7 @@ migrate_verify(PG_FUNCTION_ARGS)
 			problems = add_problem(problems, "cycle", NULL,
 								   pstrdup("The revision graph contains a cycle."));
 	}
-	problems = check_history_chain(problems);
+	problems = check_history_chain(problems, has_detail);
 
 	foreach(lc, problems)
 	{
@@ -356,6 +464,7 @@ migrate_check(PG_FUNCTION_ARGS)
 	StringInfoData drifted;
 	int			npending = 0;
 	ListCell   *lc;
+	bool		arrays_ok;
 
 	catalog_connect();
 	problem_cxt = CurrentMemoryContext;
@@ -373,7 +482,7 @@ migrate_check(PG_FUNCTION_ARGS)
 		appendStringInfo(&pending, " and %d more", npending - 10);
 
 	drift = NIL;
-	foreach(lc, check_revision_checksums(NIL))
+	foreach(lc, check_revision_checksums(NIL, &arrays_ok))
 	{
 		Problem    *p = lfirst(lc);
 

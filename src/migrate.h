@@ -81,6 +81,8 @@ extern bool catalog_heads_all_applied(const char *target);
 extern void catalog_warm_heads_check(void);
 extern ArrayType *strings_to_array(char **elems, int n);
 extern char **array_to_strings(ArrayType *arr, const char *what, int *n);
+extern const char *array_malformed(ArrayType *arr);
+extern bool catalog_history_has_detail(void);
 
 /* graph.c: the revision DAG, loaded once per call */
 typedef struct Revision
@@ -235,6 +237,7 @@ typedef struct AuditContext
 	bool		have_prev;
 	char		prev_hash[MIGRATE_HASH_HEXLEN + 1];
 	int64		prev_id;		/* the newest row when the transaction began, 0 if none */
+	bool		has_detail;		/* migrate.history has column detail (1.1) */
 } AuditContext;
 
 /* One history row, as hashed. */
@@ -257,6 +260,7 @@ typedef struct HistoryRow
 	uint64		txid;
 	const char *checksum;
 	const char *prev_hash;
+	const char *detail;			/* jsonb as text, or NULL: hashed only when set */
 } HistoryRow;
 
 extern void history_row_hash(const HistoryRow *row, char *hex_out);
@@ -265,7 +269,7 @@ extern void audit_begin(AuditContext *ac, const char *operation, const char *tar
 extern void audit_record(AuditContext *ac, const char *revision, bool success,
 						 const char *sqlstate, const char *error,
 						 TimestampTz started_at, int64 duration_us,
-						 const char *checksum);
+						 const char *checksum, const char *detail);
 extern Datum interval_from_us(int64 us);
 
 /* register.c: add, remove, merge */

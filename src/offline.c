@@ -331,15 +331,15 @@ migrate_offline_step(PG_FUNCTION_ARGS)
 						   (upgrade ? "Some of its parents or dependencies are not applied." :
 							"Some revisions that build on it are applied."))));
 
+	/* applied_at and applied_by are the history row's: verify() compares them */
+	audit_begin(&ac, upgrade ? "upgrade" : "downgrade", offline.target, offline.operation_id);
 	now = GetCurrentTimestamp();
 	if (upgrade)
-		catalog_set_applied(id, checksum, offline.last_step_at, GetUserNameFromId(GetUserId(), false));
+		catalog_set_applied(id, checksum, offline.last_step_at, ac.effective_role);
 	else
 		catalog_unset_applied(id);
-
-	audit_begin(&ac, upgrade ? "upgrade" : "downgrade", offline.target, offline.operation_id);
 	audit_record(&ac, id, true, NULL, NULL, offline.last_step_at,
-				 now - offline.last_step_at, checksum);
+				 now - offline.last_step_at, checksum, NULL);
 	offline.last_step_at = now;
 
 	SPI_finish();

@@ -153,7 +153,6 @@ run_operation(FunctionCallInfo fcinfo, OperationKind op)
 	Graph	   *g;
 	Target	   *t;
 	StepPlan	   *plan;
-	char	   *applied_by;
 	MemoryContext step_cxt;
 
 	InitMaterializedSRF(fcinfo, 0);
@@ -165,7 +164,6 @@ run_operation(FunctionCallInfo fcinfo, OperationKind op)
 	if (op == OP_UPGRADE)
 		catalog_warm_heads_check();
 	deploy_lock_take();
-	applied_by = GetUserNameFromId(GetUserId(), false);
 
 	if (op == OP_UPGRADE && catalog_heads_all_applied(target))
 	{
@@ -216,12 +214,13 @@ run_operation(FunctionCallInfo fcinfo, OperationKind op)
 			if (sql)
 				pfree(sql);
 
+			/* applied_at and applied_by are the history row's: verify() compares them */
 			if (op == OP_UPGRADE)
-				catalog_set_applied(r->id, r->checksum, started_at, applied_by);
+				catalog_set_applied(r->id, r->checksum, started_at, ac.effective_role);
 			else
 				catalog_unset_applied(r->id);
 			r->applied = (op == OP_UPGRADE);
-			audit_record(&ac, r->id, true, NULL, NULL, started_at, duration_us, r->checksum);
+			audit_record(&ac, r->id, true, NULL, NULL, started_at, duration_us, r->checksum, NULL);
 			put_step_row(rsinfo, r, duration_us);
 			MemoryContextSwitchTo(outer);
 			MemoryContextReset(step_cxt);
@@ -269,15 +268,12 @@ migrate_stamp(PG_FUNCTION_ARGS)
 	Graph	   *g;
 	Target	   *t;
 	StepPlan	   *plan;
-	char	   *applied_by;
 	int			ncurrent;
 	int		   *current;
 	ArrayType  *result;
 
 	operation_enter("migrate.stamp()");
 	deploy_lock_acquire("migrate.stamp()");
-	applied_by = GetUserNameFromId(GetUserId(), false);
-
 	catalog_connect();
 
 	audit_begin(&ac, "stamp", target, 0);
@@ -300,13 +296,13 @@ migrate_stamp(PG_FUNCTION_ARGS)
 			catalog_unset_applied(r->id);
 			r->applied = false;
 			/* a removal carries no checksum: that is how history tells it apart */
-			audit_record(&ac, r->id, true, NULL, NULL, now, 0, NULL);
+			audit_record(&ac, r->id, true, NULL, NULL, now, 0, NULL, NULL);
 		}
 		else
 		{
-			catalog_set_applied(r->id, r->checksum, now, applied_by);
+			catalog_set_applied(r->id, r->checksum, now, ac.effective_role);
 			r->applied = true;
-			audit_record(&ac, r->id, true, NULL, NULL, now, 0, r->checksum);
+			audit_record(&ac, r->id, true, NULL, NULL, now, 0, r->checksum, NULL);
 		}
 	}
 

@@ -349,12 +349,21 @@ update_heads(const char *id, bool is_new, char **old_parents, int nold, char **p
 	}
 }
 
+/* The history detail of a revision write, as the row stored it. */
+#define DETAIL_RETURNING \
+	" RETURNING pg_catalog.jsonb_build_object('message', message," \
+	" 'branch_labels', pg_catalog.to_jsonb(branch_labels)," \
+	" 'created_by', created_by)::pg_catalog.text"
+
 /*
- * Writes a revision's row.  An edit that keeps the SQL (same checksum) only
- * changes message and labels: created_by, which decides for whom the SQL may
- * run, stays the role that wrote the SQL; the history row names the editor.
+ * Inserts or updates a revision.  An edit that keeps the SQL (same
+ * checksum) only changes message and labels: created_by, which decides for
+ * whom the SQL may run, stays the role that wrote the SQL; the history row
+ * names the editor.  Returns the history detail of the write: the message,
+ * branch_labels and created_by as stored, read back from the row written,
+ * as JSON text.
  */
-static void
+static char *
 write_revision(bool is_new, bool same_sql, const char *id, char **parents, int nparents,
 			   char **depends, int ndepends, char **labels, int nlabels,
 			   const char *message, const char *up, const char *down,
@@ -364,6 +373,7 @@ write_revision(bool is_new, bool same_sql, const char *id, char **parents, int n
 	TEXTOID, TEXTOID, TEXTOID, TEXTOID, NAMEOID};
 	Datum		values[9];
 	char		nulls[9] = "         ";
+	char	   *detail;
 
 	values[0] = CStringGetTextDatum(id);
 	values[1] = PointerGetDatum(strings_to_array(parents, nparents));
@@ -378,18 +388,24 @@ write_revision(bool is_new, bool same_sql, const char *id, char **parents, int n
 	if (is_new)
 		catalog_exec("INSERT INTO migrate.revision (id, parents, depends_on, branch_labels,"
 					 " message, up_sql, down_sql, checksum, created_at, created_by)"
-					 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, pg_catalog.now(), $9)",
+					 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, pg_catalog.now(), $9)"
+					 DETAIL_RETURNING,
 					 9, argtypes, values, nulls, false, 0);
 	else if (same_sql)
 		catalog_exec("UPDATE migrate.revision SET branch_labels = $4, message = $5"
-					 " WHERE id = $1",
+					 " WHERE id = $1"
+					 DETAIL_RETURNING,
 					 9, argtypes, values, nulls, false, 0);
 	else
 		catalog_exec("UPDATE migrate.revision SET parents = $2, depends_on = $3,"
 					 " branch_labels = $4, message = $5, up_sql = $6, down_sql = $7,"
 					 " checksum = $8, created_at = pg_catalog.now(), created_by = $9"
-					 " WHERE id = $1",
+					 " WHERE id = $1"
+					 DETAIL_RETURNING,
 					 9, argtypes, values, nulls, false, 0);
+	detail = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	SPI_freetuptable(SPI_tuptable);
+	return detail;
 }
 
 static void
@@ -423,6 +439,7 @@ register_revision(char *id, const char *up, const char *down,
 				nlabels;
 	ExistingRevision ex;
 	char	   *checksum;
+	char	   *detail;
 
 	if (up == NULL)
 		ereport(ERROR,
@@ -507,13 +524,14 @@ register_revision(char *id, const char *up, const char *down,
 	if (ex.found)
 		check_no_cycle(id, parents, nparents, depends, ndepends);
 
-	write_revision(!ex.found, ex.found && strcmp(checksum, ex.checksum) == 0, id, parents, nparents, depends, ndepends, labels, nlabels,
-				   message, up, down, checksum, created_by);
+	detail = write_revision(!ex.found, ex.found && strcmp(checksum, ex.checksum) == 0, id,
+							parents, nparents, depends, ndepends, labels, nlabels,
+							message, up, down, checksum, created_by);
 	update_heads(id, !ex.found, ex.parents, ex.nparents, parents, nparents);
 
 	ac->operation = ex.found ? "replace" : "add";
 	audit_record(ac, id, true, NULL, NULL, started_at,
-				 GetCurrentTimestamp() - started_at, checksum);
+				 GetCurrentTimestamp() - started_at, checksum, detail);
 	return id;
 }
 
@@ -615,7 +633,7 @@ migrate_remove(PG_FUNCTION_ARGS)
 	update_heads(id, false, old_parents, nold, NULL, 0);
 
 	audit_record(&ac, id, true, NULL, NULL, started_at,
-				 GetCurrentTimestamp() - started_at, checksum);
+				 GetCurrentTimestamp() - started_at, checksum, NULL);
 
 	SPI_finish();
 	operation_exit();

@@ -147,7 +147,7 @@ migrate_approve(PG_FUNCTION_ARGS)
 				 errdetail("An approver must hold the privileges of the revision's registrant, role \"%s\".",
 						   created_by)));
 
-	audit_record(&ac, id, true, NULL, NULL, GetCurrentTimestamp(), 0, checksum);
+	audit_record(&ac, id, true, NULL, NULL, GetCurrentTimestamp(), 0, checksum, NULL);
 	result = (text *) MemoryContextAllocZero(fn_cxt, VARHDRSZ + strlen(checksum));
 	SET_VARSIZE(result, VARHDRSZ + strlen(checksum));
 	memcpy(VARDATA(result), checksum, strlen(checksum));

@@ -3,7 +3,9 @@
 # of a database with revisions, applied revisions and history (upgrades, a
 # downgrade, a stamp, a failed deploy, a replace) restores into a new
 # database with revisions, revision_head, applied, history and both sequences
-# identical row for row.  verify() is empty there; the restored database can
+# identical row for row, the detail that add and replace rows record
+# included, so verify() still checks message, branch_labels and created_by
+# against it.  verify() is empty there; the restored database can
 # upgrade and downgrade, and its history continues the chain (new rows link
 # to the last restored row, ids and operation ids continue), verify() still
 # empty.  Then the same dump, taken by an auditor role that has only the
@@ -129,6 +131,8 @@ is( query(
 	'add:true,downgrade:true,replace:true,stamp:true,upgrade:false,upgrade:true',
 	'source: history has every kind of row, a failure included');
 is(query('src', 'SELECT count(*) FROM migrate.history'), '13', 'source: thirteen history rows');
+is(query('src', 'SELECT count(*) FROM migrate.history WHERE detail IS NOT NULL'),
+	'6', 'source: the add and replace rows carry detail');
 is(query('src', 'SELECT * FROM migrate.verify()'), '', 'source: verify() is empty');
 
 # pg_dump -Fc as the superuser, restored into a new database.
@@ -142,6 +146,18 @@ same_state('restored', [ @migrate_tables, 'users', 'orders' ], 'restored');
 is(query('restored', 'SELECT count(*) FROM migrate.history'),
 	'13', 'restored: the thirteen history rows');
 is(query('restored', 'SELECT * FROM migrate.verify()'), '', 'restored: verify() is empty');
+my $detail_sql = q{SELECT string_agg(revision || ' ' || detail::text, '|' ORDER BY id)
+                     FROM migrate.history WHERE detail IS NOT NULL};
+is(query('restored', $detail_sql), query('src', $detail_sql), 'restored: the same detail');
+is( query(
+		'restored', q{
+	BEGIN;
+	UPDATE migrate.revision SET message = 'edited', created_by = 'regress_migrate_nobody'
+	 WHERE id = '0001_users';
+	SELECT string_agg(problem || ' ' || revision, ',') FROM migrate.verify();
+	ROLLBACK;}),
+	'revision altered 0001_users,revision altered 0001_users',
+	'restored: verify() compares message and created_by with the restored detail');
 is(query('restored', 'SELECT current_heads, heads, pending FROM migrate.status'),
 	'{0004_marker}|{0005_index}|1', 'restored: status');
 continues('restored', 'restored');

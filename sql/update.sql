@@ -1,0 +1,243 @@
+-- ALTER EXTENSION migrate UPDATE from the released 1.0 (contrib's
+-- pg_stat_statements "oldextversions" test is the model).  A 1.0 database
+-- gets revisions (branches, a merge, depends_on, labels) and history rows of
+-- every 1.0 operation (add, replace, remove, upgrade, downgrade, stamp that
+-- adds and removes, a failed deploy) from the current library; then
+-- ALTER EXTENSION migrate UPDATE.  Afterwards: the version is the default
+-- one, revisions, heads, applied and history are row for row what they were
+-- (md5s of the ordered rows, in 1.0's columns), verify() is empty, the hash
+-- chain continues from the old tip, and every function of the extension
+-- works (each is called once; the extension's functions are listed from
+-- pg_depend and must equal the list tested here, so a function added later
+-- without a test here fails).  Last, the updated install and a fresh
+-- install of the default version have the same objects, columns,
+-- constraints, indexes, function signatures, privileges and comments, and
+-- the fresh install is left for the tests that follow.
+SET client_min_messages = warning;
+DROP EXTENSION IF EXISTS migrate CASCADE;
+CREATE EXTENSION migrate VERSION '1.0';
+RESET client_min_messages;
+\set VERBOSITY default
+SELECT extversion FROM pg_extension WHERE extname = 'migrate';
+
+-- The state in 1.0's columns, one md5 per table; plain SQL functions, so
+-- that nothing here depends on the extension when it is dropped.
+CREATE FUNCTION pg_temp.state() RETURNS TABLE (what text, rows bigint, md5 text)
+LANGUAGE sql AS $$
+  SELECT 'revision', count(*), md5(coalesce(string_agg(
+           row(t.id, t.parents, t.depends_on, t.branch_labels, t.message, t.up_sql,
+               t.down_sql, t.checksum, t.created_at, t.created_by)::text,
+           '|' ORDER BY t.id COLLATE "C"), ''))
+    FROM migrate.revision t
+  UNION ALL
+  SELECT 'revision_head', count(*), md5(coalesce(string_agg(t.revision, '|' ORDER BY t.revision COLLATE "C"), ''))
+    FROM migrate.revision_head t
+  UNION ALL
+  SELECT 'applied', count(*), md5(coalesce(string_agg(
+           row(t.revision, t.applied_at, t.applied_by, t.checksum)::text,
+           '|' ORDER BY t.revision COLLATE "C"), ''))
+    FROM migrate.applied t
+  UNION ALL
+  SELECT 'history', count(*), md5(coalesce(string_agg(
+           row(t.id, t.operation_id, t.operation, t.revision, t.target, t.success, t.sqlstate,
+               t.error, t.started_at, t.duration, t.session_role, t.effective_role,
+               t.application_name, t.client_addr, t.backend_pid, t.txid, t.checksum,
+               t.prev_hash, t.hash)::text,
+           '|' ORDER BY t.id), ''))
+    FROM migrate.history t
+  UNION ALL
+  SELECT 'sequences', 2, md5(format('%s|%s',
+           (SELECT row(s.last_value, s.is_called) FROM migrate.history_id_seq s),
+           (SELECT row(s.last_value, s.is_called) FROM migrate.operation_id_seq s)))
+$$;
+-- verify()'s rows, with hashes, row ids and times masked
+CREATE FUNCTION pg_temp.problems() RETURNS TABLE (problem text, revision text, detail text)
+LANGUAGE sql AS $$
+  SELECT v.problem, v.revision,
+         regexp_replace(regexp_replace(v.detail, '[0-9a-f]{64}', '<sha256>', 'g'),
+                        '(row) [0-9]+', '\1 <id>', 'g')
+    FROM migrate.verify() v
+$$;
+
+-- 1.0: a root u1 with branch alpha, a second root (branch beta) that
+-- depends on u1, their merge, a marker replaced, a revision added and
+-- removed, a message changed on an applied revision (a replace row),
+-- upgrade, downgrade, stamps that add and remove, and a deploy that fails
+SELECT migrate.add('u1', 'CREATE TABLE t_u1 (id int)', 'DROP TABLE t_u1', message => 'root');
+SELECT migrate.add('u2a', 'CREATE TABLE t_u2a (id int)', 'DROP TABLE t_u2a', parents => '{u1}',
+                   message => 'alpha', branch_labels => '{alpha}');
+SELECT migrate.add('u2b', 'CREATE TABLE t_u2b (id int)', 'DROP TABLE t_u2b', parents => '{}',
+                   message => 'beta', depends_on => '{u1}', branch_labels => '{beta}');
+SELECT migrate.merge(message => 'join', id => 'u3');
+SELECT migrate.add('u4', '', '', message => 'marker');
+SELECT migrate.add('u4', 'SELECT 1', '', message => 'marker');
+SELECT migrate.add('u5', '', '');
+SELECT migrate.remove('u5');
+SELECT revision FROM migrate.upgrade('heads');
+SELECT migrate.add('u1', 'CREATE TABLE t_u1 (id int)', 'DROP TABLE t_u1', message => 'the root');
+SELECT revision FROM migrate.downgrade('-1');
+SELECT migrate.stamp('u4');
+SELECT migrate.stamp('u3');
+SELECT migrate.stamp('u4');
+SELECT migrate.add('u6', 'SELECT 1/0', '', message => 'fails');
+CALL migrate.deploy();
+SELECT operation, checksum IS NOT NULL AS has_checksum, success, count(*)
+  FROM migrate.history GROUP BY 1, 2, 3 ORDER BY 1, 2, 3;
+-- the current library serves a 1.0 database: verify() is empty there
+SELECT * FROM pg_temp.problems();
+
+-- what must survive the update
+CREATE TEMP TABLE before AS SELECT * FROM pg_temp.state();
+SELECT id AS tip_id, hash AS tip_hash FROM migrate.history ORDER BY id DESC LIMIT 1 \gset
+SELECT what, rows FROM before ORDER BY what;
+
+ALTER EXTENSION migrate UPDATE;
+SELECT extversion, extversion = (SELECT default_version FROM pg_available_extensions
+                                  WHERE name = 'migrate') AS is_default
+  FROM pg_extension WHERE extname = 'migrate';
+
+-- every row is the same, 1.0's rows have no detail, and verify() is empty
+SELECT b.what, b.rows, a.rows = b.rows AS same_count, a.md5 = b.md5 AS same_rows
+  FROM before b JOIN pg_temp.state() a USING (what) ORDER BY b.what;
+SELECT count(*) AS rows_with_detail FROM migrate.history WHERE detail IS NOT NULL;
+SELECT * FROM pg_temp.problems();
+
+-- the chain continues: a new add links to the old tip and records detail
+SELECT migrate.add('u7', 'SELECT 7', 'SELECT -7', parents => '{u4}',
+                   message => 'after the update', branch_labels => '{gamma}');
+SELECT id > :tip_id AS after_tip, prev_hash = :'tip_hash' AS links_to_tip, operation, revision,
+       detail - 'created_by' AS detail, detail ->> 'created_by' = current_user AS created_by_me
+  FROM migrate.history WHERE id = (SELECT min(id) FROM migrate.history WHERE id > :tip_id);
+SELECT * FROM pg_temp.problems();
+
+-- the extension's functions are exactly the ones called below (a new one
+-- shows up here until it is called and listed)
+CREATE TEMP TABLE tested (name text, kind "char");
+INSERT INTO tested
+SELECT f, CASE f WHEN 'deploy' THEN 'p' ELSE 'f' END
+  FROM unnest('{add,add_dir,add_script,approve,check,current,deploy,downgrade,downgrade_sql,heads,lock_key,merge,offline_begin,offline_step,plan,remove,revisions,script,show,stamp,upgrade,upgrade_sql,verify}'::text[]) AS f;
+SELECT coalesce(e.name, t.name) AS function, e.kind AS prokind, t.name IS NOT NULL AS tested
+  FROM (SELECT p.proname::text AS name, p.prokind AS kind
+          FROM pg_depend d JOIN pg_proc p ON p.oid = d.objid
+         WHERE d.classid = 'pg_proc'::regclass AND d.deptype = 'e'
+           AND d.refclassid = 'pg_extension'::regclass
+           AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'migrate')) e
+  FULL JOIN tested t ON t.name = e.name AND t.kind = e.kind
+ WHERE e.name IS NULL OR t.name IS NULL
+ ORDER BY 1;
+SELECT count(*) AS functions, (SELECT count(*) FROM tested) AS tested
+  FROM pg_depend d
+ WHERE d.classid = 'pg_proc'::regclass AND d.deptype = 'e'
+   AND d.refclassid = 'pg_extension'::regclass
+   AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'migrate');
+
+-- each of them, once (add and verify above)
+SELECT migrate.lock_key();
+SELECT migrate.add_script(E'-- migrate:revision u8\n-- migrate:parents u7\n-- migrate:message from a file\n-- migrate:up\nSELECT 8;\n-- migrate:down\nSELECT -8;\n');
+SELECT migrate.script('u8');
+SELECT migrate.remove('u8');
+-- the data directory holds no migration files
+SELECT count(*) AS added FROM migrate.add_dir(current_setting('data_directory'));
+SELECT migrate.add('u6', 'SELECT 6', '', message => 'fixed');
+-- approve (1.1) writes an approve row with the revision's checksum
+SELECT migrate.approve('u6', checksum) = checksum AS approved FROM migrate.revision WHERE id = 'u6';
+SELECT migrate.merge(message => 'join again', id => 'u9');
+SELECT * FROM migrate.heads();
+SELECT * FROM migrate.current();
+SELECT revision, parents, message, branch_labels, depends_on, is_applied, is_head, is_current
+  FROM migrate.revisions();
+SELECT id, parents, depends_on, branch_labels, message, up_sql, down_sql,
+       created_by = current_user AS by_me, children, is_applied
+  FROM migrate.show('gamma');
+SELECT * FROM migrate.plan('upgrade', 'heads');
+SELECT revision FROM migrate.upgrade('u7');
+CALL migrate.deploy('heads');
+SELECT migrate.check();
+SELECT length(migrate.upgrade_sql('heads', start => 'u4')) > 0 AS upgrade_sql,
+       length(migrate.downgrade_sql('u4')) > 0 AS downgrade_sql;
+-- what an offline script does (its SQL only selects), in one transaction:
+-- offline_begin() with the applied set, then offline_step() per revision
+CREATE FUNCTION pg_temp.offline(operation text, target text, steps text[]) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+  step text;
+BEGIN
+  PERFORM migrate.offline_begin(operation, target,
+          ARRAY(SELECT a.revision FROM migrate.applied a ORDER BY a.revision COLLATE "C"));
+  FOREACH step IN ARRAY steps LOOP
+    PERFORM migrate.offline_step(step, (SELECT r.checksum FROM migrate.revision r WHERE r.id = step));
+  END LOOP;
+END $$;
+SELECT pg_temp.offline('downgrade', 'u4', '{u9,u7,u6}');
+SELECT pg_temp.offline('upgrade', 'heads', '{u6,u7,u9}');
+SELECT migrate.check();
+SELECT revision FROM migrate.downgrade('u4');
+SELECT migrate.stamp('u9');
+SELECT migrate.stamp('u7');
+SELECT operation, revision, success, checksum IS NOT NULL AS has_checksum,
+       detail - 'created_by' AS detail, detail ->> 'created_by' = current_user AS created_by_me
+  FROM migrate.history WHERE id > :tip_id ORDER BY id;
+SELECT * FROM pg_temp.problems();
+SELECT revision FROM migrate.downgrade('base');
+SELECT count(*) AS tables_left FROM pg_class WHERE relname LIKE 't\_u%';
+SELECT * FROM pg_temp.problems();
+
+-- The objects of the extension: members, columns, constraints, indexes,
+-- functions, privileges, comments, config tables and the view's query.
+CREATE FUNCTION pg_temp.objects() RETURNS TABLE (kind text, object text, definition text)
+LANGUAGE sql AS $$
+  WITH ext AS (SELECT e.oid, e.extconfig FROM pg_extension e WHERE e.extname = 'migrate'),
+  nsp AS (SELECT n.oid FROM pg_namespace n WHERE n.nspname = 'migrate'),
+  member AS (SELECT d.classid, d.objid FROM pg_depend d, ext
+              WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = ext.oid
+                AND d.deptype = 'e')
+  SELECT 'member', pg_describe_object(m.classid, m.objid, 0), NULL FROM member m
+  UNION ALL
+  SELECT 'column', format('%s.%s', c.relname, a.attname),
+         format('%s %s%s default %s', a.attnum, format_type(a.atttypid, a.atttypmod),
+                CASE WHEN a.attnotnull THEN ' not null' ELSE '' END,
+                pg_get_expr(ad.adbin, ad.adrelid))
+    FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+    LEFT JOIN pg_attrdef ad ON ad.adrelid = c.oid AND ad.adnum = a.attnum
+   WHERE c.relnamespace = (SELECT oid FROM nsp)
+  UNION ALL
+  SELECT 'constraint', format('%s.%s', c.relname, k.conname), pg_get_constraintdef(k.oid)
+    FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
+   WHERE k.connamespace = (SELECT oid FROM nsp)
+  UNION ALL
+  SELECT 'index', c.relname, pg_get_indexdef(c.oid)
+    FROM pg_class c WHERE c.relnamespace = (SELECT oid FROM nsp) AND c.relkind = 'i'
+  UNION ALL
+  SELECT 'relation', c.relname, format('%s %s owner %s', c.relkind, c.relacl,
+                                        pg_get_userbyid(c.relowner))
+    FROM pg_class c WHERE c.relnamespace = (SELECT oid FROM nsp)
+  UNION ALL
+  SELECT 'function', format('%s(%s)', p.proname, pg_get_function_identity_arguments(p.oid)),
+         format('%s returns %s, kind %s, %s, strict %s, secdef %s, %s %s, acl %s, args %s',
+                p.prolang::regproc, pg_get_function_result(p.oid), p.prokind, p.provolatile,
+                p.proisstrict, p.prosecdef, p.probin, p.prosrc, p.proacl,
+                pg_get_function_arguments(p.oid))
+    FROM pg_proc p WHERE p.pronamespace = (SELECT oid FROM nsp)
+  UNION ALL
+  SELECT 'comment', pg_describe_object(d.classoid, d.objoid, d.objsubid), d.description
+    FROM pg_description d JOIN member m ON m.classid = d.classoid AND m.objid = d.objoid
+  UNION ALL
+  SELECT 'config', c::regclass::text, NULL FROM ext, unnest(ext.extconfig) AS c
+  UNION ALL
+  SELECT 'view', c.relname, pg_get_viewdef(c.oid)
+    FROM pg_class c WHERE c.relnamespace = (SELECT oid FROM nsp) AND c.relkind = 'v'
+$$;
+CREATE TEMP TABLE updated_objects AS SELECT * FROM pg_temp.objects();
+SELECT kind, count(*) FROM updated_objects GROUP BY kind ORDER BY kind;
+-- a fresh install of the default version, left for the tests that follow
+DROP EXTENSION migrate;
+CREATE EXTENSION migrate;
+SELECT extversion FROM pg_extension WHERE extname = 'migrate';
+CREATE TEMP TABLE fresh_objects AS SELECT * FROM pg_temp.objects();
+-- nothing only in one of them
+(SELECT 'only updated' AS side, * FROM updated_objects EXCEPT SELECT 'only updated', * FROM fresh_objects)
+UNION ALL
+(SELECT 'only fresh', * FROM fresh_objects EXCEPT SELECT 'only fresh', * FROM updated_objects)
+ORDER BY 1, 2, 3;
+SELECT count(*) AS revisions FROM migrate.revision;
+SELECT count(*) AS history FROM migrate.history;
