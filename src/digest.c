@@ -12,6 +12,7 @@
 
 #include "common/cryptohash.h"
 #include "common/sha2.h"
+#include "utils/builtins.h"
 
 struct Digest
 {
@@ -91,17 +92,12 @@ void
 digest_end(Digest *d, char *hex_out)
 {
 	uint8		raw[PG_SHA256_DIGEST_LENGTH];
-	static const char hexdigits[] = "0123456789abcdef";
 
 	if (pg_cryptohash_final(d->ctx, raw, sizeof(raw)) < 0)
 		elog(ERROR, "could not finish SHA-256 digest: %s",
 			 pg_cryptohash_error(d->ctx));
 	pg_cryptohash_free(d->ctx);
-	for (int i = 0; i < PG_SHA256_DIGEST_LENGTH; i++)
-	{
-		hex_out[2 * i] = hexdigits[raw[i] >> 4];
-		hex_out[2 * i + 1] = hexdigits[raw[i] & 0x0f];
-	}
+	hex_encode((const char *) raw, sizeof(raw), hex_out);
 	hex_out[MIGRATE_HASH_HEXLEN] = '\0';
 	pfree(d);
 }

@@ -145,9 +145,8 @@ generate_script(FunctionCallInfo fcinfo, OperationKind op)
 	}
 	appendStringInfoString(&buf, "\nCOMMIT;\n");
 
-	result = (text *) MemoryContextAlloc(fn_cxt, VARHDRSZ + buf.len);
-	SET_VARSIZE(result, VARHDRSZ + buf.len);
-	memcpy(VARDATA(result), buf.data, buf.len);
+	MemoryContextSwitchTo(fn_cxt);
+	result = cstring_to_text_with_len(buf.data, buf.len);
 	SPI_finish();
 	return result;
 }

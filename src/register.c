@@ -39,8 +39,8 @@ generate_id(void)
 
 	if (!pg_strong_random(raw, sizeof(raw)))
 		elog(ERROR, "could not generate a random revision id");
-	for (int i = 0; i < GENERATED_ID_BYTES; i++)
-		snprintf(id + 2 * i, 3, "%02x", raw[i]);
+	hex_encode((const char *) raw, sizeof(raw), id);
+	id[GENERATED_ID_BYTES * 2] = '\0';
 	return id;
 }
 

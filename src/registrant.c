@@ -148,9 +148,8 @@ migrate_approve(PG_FUNCTION_ARGS)
 						   created_by)));
 
 	audit_record(&ac, id, true, NULL, NULL, GetCurrentTimestamp(), 0, checksum, NULL);
-	result = (text *) MemoryContextAllocZero(fn_cxt, VARHDRSZ + strlen(checksum));
-	SET_VARSIZE(result, VARHDRSZ + strlen(checksum));
-	memcpy(VARDATA(result), checksum, strlen(checksum));
+	MemoryContextSwitchTo(fn_cxt);
+	result = cstring_to_text(checksum);
 
 	SPI_finish();
 	operation_exit();

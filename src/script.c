@@ -501,17 +501,17 @@ migrate_script(PG_FUNCTION_ARGS)
 	if (!isnull)
 		appendStringInfo(&buf, MARKER_PREFIX "down\n%s\n", TextDatumGetCString(down));
 
-	result = (text *) MemoryContextAlloc(fn_cxt, VARHDRSZ + buf.len);
-	SET_VARSIZE(result, VARHDRSZ + buf.len);
-	memcpy(VARDATA(result), buf.data, buf.len);
+	MemoryContextSwitchTo(fn_cxt);
+	result = cstring_to_text_with_len(buf.data, buf.len);
 	SPI_finish();
 	PG_RETURN_TEXT_P(result);
 }
 
+/* Orders file names in byte order, as add_dir() registers them. */
 static int
-compare_names(const void *a, const void *b)
+compare_names(const ListCell *a, const ListCell *b)
 {
-	return strcmp(*(char *const *) a, *(char *const *) b);
+	return strcmp(lfirst(a), lfirst(b));
 }
 
 /* A server file's whole content, checked to be valid in the database encoding. */
@@ -559,9 +559,8 @@ migrate_add_dir(PG_FUNCTION_ARGS)
 	char	   *path;
 	DIR		   *dir;
 	struct dirent *de;
-	char	  **names;
-	int			nnames = 0;
-	int			capacity = 64;
+	List	   *names = NIL;
+	ListCell   *lc;
 	AuditContext ac;
 
 	if (PG_ARGISNULL(0))
@@ -583,7 +582,6 @@ migrate_add_dir(PG_FUNCTION_ARGS)
 	operation_enter("migrate.add_dir()");
 	deploy_lock_acquire("migrate.add_dir()");
 
-	names = palloc(sizeof(char *) * capacity);
 	dir = AllocateDir(path);
 	while ((de = ReadDir(dir, path)) != NULL)
 	{
@@ -596,21 +594,16 @@ migrate_add_dir(PG_FUNCTION_ARGS)
 		full = psprintf("%s/%s", path, de->d_name);
 		if (stat(full, &st) != 0 || !S_ISREG(st.st_mode))
 			continue;
-		if (nnames == capacity)
-		{
-			capacity *= 2;
-			names = repalloc(names, sizeof(char *) * capacity);
-		}
-		names[nnames++] = pstrdup(de->d_name);
+		names = lappend(names, pstrdup(de->d_name));
 	}
 	FreeDir(dir);
-	qsort(names, nnames, sizeof(char *), compare_names);
+	list_sort(names, compare_names);
 
 	catalog_connect();
 	audit_begin(&ac, "add", NULL, 0);
-	for (int i = 0; i < nnames; i++)
+	foreach(lc, names)
 	{
-		char	   *full = psprintf("%s/%s", path, names[i]);
+		char	   *full = psprintf("%s/%s", path, (char *) lfirst(lc));
 		ErrorContextCallback callback;
 		char	   *id;
 		Datum		value;
