@@ -42,6 +42,7 @@ typedef struct PlanEntry
 
 static HTAB *plan_cache = NULL;
 
+/* The extension's owner, as whom catalog queries run (cached per xact). */
 static Oid
 extension_owner(void)
 {
@@ -105,6 +106,7 @@ catalog_scope_enter(CatalogScope *scope)
 							 GUC_ACTION_SAVE, true, 0, false);
 }
 
+/* Leaves a catalog scope: the caller's settings and role again. */
 void
 catalog_scope_exit(CatalogScope *scope)
 {
@@ -112,6 +114,7 @@ catalog_scope_exit(CatalogScope *scope)
 	SetUserIdAndSecContext(scope->saved_userid, scope->saved_sec_context);
 }
 
+/* A catalog query's kept plan, prepared on first use in this backend. */
 static SPIPlanPtr
 catalog_plan(const char *sql, int nargs, Oid *argtypes)
 {
@@ -288,6 +291,7 @@ catalog_set_applied(const char *id, const char *checksum, TimestampTz applied_at
 				 4, argtypes, values, NULL, false, 0);
 }
 
+/* Records a revision as no longer applied. */
 void
 catalog_unset_applied(const char *id)
 {

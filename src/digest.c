@@ -19,6 +19,7 @@ struct Digest
 	pg_cryptohash_ctx *ctx;
 };
 
+/* Feeds raw bytes to the hash. */
 static void
 digest_update(Digest *d, const char *s, size_t len)
 {
@@ -40,6 +41,7 @@ digest_begin(const char *domain)
 	return d;
 }
 
+/* Feeds a length-prefixed byte string: no two field lists hash alike. */
 void
 digest_bytes(Digest *d, const char *s, size_t len)
 {
@@ -51,6 +53,7 @@ digest_bytes(Digest *d, const char *s, size_t len)
 	digest_update(d, ";", 1);
 }
 
+/* Feeds a C string, or the NULL marker. */
 void
 digest_text(Digest *d, const char *s)
 {
@@ -60,12 +63,14 @@ digest_text(Digest *d, const char *s)
 		digest_bytes(d, s, strlen(s));
 }
 
+/* Feeds the NULL marker, which no length-prefixed value can equal. */
 void
 digest_null(Digest *d)
 {
 	digest_update(d, "-;", 2);
 }
 
+/* Feeds a counted list of strings. */
 void
 digest_strings(Digest *d, char **elems, int n)
 {
@@ -78,6 +83,7 @@ digest_strings(Digest *d, char **elems, int n)
 	digest_update(d, "]", 1);
 }
 
+/* Feeds an integer as its decimal text. */
 void
 digest_int64(Digest *d, int64 v)
 {

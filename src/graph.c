@@ -32,6 +32,7 @@ typedef struct GraphLabels
 
 static GraphLabels *graph_labels_of(Graph *g);
 
+/* Orders branch label entries by label, for bsearch. */
 static int
 compare_label_entries(const void *a, const void *b)
 {
@@ -120,6 +121,7 @@ graph_find_prefix(Graph *g, const char *prefix, int *first, int *second)
 	return count;
 }
 
+/* The graph's sorted branch labels. */
 static GraphLabels *
 graph_labels_of(Graph *g)
 {
@@ -264,12 +266,14 @@ graph_load(bool read_only)
 	return g;
 }
 
+/* Frees a graph and everything loaded with it. */
 void
 graph_free(Graph *g)
 {
 	MemoryContextDelete(g->cxt);
 }
 
+/* A zeroed flag per revision, in the graph's memory. */
 bool *
 graph_new_marks(Graph *g)
 {
@@ -466,12 +470,14 @@ graph_has_cycle(Graph *g)
 	return n != nmembers;
 }
 
+/* Whether no revision has rev as a parent. */
 bool
 graph_is_head(Graph *g, int rev)
 {
 	return g->revs[rev].nchildren == 0;
 }
 
+/* Whether rev is applied and none of its children is. */
 bool
 graph_is_current(Graph *g, int rev)
 {

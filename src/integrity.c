@@ -32,6 +32,7 @@ typedef struct Problem
 /* Where problems are kept: the call's context, not a per-batch one. */
 static MemoryContext problem_cxt = NULL;
 
+/* Appends one verify() row to the list, in the problems' memory. */
 static List *
 add_problem(List *problems, const char *problem, const char *revision, char *detail)
 {
@@ -61,6 +62,7 @@ fetch_batch(Portal portal, MemoryContext batch_cxt)
 	return true;
 }
 
+/* A text column of an SPI row as a C string, or NULL. */
 static char *
 text_or_null(HeapTuple tup, TupleDesc desc, int col)
 {

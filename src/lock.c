@@ -44,6 +44,7 @@ operation_enter(const char *function_name)
 	operation_depth++;
 }
 
+/* Marks the end of a state-changing call. */
 void
 operation_exit(void)
 {
@@ -72,6 +73,7 @@ operation_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 		operation_depth = 0;
 }
 
+/* Registers the callbacks that reset the nesting depth when a call aborts. */
 void
 lock_init(void)
 {

@@ -13,6 +13,7 @@ bool		migrate_lock_wait = true;
 
 void		_PG_init(void);
 
+/* Defines the GUCs and installs the callbacks and hooks of each file. */
 void
 _PG_init(void)
 {

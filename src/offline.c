@@ -49,6 +49,7 @@ append_literal(StringInfo buf, const char *s)
 	appendStringInfoChar(buf, '\'');
 }
 
+/* Appends the member revisions as a text[] literal, in id order. */
 static void
 append_id_array(StringInfo buf, Graph *g, const bool *members)
 {
@@ -79,6 +80,7 @@ apply_start(Graph *g, const char *start)
 		g->revs[i].applied = marks[i];
 }
 
+/* upgrade_sql() and downgrade_sql(): plans from start, writes the script. */
 static text *
 generate_script(FunctionCallInfo fcinfo, OperationKind op)
 {

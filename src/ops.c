@@ -23,6 +23,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+/* Error context naming the revision, step and line being run. */
 static void
 step_error_context(void *arg)
 {
@@ -118,6 +119,7 @@ notice_all_applied(const char *verb, const char *target)
 			 errdetail("Every revision that target \"%s\" needs is already applied.", target)));
 }
 
+/* Emits one (revision, message, duration) row of upgrade or downgrade. */
 void
 put_step_row(ReturnSetInfo *rsinfo, Revision *r, int64 duration_us)
 {
@@ -130,6 +132,7 @@ put_step_row(ReturnSetInfo *rsinfo, Revision *r, int64 duration_us)
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
 
+/* The target argument, which must not be NULL. */
 char *
 target_argument(FunctionCallInfo fcinfo, int argno)
 {

@@ -6,6 +6,7 @@
  */
 #include "migrate.h"
 
+/* The name of an operation, as history and messages write it. */
 const char *
 operation_name(OperationKind op)
 {
@@ -74,6 +75,7 @@ target_after(Graph *g, Target *t)
 	return marks;
 }
 
+/* Reverses a step order in place (downgrade runs children first). */
 static void
 reverse_steps(int *steps, int n)
 {
@@ -86,6 +88,10 @@ reverse_steps(int *steps, int n)
 	}
 }
 
+/*
+ * The steps of upgrade, downgrade or stamp to target t, checked for what
+ * would refuse them.
+ */
 StepPlan *
 plan_build(Graph *g, OperationKind op, Target *t, const char *target_text)
 {

@@ -31,6 +31,7 @@ typedef struct ExistingRevision
 	bool		applied;
 } ExistingRevision;
 
+/* A random 12-hex-digit revision id, for add(id => NULL). */
 static char *
 generate_id(void)
 {
@@ -44,6 +45,7 @@ generate_id(void)
 	return id;
 }
 
+/* Whether two string lists are equal, element by element. */
 static bool
 strings_equal(char **a, int na, char **b, int nb)
 {
@@ -55,6 +57,7 @@ strings_equal(char **a, int na, char **b, int nb)
 	return true;
 }
 
+/* Whether a string list holds s. */
 static bool
 strings_contain(char **a, int n, const char *s)
 {
@@ -94,6 +97,7 @@ typedef struct ListedName
 	int			pos;
 } ListedName;
 
+/* Orders listed names by name, then position: finds the first duplicate. */
 static int
 compare_listed_names(const void *a, const void *b)
 {
@@ -161,6 +165,10 @@ validate_name_list(char **names, int n, const char *what, const char *listname)
 	}
 }
 
+/*
+ * The stored parents, labels, message and checksum of a revision, and
+ * whether it is applied.
+ */
 static ExistingRevision
 load_existing(const char *id)
 {
@@ -408,6 +416,7 @@ write_revision(bool is_new, bool same_sql, const char *id, char **parents, int n
 	return detail;
 }
 
+/* Refuses a message of more than one line. */
 static void
 check_message(const char *message)
 {
@@ -535,6 +544,7 @@ register_revision(char *id, const char *up, const char *down,
 	return id;
 }
 
+/* A text argument as a C string, or NULL. */
 static char *
 text_arg_or_null(FunctionCallInfo fcinfo, int argno)
 {

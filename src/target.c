@@ -24,6 +24,7 @@ typedef struct Position
 	int			rev;
 } Position;
 
+/* Raises 22023 for a malformed target, with what is wrong. */
 static void
 target_syntax_error(const char *text, const char *detail)
 {
@@ -36,6 +37,7 @@ target_syntax_error(const char *text, const char *detail)
 					 "or <label>@head, <label>@base, <label>@+N, <label>@-N.")));
 }
 
+/* Whether c may appear in a revision id or branch label. */
 static bool
 is_name_char(char c)
 {
@@ -43,6 +45,7 @@ is_name_char(char c)
 		(c >= '0' && c <= '9') || c == '_' || c == '.';
 }
 
+/* Whether name is a target keyword that no id or label may take. */
 static bool
 is_reserved_name(const char *name)
 {
@@ -327,6 +330,7 @@ step_position(Graph *g, Position pos, int n, bool forward, int root, const char 
 	return pos;
 }
 
+/* A target of the given kind with room for nrevs revisions. */
 static Target *
 make_target(TargetKind kind, int nrevs)
 {
@@ -338,6 +342,7 @@ make_target(TargetKind kind, int nrevs)
 	return t;
 }
 
+/* The target at a resolved position: a revision, or the base of a branch. */
 static Target *
 position_target(Position pos, int root)
 {
