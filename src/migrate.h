@@ -219,6 +219,9 @@ typedef struct SqlStatement
 extern SqlStatement *sql_statements(const char *sql, int *count);
 extern char *sql_statements_on_own_lines(const char *sql);
 
+/* txblock.c: statements that cannot run inside a transaction block */
+extern const char *outside_transaction_only(Node *stmt, List **slotless, const char **hint);
+
 /* script.c: migration files */
 extern char *normalize_line_ends(const char *sql, bool trim);
 extern void check_no_marker_lines(const char *revision, const char *section, const char *sql);

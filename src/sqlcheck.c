@@ -196,101 +196,6 @@ sqlcheck_error_context(void *arg)
 		errcontext("%s SQL of revision \"%s\"", cxt->section, cxt->revision);
 }
 
-static bool
-has_option(List *options, const char *name)
-{
-	ListCell   *lc;
-
-	foreach(lc, options)
-	{
-		DefElem    *opt = lfirst_node(DefElem, lc);
-
-		if (strcmp(opt->defname, name) == 0)
-			return true;
-	}
-	return false;
-}
-
-/* The command tag of a statement that cannot run in a transaction block, or NULL. */
-static const char *
-outside_transaction_only(Node *stmt)
-{
-	switch (nodeTag(stmt))
-	{
-		case T_TransactionStmt:
-			switch (((TransactionStmt *) stmt)->kind)
-			{
-				case TRANS_STMT_BEGIN:
-					return "BEGIN";
-				case TRANS_STMT_START:
-					return "START TRANSACTION";
-				case TRANS_STMT_COMMIT:
-					return "COMMIT";
-				case TRANS_STMT_ROLLBACK:
-					return "ROLLBACK";
-				case TRANS_STMT_SAVEPOINT:
-					return "SAVEPOINT";
-				case TRANS_STMT_RELEASE:
-					return "RELEASE SAVEPOINT";
-				case TRANS_STMT_ROLLBACK_TO:
-					return "ROLLBACK TO SAVEPOINT";
-				case TRANS_STMT_PREPARE:
-					return "PREPARE TRANSACTION";
-				case TRANS_STMT_COMMIT_PREPARED:
-					return "COMMIT PREPARED";
-				case TRANS_STMT_ROLLBACK_PREPARED:
-					return "ROLLBACK PREPARED";
-			}
-			return "transaction control";
-		case T_VacuumStmt:
-			return ((VacuumStmt *) stmt)->is_vacuumcmd ? "VACUUM" : NULL;
-		case T_CreatedbStmt:
-			return "CREATE DATABASE";
-		case T_DropdbStmt:
-			return "DROP DATABASE";
-		case T_CreateTableSpaceStmt:
-			return "CREATE TABLESPACE";
-		case T_DropTableSpaceStmt:
-			return "DROP TABLESPACE";
-		case T_AlterSystemStmt:
-			return "ALTER SYSTEM";
-		case T_IndexStmt:
-			return ((IndexStmt *) stmt)->concurrent ? "CREATE INDEX CONCURRENTLY" : NULL;
-		case T_DropStmt:
-			return ((DropStmt *) stmt)->concurrent ? "DROP INDEX CONCURRENTLY" : NULL;
-		case T_ReindexStmt:
-			{
-				ReindexStmt *r = (ReindexStmt *) stmt;
-
-				if (has_option(r->params, "concurrently"))
-					return "REINDEX CONCURRENTLY";
-				if (r->kind == REINDEX_OBJECT_SYSTEM || r->kind == REINDEX_OBJECT_DATABASE)
-					return "REINDEX DATABASE";
-				return NULL;
-			}
-		case T_ClusterStmt:
-			return ((ClusterStmt *) stmt)->relation == NULL ? "CLUSTER without a table" : NULL;
-		case T_DiscardStmt:
-			return ((DiscardStmt *) stmt)->target == DISCARD_ALL ? "DISCARD ALL" : NULL;
-		case T_AlterTableStmt:
-			{
-				ListCell   *lc;
-
-				foreach(lc, ((AlterTableStmt *) stmt)->cmds)
-				{
-					AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
-
-					if (cmd->subtype == AT_DetachPartition &&
-						((PartitionCmd *) cmd->def)->concurrent)
-						return "ALTER TABLE ... DETACH PARTITION CONCURRENTLY";
-				}
-				return NULL;
-			}
-		default:
-			return NULL;
-	}
-}
-
 /* Raises the parser's error again, with the revision and line as context. */
 static void
 rethrow_parse_error(SqlCheckContext *cxt, MemoryContext oldcxt)
@@ -321,6 +226,7 @@ sqlcheck_validate(const char *revision, const char *section, const char *sql)
 	MemoryContext parsecxt;
 	ErrorContextCallback callback;
 	List	   *stmts = NIL;
+	List	   *slotless = NIL;
 	ListCell   *lc;
 
 	/* a huge revision makes a huge parse tree: free it as soon as it is checked */
@@ -348,6 +254,7 @@ sqlcheck_validate(const char *revision, const char *section, const char *sql)
 	{
 		RawStmt    *raw = lfirst_node(RawStmt, lc);
 		const char *what;
+		const char *hint;
 
 		cxt.location = skip_blanks(sql, raw->stmt_location);
 		what = role_change(raw->stmt);
@@ -369,13 +276,14 @@ sqlcheck_validate(const char *revision, const char *section, const char *sql)
 					 errmsg("a revision cannot change standard_conforming_strings"),
 					 errdetail("Revision SQL is always parsed, checked and run with standard_conforming_strings on."),
 					 errhint("Write backslash escapes in E'...' strings.")));
-		what = outside_transaction_only(raw->stmt);
+		what = outside_transaction_only(raw->stmt, &slotless, &hint);
 		if (what != NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
 					 errmsg("%s cannot run inside a transaction block", what),
 					 errdetail("migrate runs each revision's SQL inside a transaction."),
-					 errhint("Run such a statement outside migrate, or use its transactional form.")));
+					 errhint("%s", hint != NULL ? hint :
+							 "Run such a statement outside migrate, or use its transactional form.")));
 		if (IsA(raw->stmt, CopyStmt) && ((CopyStmt *) raw->stmt)->filename == NULL &&
 			!((CopyStmt *) raw->stmt)->is_program)
 			ereport(ERROR,
