@@ -23,7 +23,7 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 # every source includes the shared header: a change to it rebuilds them all
-$(OBJS): src/migrate.h
+$(OBJS): src/migrate.h src/compat.h
 
 .PHONY: test demo demo-stop
 

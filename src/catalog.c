@@ -27,7 +27,6 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 #include "storage/lock.h"
-#include "storage/proc.h"
 
 /* The extension owner, looked up once per transaction. */
 static Oid	owner_cache = InvalidOid;
@@ -52,7 +51,7 @@ extension_owner(void)
 	HeapTuple	tuple;
 	Oid			owner;
 
-	if (owner_cache_lxid == MyProc->lxid && OidIsValid(owner_cache))
+	if (owner_cache_lxid == migrate_local_xid() && OidIsValid(owner_cache))
 		return owner_cache;
 
 	rel = table_open(ExtensionRelationId, AccessShareLock);
@@ -70,7 +69,7 @@ extension_owner(void)
 	table_close(rel, AccessShareLock);
 
 	owner_cache = owner;
-	owner_cache_lxid = MyProc->lxid;
+	owner_cache_lxid = migrate_local_xid();
 	return owner;
 }
 

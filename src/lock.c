@@ -17,7 +17,6 @@
 #include "storage/lock.h"
 #include "storage/proc.h"
 #include "storage/procarray.h"
-#include "storage/sinvaladt.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/backend_status.h"
@@ -91,7 +90,7 @@ deploy_lock_holder(const LOCKTAG *tag)
 	holders = GetLockConflicts(tag, ExclusiveLock, &count);
 	for (int i = 0; i < count && VirtualTransactionIdIsValid(holders[i]); i++)
 	{
-		PGPROC	   *proc = BackendIdGetProc(holders[i].backendId);
+		PGPROC	   *proc = migrate_vxid_proc(holders[i]);
 
 		if (proc != NULL && proc->pid != MyProcPid)
 			return proc->pid;
@@ -114,7 +113,7 @@ backend_identity(int pid, const char **role, const char **appname)
 	n = pgstat_fetch_stat_numbackends();
 	for (int i = 1; i <= n; i++)
 	{
-		LocalPgBackendStatus *local = pgstat_fetch_stat_local_beentry(i);
+		LocalPgBackendStatus *local = migrate_local_beentry(i);
 		const char *name = NULL;
 
 		if (local == NULL || local->backendStatus.st_procpid != pid)

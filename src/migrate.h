@@ -12,6 +12,8 @@
 
 #include "postgres.h"
 
+#include "compat.h"
+
 #include "catalog/objectaddress.h"
 #include "datatype/timestamp.h"
 #include "fmgr.h"

@@ -18,7 +18,6 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
-#include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
@@ -248,7 +247,7 @@ migrate_offline_begin(PG_FUNCTION_ARGS)
 	}
 
 	audit_begin(&ac, "upgrade", NULL, 0);
-	offline.lxid = MyProc->lxid;
+	offline.lxid = migrate_local_xid();
 	strlcpy(offline.operation, opname, sizeof(offline.operation));
 	offline.target = MemoryContextStrdup(TopTransactionContext, text_to_cstring(PG_GETARG_TEXT_PP(1)));
 	offline.operation_id = ac.operation_id;
@@ -285,7 +284,7 @@ migrate_offline_step(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("migrate.offline_step() arguments must not be null")));
-	if (offline.lxid != MyProc->lxid)
+	if (offline.lxid != migrate_local_xid())
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("migrate.offline_step() needs migrate.offline_begin() earlier in the same transaction"),
