@@ -90,12 +90,21 @@ run_revision_sql(const char *sql, StepContext *sc)
 		/* each statement reads as it was checked at add */
 		residue_force_standard_strings();
 		ret = SPI_execute(stmts[i].sql, false, 0);
-		if (ret < 0)
+		/* add refuses both; a catalog changed behind migrate's back can still hold them */
+		if (ret == SPI_ERROR_TRANSACTION)
 			ereport(ERROR,
-					(errcode(ret == SPI_ERROR_TRANSACTION ? ERRCODE_ACTIVE_SQL_TRANSACTION :
-							 ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("statement cannot run inside migrate: %s",
-							SPI_result_code_string(ret))));
+					(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+					 errmsg("a revision cannot begin or end transactions"),
+					 errdetail("A revision's SQL always runs inside a transaction that migrate controls."),
+					 errhint("Remove BEGIN, COMMIT, ROLLBACK and SAVEPOINT statements from the revision's SQL.")));
+		if (ret == SPI_ERROR_COPY)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("COPY from or to the client cannot run in a revision"),
+					 errdetail("A revision's SQL runs in the server, where there is no client to copy from."),
+					 errhint("Use INSERT statements, or COPY from a server file.")));
+		if (ret < 0)
+			elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
 		SPI_freetuptable(SPI_tuptable);
 		/* SPI leaves its procedure context current: back to the step's */
 		MemoryContextSwitchTo(caller_cxt);
