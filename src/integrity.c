@@ -229,15 +229,17 @@ check_invariants(List *problems, bool *references_ok)
 
 	problems = report_rows(problems,
 						   "SELECT s.id, s.how FROM ("
-						   " SELECT r.id, 'missing' AS how FROM migrate.revision r"
+						   " SELECT r.id, 'No revision has it as a parent, but migrate.revision_head does not list it.' AS how"
+						   " FROM migrate.revision r"
 						   " WHERE NOT EXISTS (SELECT 1 FROM migrate.revision c WHERE c.parents @> ARRAY[r.id])"
 						   "   AND NOT EXISTS (SELECT 1 FROM migrate.revision_head h WHERE h.revision = r.id)"
 						   " UNION ALL"
-						   " SELECT h.revision, 'listed' FROM migrate.revision_head h"
+						   " SELECT h.revision, 'It is listed in migrate.revision_head, but a revision has it as a parent.'"
+						   " FROM migrate.revision_head h"
 						   " WHERE EXISTS (SELECT 1 FROM migrate.revision c WHERE c.parents @> ARRAY[h.revision])"
 						   ") s ORDER BY s.id COLLATE \"C\"",
 						   "heads table out of date",
-						   "migrate.revision_head has it %s wrongly.");
+						   "%s");
 	/*
 	 * The chain cannot show rows deleted from its end; the state can: every
 	 * revision was added, and the latest step on an applied revision applied
