@@ -481,7 +481,8 @@ migrate_check(PG_FUNCTION_ARGS)
 			npending++;
 		}
 	if (npending > 10)
-		appendStringInfo(&pending, " and %d more", npending - 10);
+		appendStringInfo(&pending, ngettext(" and %d more", " and %d more", npending - 10),
+						 npending - 10);
 
 	drift = NIL;
 	foreach(lc, check_revision_checksums(NIL, &arrays_ok))
@@ -502,15 +503,21 @@ migrate_check(PG_FUNCTION_ARGS)
 
 		initStringInfo(&detail);
 		if (npending > 0)
-			appendStringInfo(&detail, "%d revision(s) pending: %s.", npending, pending.data);
+			appendStringInfo(&detail, ngettext("%d revision is pending: %s.",
+											   "%d revisions are pending: %s.", npending),
+							 npending, pending.data);
+		if (npending > 0 && drift != NIL)
+			appendStringInfoChar(&detail, ' ');
 		if (drift != NIL)
-			appendStringInfo(&detail, "%s%d applied revision(s) changed since they were applied: %s.",
-							 npending > 0 ? " " : "", list_length(drift), drifted.data);
+			appendStringInfo(&detail, ngettext("%d applied revision has changed since it was applied: %s.",
+											   "%d applied revisions have changed since they were applied: %s.",
+											   list_length(drift)),
+							 list_length(drift), drifted.data);
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg(npending > 0 ? "the database is not up to date" :
-						"applied revisions have changed"),
-				 errdetail("%s", detail.data),
+				 npending > 0 ? errmsg("the database is not up to date") :
+				 errmsg("applied revisions have changed"),
+				 errdetail_internal("%s", detail.data),
 				 npending > 0 ?
 				 errhint("Run \"SELECT * FROM migrate.upgrade('heads')\" to apply the pending revisions.") :
 				 errhint("Run \"SELECT * FROM migrate.verify()\" for details.")));

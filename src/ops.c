@@ -120,10 +120,10 @@ run_revision_sql(const char *sql, StepContext *sc)
 
 /* The NOTICE of an upgrade or deploy that finds every revision applied. */
 void
-notice_all_applied(const char *verb, const char *target)
+notice_all_applied(bool deploy, const char *target)
 {
 	ereport(NOTICE,
-			(errmsg("nothing to %s", verb),
+			(deploy ? errmsg("nothing to deploy") : errmsg("nothing to upgrade"),
 			 errdetail("Every revision that target \"%s\" needs is already applied.", target)));
 }
 
@@ -176,7 +176,7 @@ run_operation(FunctionCallInfo fcinfo, OperationKind op)
 
 	if (op == OP_UPGRADE && catalog_heads_all_applied(target))
 	{
-		notice_all_applied("upgrade", target);
+		notice_all_applied(false, target);
 		SPI_finish();
 		operation_exit();
 		return;
@@ -186,10 +186,10 @@ run_operation(FunctionCallInfo fcinfo, OperationKind op)
 	g = graph_load(false);
 	t = target_resolve(g, target);
 	plan = plan_build(g, op, t, target);
-	check_registrants(g, plan, opname);
+	check_registrants(g, plan);
 
 	if (plan->nsteps == 0 && op == OP_UPGRADE)
-		notice_all_applied("upgrade", target);
+		notice_all_applied(false, target);
 	else if (plan->nsteps == 0)
 		ereport(NOTICE,
 				(errmsg("nothing to downgrade"),
@@ -212,9 +212,13 @@ run_operation(FunctionCallInfo fcinfo, OperationKind op)
 			MemoryContext outer = MemoryContextSwitchTo(step_cxt);
 
 			report_progress(&sc);
-			ereport(NOTICE,
-					(errmsg("%s %d/%d: revision \"%s\"%s%s", opname, i + 1, plan->nsteps, r->id,
-							r->message[0] ? " - " : "", r->message)));
+			if (r->message[0] != '\0')
+				ereport(NOTICE,
+						(errmsg("%s %d/%d: revision \"%s\" - %s", opname, i + 1, plan->nsteps,
+								r->id, r->message)));
+			else
+				ereport(NOTICE,
+						(errmsg("%s %d/%d: revision \"%s\"", opname, i + 1, plan->nsteps, r->id)));
 
 			sql = catalog_fetch_sql(r->id, op == OP_DOWNGRADE);
 			started_at = GetCurrentTimestamp();
