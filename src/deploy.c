@@ -136,7 +136,7 @@ static bool
 deploy_finished(DeployState *ds, MemoryContext outer)
 {
 	if (ds->done == 0)
-		notice_all_applied("deploy", ds->target);
+		notice_all_applied(true, ds->target);
 	operation_exit();
 	MemoryContextSwitchTo(outer);
 	return false;
@@ -212,7 +212,7 @@ deploy_next(DeployState *ds)
 							   target_from_ids(ds->kept_graph, ds->pinned_kind, ds->pinned_ids, ds->pinned_n),
 							   ds->target);
 		/* every step of a new plan, before its first one commits */
-		check_registrants(ds->kept_graph, ds->kept_plan, "deploy");
+		check_registrants(ds->kept_graph, ds->kept_plan);
 		ds->in_plan = palloc0(sizeof(bool) * Max(ds->kept_graph->nrevs, 1));
 		for (int i = 0; i < ds->kept_plan->nsteps; i++)
 			ds->in_plan[ds->kept_plan->steps[i]] = true;
@@ -239,9 +239,13 @@ deploy_next(DeployState *ds)
 	sc.nsteps = ds->done + remaining;
 	sc.line = 0;
 	report_progress(&sc);
-	ereport(NOTICE,
-			(errmsg("deploy %d/%d: revision \"%s\"%s%s", sc.step, sc.nsteps, r->id,
-					r->message[0] ? " - " : "", r->message)));
+	if (r->message[0] != '\0')
+		ereport(NOTICE,
+				(errmsg("deploy %d/%d: revision \"%s\" - %s", sc.step, sc.nsteps, r->id,
+						r->message)));
+	else
+		ereport(NOTICE,
+				(errmsg("deploy %d/%d: revision \"%s\"", sc.step, sc.nsteps, r->id)));
 
 	sql = catalog_fetch_sql(r->id, false);
 	started_at = GetCurrentTimestamp();
@@ -290,7 +294,7 @@ migrate_deploy(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
 				 errmsg("migrate.deploy() cannot run inside a transaction block"),
-				 errdetail("deploy commits after each revision."),
+				 errdetail("Each revision is committed in a transaction of its own."),
 				 errhint("CALL it outside BEGIN ... COMMIT, or use SELECT migrate.upgrade() to deploy in one transaction.")));
 
 	if (SPI_connect_ext(SPI_OPT_NONATOMIC) != SPI_OK_CONNECT)

@@ -128,9 +128,12 @@ graph_labels_of(Graph *g)
 	return (GraphLabels *) g->labels;
 }
 
-/* Resolves names loaded from the catalog to indexes; the graph must be closed. */
+/*
+ * Resolves names loaded from the catalog to indexes, the parents or (with
+ * depends) the depends_on of revision from; the graph must be closed.
+ */
 static int *
-resolve_edges(Graph *g, const char *from, char **names, int n, const char *kind)
+resolve_edges(Graph *g, const char *from, char **names, int n, bool depends)
 {
 	int		   *result = palloc(sizeof(int) * Max(n, 1));
 
@@ -140,7 +143,9 @@ resolve_edges(Graph *g, const char *from, char **names, int n, const char *kind)
 		if (result[i] < 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("revision \"%s\" has unknown %s \"%s\"", from, kind, names[i]),
+					 depends ?
+					 errmsg("revision \"%s\" has unknown dependency \"%s\"", from, names[i]) :
+					 errmsg("revision \"%s\" has unknown parent \"%s\"", from, names[i]),
 					 errdetail("The catalog migrate.revision was changed outside migrate's functions."),
 					 errhint("Run \"SELECT * FROM migrate.verify()\" to list the problems.")));
 	}
@@ -228,8 +233,8 @@ graph_load(bool read_only)
 		Revision   *r = &g->revs[i];
 
 		CHECK_FOR_INTERRUPTS();
-		r->parents = resolve_edges(g, r->id, parent_names[i], r->nparents, "parent");
-		r->depends = resolve_edges(g, r->id, depend_names[i], r->ndepends, "dependency");
+		r->parents = resolve_edges(g, r->id, parent_names[i], r->nparents, false);
+		r->depends = resolve_edges(g, r->id, depend_names[i], r->ndepends, true);
 		for (int j = 0; j < r->nparents; j++)
 			g->revs[r->parents[j]].nchildren++;
 		for (int j = 0; j < r->ndepends; j++)
@@ -526,7 +531,8 @@ graph_id_list(Graph *g, const int *revs, int n, int limit)
 	initStringInfo(&buf);
 	for (int i = 0; i < n && i < limit; i++)
 		appendStringInfo(&buf, "%s\"%s\"", i > 0 ? ", " : "", g->revs[revs[i]].id);
+	/* a plural form, as some languages inflect "more" by the count */
 	if (n > limit)
-		appendStringInfo(&buf, " and %d more", n - limit);
+		appendStringInfo(&buf, ngettext(" and %d more", " and %d more", n - limit), n - limit);
 	return buf.data;
 }

@@ -231,15 +231,17 @@ check_invariants(List *problems, bool *references_ok)
 
 	problems = report_rows(problems,
 						   "SELECT s.id, s.how FROM ("
-						   " SELECT r.id, 'missing' AS how FROM migrate.revision r"
+						   " SELECT r.id, 'No revision has it as a parent, but migrate.revision_head does not list it.' AS how"
+						   " FROM migrate.revision r"
 						   " WHERE NOT EXISTS (SELECT 1 FROM migrate.revision c WHERE c.parents @> ARRAY[r.id])"
 						   "   AND NOT EXISTS (SELECT 1 FROM migrate.revision_head h WHERE h.revision = r.id)"
 						   " UNION ALL"
-						   " SELECT h.revision, 'listed' FROM migrate.revision_head h"
+						   " SELECT h.revision, 'It is listed in migrate.revision_head, but a revision has it as a parent.'"
+						   " FROM migrate.revision_head h"
 						   " WHERE EXISTS (SELECT 1 FROM migrate.revision c WHERE c.parents @> ARRAY[h.revision])"
 						   ") s ORDER BY s.id COLLATE \"C\"",
 						   "heads table out of date",
-						   "migrate.revision_head has it %s wrongly.");
+						   "%s");
 	/*
 	 * The chain cannot show rows deleted from its end; the state can: every
 	 * revision was added, and the latest step on an applied revision applied
@@ -481,7 +483,8 @@ migrate_check(PG_FUNCTION_ARGS)
 			npending++;
 		}
 	if (npending > 10)
-		appendStringInfo(&pending, " and %d more", npending - 10);
+		appendStringInfo(&pending, ngettext(" and %d more", " and %d more", npending - 10),
+						 npending - 10);
 
 	drift = NIL;
 	foreach(lc, check_revision_checksums(NIL, &arrays_ok))
@@ -502,15 +505,21 @@ migrate_check(PG_FUNCTION_ARGS)
 
 		initStringInfo(&detail);
 		if (npending > 0)
-			appendStringInfo(&detail, "%d revision(s) pending: %s.", npending, pending.data);
+			appendStringInfo(&detail, ngettext("%d revision is pending: %s.",
+											   "%d revisions are pending: %s.", npending),
+							 npending, pending.data);
+		if (npending > 0 && drift != NIL)
+			appendStringInfoChar(&detail, ' ');
 		if (drift != NIL)
-			appendStringInfo(&detail, "%s%d applied revision(s) changed since they were applied: %s.",
-							 npending > 0 ? " " : "", list_length(drift), drifted.data);
+			appendStringInfo(&detail, ngettext("%d applied revision has changed since it was applied: %s.",
+											   "%d applied revisions have changed since they were applied: %s.",
+											   list_length(drift)),
+							 list_length(drift), drifted.data);
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg(npending > 0 ? "the database is not up to date" :
-						"applied revisions have changed"),
-				 errdetail("%s", detail.data),
+				 npending > 0 ? errmsg("the database is not up to date") :
+				 errmsg("applied revisions have changed"),
+				 errdetail_internal("%s", detail.data),
 				 npending > 0 ?
 				 errhint("Run \"SELECT * FROM migrate.upgrade('heads')\" to apply the pending revisions.") :
 				 errhint("Run \"SELECT * FROM migrate.verify()\" for details.")));

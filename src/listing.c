@@ -87,7 +87,7 @@ range_members(Graph *g, const char *range)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid range \"%s\"", range),
 				 errdetail("A range is \"<from>:<to>\", where either side may be empty or a target such as base, head, heads or current."),
-				 errhint("For example 'base:head', 'current:heads' or '0003:'.")));
+				 errhint("Use a range such as 'base:head', 'current:heads' or '0003:'.")));
 	lower = pnstrdup(range, colon - range);
 	upper = colon + 1;
 

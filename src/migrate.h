@@ -155,7 +155,16 @@ typedef struct Target
 extern Target *target_resolve(Graph *g, const char *text);
 extern Target *target_from_ids(Graph *g, TargetKind kind, char **ids, int n);
 extern int	revision_resolve(Graph *g, const char *ref);
-extern void validate_name(const char *name, const char *what);
+
+/* What a name checked by validate_name() is, for its error messages. */
+typedef enum NameKind
+{
+	NAME_REVISION_ID,			/* the id of a revision being registered */
+	NAME_BRANCH_LABEL,
+	NAME_REVISION				/* a reference: an id, a branch label or an id prefix */
+} NameKind;
+
+extern void validate_name(const char *name, NameKind kind);
 
 /* plan.c: which revisions an operation touches, and in which order */
 typedef enum OperationKind
@@ -188,7 +197,7 @@ typedef struct StepContext
 
 extern void report_progress(StepContext *sc);
 extern void run_revision_sql(const char *sql, StepContext *sc);
-extern void notice_all_applied(const char *verb, const char *target);
+extern void notice_all_applied(bool deploy, const char *target);
 extern void put_step_row(ReturnSetInfo *rsinfo, Revision *r, int64 duration_us);
 extern char *target_argument(FunctionCallInfo fcinfo, int argno);
 
@@ -207,7 +216,7 @@ extern void residue_force_standard_strings(void);
 extern void residue_check(SessionMark *mark);
 
 /* registrant.c: the registrant rule and approvals */
-extern void check_registrants(Graph *g, StepPlan *plan, const char *opname);
+extern void check_registrants(Graph *g, StepPlan *plan);
 
 /* sqlcheck.c: up and down SQL checked by the server's parser at add time */
 extern void sqlcheck_validate(const char *revision, const char *section, const char *sql);

@@ -93,10 +93,15 @@ generate_script(FunctionCallInfo fcinfo, OperationKind op)
 	StringInfoData buf;
 	text	   *result;
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must not be null", PG_ARGISNULL(0) ? "target" : "start"),
+				 errmsg("target must not be null"),
+				 errhint("Use 'head' for the latest revision or 'base' for nothing applied.")));
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("start must not be null"),
 				 errhint("Use 'current' as the start to plan from the live state.")));
 	target = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	start = text_to_cstring(PG_GETARG_TEXT_PP(1));
@@ -110,7 +115,9 @@ generate_script(FunctionCallInfo fcinfo, OperationKind op)
 	plan = plan_build(g, op, target_resolve(g, target), target);
 
 	initStringInfo(&buf);
-	appendStringInfo(&buf, "-- migrate: %s from \"%s\" to \"%s\": %d revision(s)\n",
+	appendStringInfo(&buf, plan->nsteps == 1 ?
+					 "-- migrate: %s from \"%s\" to \"%s\": %d revision\n" :
+					 "-- migrate: %s from \"%s\" to \"%s\": %d revisions\n",
 					 opname, start, target, plan->nsteps);
 	appendStringInfoString(&buf,
 						   "-- Run it in one go with: psql -X -v ON_ERROR_STOP=1 -f <this file>\n"
@@ -170,6 +177,31 @@ migrate_downgrade_sql(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(generate_script(fcinfo, OP_DOWNGRADE));
 }
 
+/*
+ * The detail of offline_begin's refusal: the revisions applied where the
+ * script starts but not here, and those applied here but not there.
+ */
+static int
+errdetail_start_mismatch(const char *missing, int64 nmissing, const char *extra, int64 nextra)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	if (nmissing > 0)
+		appendStringInfo(&buf, ngettext("Revision %s is applied where the script starts, but not here.",
+										"Revisions %s are applied where the script starts, but not here.",
+										nmissing),
+						 missing);
+	if (nmissing > 0 && nextra > 0)
+		appendStringInfoChar(&buf, ' ');
+	if (nextra > 0)
+		appendStringInfo(&buf, ngettext("Revision %s is applied here, but not where the script starts.",
+										"Revisions %s are applied here, but not where the script starts.",
+										nextra),
+						 extra);
+	return errdetail_internal("%s", buf.data);
+}
+
 PG_FUNCTION_INFO_V1(migrate_offline_begin);
 
 /*
@@ -200,26 +232,29 @@ migrate_offline_begin(PG_FUNCTION_ARGS)
 	catalog_connect();
 
 	args[0] = PG_GETARG_DATUM(2);
-	catalog_exec("SELECT"
-				 " (SELECT pg_catalog.string_agg(x, ', ' ORDER BY x COLLATE \"C\")"
+	catalog_exec("SELECT m.list, m.n, e.list, e.n FROM"
+				 " (SELECT pg_catalog.string_agg(pg_catalog.format('\"%s\"', x), ', ' ORDER BY x COLLATE \"C\"),"
+				 "         pg_catalog.count(*)"
 				 "    FROM pg_catalog.unnest($1) AS x"
-				 "   WHERE NOT EXISTS (SELECT 1 FROM migrate.applied a WHERE a.revision = x)),"
-				 " (SELECT pg_catalog.string_agg(a.revision, ', ' ORDER BY a.revision COLLATE \"C\")"
-				 "    FROM migrate.applied a WHERE a.revision <> ALL ($1))",
+				 "   WHERE NOT EXISTS (SELECT 1 FROM migrate.applied a WHERE a.revision = x)) AS m(list, n),"
+				 " (SELECT pg_catalog.string_agg(pg_catalog.format('\"%s\"', a.revision), ', '"
+				 "                               ORDER BY a.revision COLLATE \"C\"),"
+				 "         pg_catalog.count(*)"
+				 "    FROM migrate.applied a WHERE a.revision <> ALL ($1)) AS e(list, n)",
 				 1, argtypes, args, NULL, false, 1);
 	{
-		char	   *missing = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-		char	   *extra = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		int64		nmissing = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+		int64		nextra = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
 
-		if (missing != NULL || extra != NULL)
+		if (nmissing > 0 || nextra > 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("the database is not in the state this script starts from"),
-					 errdetail("%s%s%s%s",
-							   missing ? "Not applied here: " : "", missing ? missing : "",
-							   missing && extra ? ". Applied here but not expected: " :
-							   extra ? "Applied here but not expected: " : "",
-							   extra ? extra : ""),
+					 errdetail_start_mismatch(SPI_getvalue(tup, desc, 1), nmissing,
+											  SPI_getvalue(tup, desc, 3), nextra),
 					 errhint("Generate the script again for this database, or from start => 'current'.")));
 	}
 
@@ -243,7 +278,7 @@ migrate_offline_begin(PG_FUNCTION_ARGS)
 			if (rev >= 0)
 				g->revs[rev].applied = true;
 		}
-		check_registrants(g, plan_build(g, op, target_resolve(g, target), target), opname);
+		check_registrants(g, plan_build(g, op, target_resolve(g, target), target));
 	}
 
 	audit_begin(&ac, "upgrade", NULL, 0);
@@ -325,11 +360,13 @@ migrate_offline_step(PG_FUNCTION_ARGS)
 	if (applied == upgrade || blockers > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("revision \"%s\" cannot be %s here", id, upgrade ? "applied" : "unapplied"),
-				 errdetail(applied == upgrade ?
-						   (upgrade ? "It is already applied." : "It is not applied.") :
-						   (upgrade ? "Some of its parents or dependencies are not applied." :
-							"Some revisions that build on it are applied."))));
+				 upgrade ?
+				 errmsg("revision \"%s\" cannot be applied here", id) :
+				 errmsg("revision \"%s\" cannot be unapplied here", id),
+				 applied == upgrade ?
+				 (upgrade ? errdetail("It is already applied.") : errdetail("It is not applied.")) :
+				 (upgrade ? errdetail("Some of its parents or dependencies are not applied.") :
+				  errdetail("Some revisions that build on it are applied."))));
 
 	/* applied_at and applied_by are the history row's: verify() compares them */
 	audit_begin(&ac, upgrade ? "upgrade" : "downgrade", offline.target, offline.operation_id);

@@ -91,12 +91,21 @@ run_revision_sql(const char *sql, StepContext *sc)
 		/* each statement reads as it was checked at add */
 		residue_force_standard_strings();
 		ret = SPI_execute(stmts[i].sql, false, 0);
-		if (ret < 0)
+		/* add refuses both; a catalog changed behind migrate's back can still hold them */
+		if (ret == SPI_ERROR_TRANSACTION)
 			ereport(ERROR,
-					(errcode(ret == SPI_ERROR_TRANSACTION ? ERRCODE_ACTIVE_SQL_TRANSACTION :
-							 ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("statement cannot run inside migrate: %s",
-							SPI_result_code_string(ret))));
+					(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+					 errmsg("a revision cannot begin or end transactions"),
+					 errdetail("A revision's SQL always runs inside a transaction that migrate controls."),
+					 errhint("Remove BEGIN, COMMIT, ROLLBACK and SAVEPOINT statements from the revision's SQL.")));
+		if (ret == SPI_ERROR_COPY)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("COPY from or to the client cannot run in a revision"),
+					 errdetail("A revision's SQL runs in the server, where there is no client to copy from."),
+					 errhint("Use INSERT statements, or COPY from a server file.")));
+		if (ret < 0)
+			elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
 		SPI_freetuptable(SPI_tuptable);
 		/* SPI leaves its procedure context current: back to the step's */
 		MemoryContextSwitchTo(caller_cxt);
@@ -112,10 +121,10 @@ run_revision_sql(const char *sql, StepContext *sc)
 
 /* The NOTICE of an upgrade or deploy that finds every revision applied. */
 void
-notice_all_applied(const char *verb, const char *target)
+notice_all_applied(bool deploy, const char *target)
 {
 	ereport(NOTICE,
-			(errmsg("nothing to %s", verb),
+			(deploy ? errmsg("nothing to deploy") : errmsg("nothing to upgrade"),
 			 errdetail("Every revision that target \"%s\" needs is already applied.", target)));
 }
 
@@ -170,7 +179,7 @@ run_operation(FunctionCallInfo fcinfo, OperationKind op)
 
 	if (op == OP_UPGRADE && catalog_heads_all_applied(target))
 	{
-		notice_all_applied("upgrade", target);
+		notice_all_applied(false, target);
 		SPI_finish();
 		operation_exit();
 		return;
@@ -180,10 +189,10 @@ run_operation(FunctionCallInfo fcinfo, OperationKind op)
 	g = graph_load(false);
 	t = target_resolve(g, target);
 	plan = plan_build(g, op, t, target);
-	check_registrants(g, plan, opname);
+	check_registrants(g, plan);
 
 	if (plan->nsteps == 0 && op == OP_UPGRADE)
-		notice_all_applied("upgrade", target);
+		notice_all_applied(false, target);
 	else if (plan->nsteps == 0)
 		ereport(NOTICE,
 				(errmsg("nothing to downgrade"),
@@ -206,9 +215,13 @@ run_operation(FunctionCallInfo fcinfo, OperationKind op)
 			MemoryContext outer = MemoryContextSwitchTo(step_cxt);
 
 			report_progress(&sc);
-			ereport(NOTICE,
-					(errmsg("%s %d/%d: revision \"%s\"%s%s", opname, i + 1, plan->nsteps, r->id,
-							r->message[0] ? " - " : "", r->message)));
+			if (r->message[0] != '\0')
+				ereport(NOTICE,
+						(errmsg("%s %d/%d: revision \"%s\" - %s", opname, i + 1, plan->nsteps,
+								r->id, r->message)));
+			else
+				ereport(NOTICE,
+						(errmsg("%s %d/%d: revision \"%s\"", opname, i + 1, plan->nsteps, r->id)));
 
 			sql = catalog_fetch_sql(r->id, op == OP_DOWNGRADE);
 			started_at = GetCurrentTimestamp();

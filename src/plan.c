@@ -139,8 +139,10 @@ plan_build(Graph *g, OperationKind op, Target *t, const char *target_text)
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("cannot downgrade to \"%s\": revision \"%s\" is irreversible",
 							target_text, g->revs[irreversible[0]].id),
-					 errdetail("The downgrade would unapply %d revision(s) without down SQL: %s.",
-							   nirreversible, graph_id_list(g, irreversible, nirreversible, 10)),
+					 errdetail_plural("The downgrade would unapply %d revision without down SQL: %s.",
+									  "The downgrade would unapply %d revisions without down SQL: %s.",
+									  nirreversible,
+									  nirreversible, graph_id_list(g, irreversible, nirreversible, 10)),
 					 errhint("Add down SQL with migrate.add(), or use migrate.stamp() to change the applied set without running SQL.")));
 
 		plan->nsteps = n;

@@ -69,7 +69,7 @@ strings_contain(char **a, int n, const char *s)
 
 /*
  * Refuses a list of more than MIGRATE_MAX_LIST_NAMES names; callers check
- * before any work on the names.  hint may be NULL.
+ * before any work on the names.  hint, already translated, may be NULL.
  */
 void
 check_list_length(const char *listname, int n, const char *hint)
@@ -77,8 +77,9 @@ check_list_length(const char *listname, int n, const char *hint)
 	if (n > MIGRATE_MAX_LIST_NAMES)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s lists %d names", listname, n),
-				 errdetail("At most %d names are allowed.", MIGRATE_MAX_LIST_NAMES),
+				 errmsg_plural("%s lists %d name", "%s lists %d names", n, listname, n),
+				 errdetail_plural("At most %d name is allowed.", "At most %d names are allowed.",
+								  MIGRATE_MAX_LIST_NAMES, MIGRATE_MAX_LIST_NAMES),
 				 hint ? errhint("%s", hint) : 0));
 }
 
@@ -150,14 +151,14 @@ first_repeated_name(char **names, int n)
  * first name that repeats an earlier one, once the names before it are valid.
  */
 static void
-validate_name_list(char **names, int n, const char *what, const char *listname)
+validate_name_list(char **names, int n, NameKind kind, const char *listname)
 {
 	int			repeated = first_repeated_name(names, n);
 
 	for (int i = 0; i < n; i++)
 	{
 		CHECK_FOR_INTERRUPTS();
-		validate_name(names[i], what);
+		validate_name(names[i], kind);
 		if (i == repeated)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -221,15 +222,17 @@ default_parents(const char *id, int *n)
 		ereport(ERROR,
 				(errcode(ERRCODE_CARDINALITY_VIOLATION),
 				 errmsg("cannot choose the parent of revision \"%s\": the revision graph has several heads", id),
-				 errdetail("The heads are %s%s.", list.data, *n > 10 ? " and more" : ""),
+				 *n > 10 ?
+				 errdetail("The heads are %s and more.", list.data) :
+				 errdetail("The heads are %s.", list.data),
 				 errhint("Pass parents => ARRAY[...], or merge the heads first with migrate.merge().")));
 	}
 	return heads;
 }
 
-/* Refuses references to revisions that do not exist. */
+/* Refuses references (parents, or with depends depends_on) to revisions that do not exist. */
 static void
-check_references_exist(const char *id, char **refs, int n, const char *kind)
+check_references_exist(const char *id, char **refs, int n, bool depends)
 {
 	Oid			argtypes[1] = {TEXTARRAYOID};
 	Datum		values[1];
@@ -246,7 +249,9 @@ check_references_exist(const char *id, char **refs, int n, const char *kind)
 
 		ereport(ERROR,
 				(errcode(ERRCODE_CHECK_VIOLATION),
-				 errmsg("%s \"%s\" of revision \"%s\" does not exist", kind, missing, id),
+				 depends ?
+				 errmsg("dependency \"%s\" of revision \"%s\" does not exist", missing, id) :
+				 errmsg("parent \"%s\" of revision \"%s\" does not exist", missing, id),
 				 errhint("Add revision \"%s\" first.", missing)));
 	}
 	SPI_freetuptable(SPI_tuptable);
@@ -460,15 +465,15 @@ register_revision(char *id, const char *up, const char *down,
 	check_message(message);
 
 	if (id != NULL)
-		validate_name(id, "revision id");
+		validate_name(id, NAME_REVISION_ID);
 	depends = depends_arr ? list_names(depends_arr, "depends_on", &ndepends) : (ndepends = 0, NULL);
 	labels = labels_arr ? list_names(labels_arr, "branch_labels", &nlabels) : (nlabels = 0, NULL);
-	validate_name_list(depends, ndepends, "revision id", "depends_on");
-	validate_name_list(labels, nlabels, "branch label", "branch_labels");
+	validate_name_list(depends, ndepends, NAME_REVISION_ID, "depends_on");
+	validate_name_list(labels, nlabels, NAME_BRANCH_LABEL, "branch_labels");
 	if (parents_arr)
 	{
 		parents = list_names(parents_arr, "parents", &nparents);
-		validate_name_list(parents, nparents, "revision id", "parents");
+		validate_name_list(parents, nparents, NAME_REVISION_ID, "parents");
 	}
 
 	/* the stored form: LF line ends, none trailing (see normalize_line_ends) */
@@ -527,8 +532,8 @@ register_revision(char *id, const char *up, const char *down,
 		ereport(ERROR,
 				(errcode(ERRCODE_CHECK_VIOLATION),
 				 errmsg("revision \"%s\" cannot be its own parent or dependency", id)));
-	check_references_exist(id, parents, nparents, "parent");
-	check_references_exist(id, depends, ndepends, "dependency");
+	check_references_exist(id, parents, nparents, false);
+	check_references_exist(id, depends, ndepends, true);
 	check_names_unique(id, labels, nlabels);
 	if (ex.found)
 		check_no_cycle(id, parents, nparents, depends, ndepends);
@@ -601,7 +606,7 @@ migrate_remove(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("revision id must not be null")));
-	validate_name(id, "revision id");
+	validate_name(id, NAME_REVISION_ID);
 
 	operation_enter("migrate.remove()");
 	deploy_lock_acquire("migrate.remove()");
@@ -613,7 +618,7 @@ migrate_remove(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("revision \"%s\" does not exist", id),
-				 errhint("migrate.remove() takes a full revision id.")));
+				 errhint("Pass the full revision id to migrate.remove().")));
 	if (ex.applied)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -670,8 +675,10 @@ merge_members(Graph *g, ArrayType *revisions, int *nrevs)
 		if (*nrevs > MIGRATE_MAX_LIST_NAMES)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("cannot merge %d heads at once", *nrevs),
-					 errdetail("A merge joins at most %d revisions.", MIGRATE_MAX_LIST_NAMES),
+					 errmsg_plural("cannot merge %d head at once", "cannot merge %d heads at once",
+								   *nrevs, *nrevs),
+					 errdetail_plural("A merge joins at most %d revision.", "A merge joins at most %d revisions.",
+									  MIGRATE_MAX_LIST_NAMES, MIGRATE_MAX_LIST_NAMES),
 					 errhint("Merge the heads in groups with migrate.merge(ARRAY[...]), then merge the merges.")));
 		return revs;
 	}
@@ -754,7 +761,7 @@ migrate_merge(PG_FUNCTION_ARGS)
 	/* an explicit list too long is refused before the graph is loaded */
 	if (revisions != NULL)
 		check_list_length("revisions", ArrayGetNItems(ARR_NDIM(revisions), ARR_DIMS(revisions)),
-						  "Merge the revisions in groups, then merge the merges.");
+						  _("Merge the revisions in groups, then merge the merges."));
 	g = graph_load(false);
 	revs = merge_members(g, revisions, &nrevs);
 
@@ -763,8 +770,10 @@ migrate_merge(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("a merge needs at least two distinct revisions"),
 				 revisions == NULL ?
-				 errdetail("The revision graph has %d head(s).", nrevs) :
-				 errdetail("%d distinct revision(s) were given.", nrevs)));
+				 errdetail_plural("The revision graph has %d head.", "The revision graph has %d heads.",
+								  nrevs, nrevs) :
+				 errdetail_plural("%d distinct revision was given.", "%d distinct revisions were given.",
+								  nrevs, nrevs)));
 	check_unrelated(g, revs, nrevs);
 
 	parents = palloc(sizeof(char *) * nrevs);

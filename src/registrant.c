@@ -54,7 +54,7 @@ approved_for(Revision *r, Oid caller)
  * caller's privileges and not approved for the caller.
  */
 void
-check_registrants(Graph *g, StepPlan *plan, const char *opname)
+check_registrants(Graph *g, StepPlan *plan)
 {
 	Oid			caller = GetUserId();
 
@@ -72,11 +72,11 @@ check_registrants(Graph *g, StepPlan *plan, const char *opname)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("revision \"%s\" was added by role \"%s\", which lacks the privileges of role \"%s\"",
 						r->id, r->created_by, GetUserNameFromId(caller, false)),
-				 errdetail("migrate runs a revision's SQL only for roles whose privileges its registrant also holds, "
-						   "or after a role with the caller's privileges approved it, so that nobody can plant SQL "
+				 errdetail("A revision's SQL runs only for roles whose privileges its registrant also holds, "
+						   "or after a role with the caller's privileges has approved it, so that nobody can plant SQL "
 						   "for a more privileged role to run."),
-				 errhint("Review the revision with migrate.show(), approve it with migrate.approve('%s', checksum), then %s again.",
-						 r->id, opname)));
+				 errhint("Review the revision with migrate.show() and approve it with migrate.approve('%s', checksum), then run the operation again.",
+						 r->id)));
 	}
 }
 
@@ -93,7 +93,7 @@ approval_subject(const char *id, char **checksum, char **created_by)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("revision \"%s\" does not exist", id),
-				 errhint("migrate.approve() takes a full revision id.")));
+				 errhint("Pass the full revision id to migrate.approve().")));
 	*checksum = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	*created_by = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
 	SPI_freetuptable(SPI_tuptable);
@@ -124,7 +124,7 @@ migrate_approve(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("revision id must not be null")));
 	id = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	validate_name(id, "revision id");
+	validate_name(id, NAME_REVISION_ID);
 
 	operation_enter("migrate.approve()");
 	deploy_lock_acquire("migrate.approve()");

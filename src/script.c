@@ -159,6 +159,7 @@ lex_line(Lexer *lx, const char *s, int len)
 	}
 }
 
+/* Refuses a malformed migration script; what and detail are already translated. */
 static void
 script_error(int line, const char *what, const char *detail)
 {
@@ -290,11 +291,11 @@ register_script(const char *raw, AuditContext *ac)
 			if (keylen == 2 && strncmp(key, "up", 2) == 0)
 			{
 				if (!is_blank(value, strlen(value)))
-					script_error(line, "text after \"-- migrate:up\"", NULL);
+					script_error(line, _("text after \"-- migrate:up\""), NULL);
 				if (up_start >= 0)
-					script_error(line, "a second \"-- migrate:up\" section", NULL);
+					script_error(line, _("a second \"-- migrate:up\" section"), NULL);
 				if (section == IN_DOWN)
-					script_error(line, "\"-- migrate:up\" after \"-- migrate:down\"", NULL);
+					script_error(line, _("\"-- migrate:up\" after \"-- migrate:down\""), NULL);
 				section = IN_UP;
 				up_start = next;
 				up_line = line;
@@ -302,11 +303,11 @@ register_script(const char *raw, AuditContext *ac)
 			else if (keylen == 4 && strncmp(key, "down", 4) == 0)
 			{
 				if (!is_blank(value, strlen(value)))
-					script_error(line, "text after \"-- migrate:down\"", NULL);
+					script_error(line, _("text after \"-- migrate:down\""), NULL);
 				if (down_start >= 0)
-					script_error(line, "a second \"-- migrate:down\" section", NULL);
+					script_error(line, _("a second \"-- migrate:down\" section"), NULL);
 				if (up_start < 0)
-					script_error(line, "\"-- migrate:down\" before \"-- migrate:up\"", NULL);
+					script_error(line, _("\"-- migrate:down\" before \"-- migrate:up\""), NULL);
 				section = IN_DOWN;
 				down_start = next;
 			}
@@ -317,18 +318,18 @@ register_script(const char *raw, AuditContext *ac)
 				bool	   *seen = NULL;
 
 				if (section != IN_HEADER)
-					script_error(line, psprintf("header line \"-- migrate:%s\" after \"-- migrate:up\"", keyname),
-								 "Header lines come before the up section; inside SQL, write the words in a comment that does not start the line.");
+					script_error(line, psprintf(_("header line \"-- migrate:%s\" after \"-- migrate:up\""), keyname),
+								 _("Header lines come before the up section; inside SQL, write the words in a comment that does not start the line."));
 				while (*trimmed == ' ' || *trimmed == '\t')
 					trimmed++;
 
 				if (strcmp(keyname, "revision") == 0)
 				{
 					if (id != NULL)
-						script_error(line, "a second \"-- migrate:revision\" line", NULL);
+						script_error(line, _("a second \"-- migrate:revision\" line"), NULL);
 					id = trim_trailing_blanks(pstrdup(trimmed));
 					if (*id == '\0')
-						script_error(line, "\"-- migrate:revision\" without an id", NULL);
+						script_error(line, _("\"-- migrate:revision\" without an id"), NULL);
 				}
 				else if (strcmp(keyname, "message") == 0)
 				{
@@ -352,12 +353,12 @@ register_script(const char *raw, AuditContext *ac)
 					labels = split_names(trimmed, "branch_labels", false);
 				}
 				else
-					script_error(line, psprintf("unknown key \"%s\"", keyname), NULL);
+					script_error(line, psprintf(_("unknown key \"%s\""), keyname), NULL);
 
 				if (seen != NULL)
 				{
 					if (*seen)
-						script_error(line, psprintf("a second \"-- migrate:%s\" line", keyname), NULL);
+						script_error(line, psprintf(_("a second \"-- migrate:%s\" line"), keyname), NULL);
 					*seen = true;
 				}
 			}
@@ -370,7 +371,7 @@ register_script(const char *raw, AuditContext *ac)
 			while (t < s + len && (*t == ' ' || *t == '\t'))
 				t++;
 			if (t < s + len && !(t + 1 < s + len && t[0] == '-' && t[1] == '-'))
-				script_error(line, "SQL text before \"-- migrate:up\"", NULL);
+				script_error(line, _("SQL text before \"-- migrate:up\""), NULL);
 		}
 		else
 			lex_line(&lx, s, len);
@@ -385,9 +386,9 @@ register_script(const char *raw, AuditContext *ac)
 		down_end = text.len;
 
 	if (id == NULL)
-		script_error(up_line > 0 ? up_line : Max(line, 1), "no \"-- migrate:revision\" line", NULL);
+		script_error(up_line > 0 ? up_line : Max(line, 1), _("no \"-- migrate:revision\" line"), NULL);
 	if (up_start < 0)
-		script_error(Max(line, 1), "no \"-- migrate:up\" section", NULL);
+		script_error(Max(line, 1), _("no \"-- migrate:up\" section"), NULL);
 
 	{
 		char	   *up;

@@ -10,6 +10,7 @@
 #include "mb/pg_wchar.h"
 #include "nodes/parsenodes.h"
 #include "parser/parser.h"
+#include "tcop/utility.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 
@@ -211,11 +212,13 @@ rethrow_parse_error(SqlCheckContext *cxt, MemoryContext oldcxt)
 	cxt->location = -1;
 	ereport(ERROR,
 			(errcode(edata->sqlerrcode),
-			 errmsg("%s", edata->message),
-			 edata->detail ? errdetail("%s", edata->detail) : 0,
+			 errmsg_internal("%s", edata->message),
+			 edata->detail ? errdetail_internal("%s", edata->detail) : 0,
 			 edata->hint ? errhint("%s", edata->hint) : 0,
-			 errcontext("%s SQL of revision \"%s\"%s", cxt->section, cxt->revision,
-						line > 0 ? psprintf(", line %d", line) : "")));
+			 /* errcontext() is a comma expression: parenthesized in the choice */
+			 line > 0 ?
+			 (errcontext("%s SQL of revision \"%s\", line %d", cxt->section, cxt->revision, line)) :
+			 (errcontext("%s SQL of revision \"%s\"", cxt->section, cxt->revision))));
 }
 
 void
@@ -281,7 +284,7 @@ sqlcheck_validate(const char *revision, const char *section, const char *sql)
 			ereport(ERROR,
 					(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
 					 errmsg("%s cannot run inside a transaction block", what),
-					 errdetail("migrate runs each revision's SQL inside a transaction."),
+					 errdetail("A revision's SQL always runs inside a transaction."),
 					 errhint("%s", hint != NULL ? hint :
 							 "Run such a statement outside migrate, or use its transactional form.")));
 		if (IsA(raw->stmt, CopyStmt) && ((CopyStmt *) raw->stmt)->filename == NULL &&

@@ -24,7 +24,7 @@ typedef struct Position
 	int			rev;
 } Position;
 
-/* Raises 22023 for a malformed target, with what is wrong. */
+/* Refuses a malformed target; detail is already translated. */
 static void
 target_syntax_error(const char *text, const char *detail)
 {
@@ -55,32 +55,66 @@ is_reserved_name(const char *name)
 	return false;
 }
 
+/* The primary message of validate_name() for an invalid name of this kind. */
+static int
+errmsg_invalid_name(NameKind kind, const char *name)
+{
+	switch (kind)
+	{
+		case NAME_REVISION_ID:
+			return errmsg("invalid revision id \"%s\"", name);
+		case NAME_BRANCH_LABEL:
+			return errmsg("invalid branch label \"%s\"", name);
+		case NAME_REVISION:
+			break;
+	}
+	return errmsg("invalid revision \"%s\"", name);
+}
+
+/* The primary message of validate_name() for a name too long to quote. */
+static int
+errmsg_name_too_long(NameKind kind)
+{
+	switch (kind)
+	{
+		case NAME_REVISION_ID:
+			return errmsg("revision id is too long");
+		case NAME_BRANCH_LABEL:
+			return errmsg("branch label is too long");
+		case NAME_REVISION:
+			break;
+	}
+	return errmsg("revision name is too long");
+}
+
 /* Checks an id or a branch label against the rules of SPEC section 1. */
 void
-validate_name(const char *name, const char *what)
+validate_name(const char *name, NameKind kind)
 {
 	size_t		len = strlen(name);
 
 	if (len == 0 || len > MIGRATE_ID_MAXLEN)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid %s \"%s\"", what, len > 64 ? "(too long)" : name),
-				 errdetail("A %s has between 1 and %d characters.", what, MIGRATE_ID_MAXLEN)));
+				 len == 0 ? errmsg_invalid_name(kind, name) : errmsg_name_too_long(kind),
+				 errdetail_plural("Revision ids and branch labels have between 1 and %d character.",
+								  "Revision ids and branch labels have between 1 and %d characters.",
+								  MIGRATE_ID_MAXLEN, MIGRATE_ID_MAXLEN)));
 	for (size_t i = 0; i < len; i++)
 		if (!is_name_char(name[i]))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid %s \"%s\"", what, name),
-					 errdetail("A %s may contain only letters A-Z and a-z, digits, \"_\" and \".\".", what)));
+					 errmsg_invalid_name(kind, name),
+					 errdetail("Revision ids and branch labels may contain only letters A-Z and a-z, digits, \"_\" and \".\".")));
 	if (name[0] == '.')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid %s \"%s\"", what, name),
-				 errdetail("A %s may not start with \".\".", what)));
+				 errmsg_invalid_name(kind, name),
+				 errdetail("Revision ids and branch labels may not start with \".\".")));
 	if (is_reserved_name(name))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid %s \"%s\"", what, name),
+				 errmsg_invalid_name(kind, name),
 				 errdetail("\"%s\" is a reserved target name.", name)));
 }
 
@@ -91,17 +125,17 @@ parse_steps(const char *s, const char *text)
 	long		n = 0;
 
 	if (*s == '\0')
-		target_syntax_error(text, "A relative step needs a number after \"+\" or \"-\".");
+		target_syntax_error(text, _("A relative step needs a number after \"+\" or \"-\"."));
 	for (; *s; s++)
 	{
 		if (*s < '0' || *s > '9')
-			target_syntax_error(text, "A relative step is \"+\" or \"-\" followed by digits.");
+			target_syntax_error(text, _("A relative step is \"+\" or \"-\" followed by digits."));
 		n = n * 10 + (*s - '0');
 		if (n > INT_MAX)
-			target_syntax_error(text, "The number of steps is too large.");
+			target_syntax_error(text, _("The number of steps is too large."));
 	}
 	if (n == 0)
-		target_syntax_error(text, "A relative step must be at least 1.");
+		target_syntax_error(text, _("A relative step must be at least 1."));
 	return (int) n;
 }
 
@@ -117,7 +151,7 @@ revision_resolve(Graph *g, const char *ref)
 				second = -1;
 	int			matches;
 
-	validate_name(ref, "revision");
+	validate_name(ref, NAME_REVISION);
 	rev = graph_lookup(g, ref);
 	if (rev >= 0)
 		return rev;
@@ -139,7 +173,9 @@ revision_resolve(Graph *g, const char *ref)
 			(errcode(ERRCODE_UNDEFINED_OBJECT),
 			 errmsg("revision \"%s\" does not exist", ref),
 			 strlen(ref) < PREFIX_MINLEN ?
-			 errdetail("An id prefix must have at least %d characters.", PREFIX_MINLEN) : 0,
+			 errdetail_plural("An id prefix must have at least %d character.",
+							  "An id prefix must have at least %d characters.",
+							  PREFIX_MINLEN, PREFIX_MINLEN) : 0,
 			 errhint("Run \"SELECT * FROM migrate.revisions()\" to list the known revisions.")));
 	return -1;					/* keep compiler quiet */
 }
@@ -154,7 +190,8 @@ single_head(Graph *g)
 	if (nheads > 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_CARDINALITY_VIOLATION),
-				 errmsg("the revision graph has %d heads", nheads),
+				 errmsg_plural("the revision graph has %d head", "the revision graph has %d heads",
+							   nheads, nheads),
 				 errdetail("The heads are %s.", graph_id_list(g, heads, nheads, 10)),
 				 errhint("Use 'heads', a branch label such as 'name@head', or merge them with migrate.merge().")));
 	return nheads == 1 ? heads[0] : -1;
@@ -171,7 +208,8 @@ current_position(Graph *g)
 	if (n > 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_CARDINALITY_VIOLATION),
-				 errmsg("the database has %d current heads", n),
+				 errmsg_plural("the database has %d current head", "the database has %d current heads",
+							   n, n),
 				 errdetail("The current heads are %s.", graph_id_list(g, cur, n, 10)),
 				 errhint("Name a branch, as in 'name@-1', or a revision, as in '<revision>-1'.")));
 	pos.rev = n == 1 ? cur[0] : -1;
@@ -288,19 +326,25 @@ step_position(Graph *g, Position pos, int n, bool forward, int root, const char 
 					ereport(ERROR,
 							(errcode(ERRCODE_UNDEFINED_OBJECT),
 							 errmsg("target \"%s\" does not exist", text),
-							 errdetail("It goes %d step(s) past the head \"%s\".", n - k, r->id)));
+							 errdetail_plural("It goes %d step past the head \"%s\".",
+											  "It goes %d steps past the head \"%s\".",
+											  n - k, n - k, r->id)));
 				if (r->nchildren > 1)
 					ereport(ERROR,
 							(errcode(ERRCODE_CARDINALITY_VIOLATION),
 							 errmsg("target \"%s\" is ambiguous", text),
-							 errdetail("Revision \"%s\" is a fork with %d children.", r->id, r->nchildren),
+							 errdetail_plural("Revision \"%s\" is a fork with %d child.",
+											  "Revision \"%s\" is a fork with %d children.",
+											  r->nchildren, r->id, r->nchildren),
 							 errhint("Name a branch, as in 'name@+1', or the revision itself.")));
 				child = &g->revs[r->children[0]];
 				if (child->nparents > 1)
 					ereport(ERROR,
 							(errcode(ERRCODE_CARDINALITY_VIOLATION),
 							 errmsg("target \"%s\" is ambiguous", text),
-							 errdetail("The next revision, \"%s\", merges %d branches.", child->id, child->nparents),
+							 errdetail_plural("The next revision, \"%s\", merges %d branch.",
+											  "The next revision, \"%s\", merges %d branches.",
+											  child->nparents, child->id, child->nparents),
 							 errhint("Name the merge revision itself.")));
 				pos.rev = r->children[0];
 			}
@@ -313,7 +357,8 @@ step_position(Graph *g, Position pos, int n, bool forward, int root, const char 
 				ereport(ERROR,
 						(errcode(ERRCODE_UNDEFINED_OBJECT),
 						 errmsg("target \"%s\" does not exist", text),
-						 errdetail("It goes %d step(s) past base.", n - k)));
+						 errdetail_plural("It goes %d step past base.", "It goes %d steps past base.",
+										  n - k, n - k)));
 			r = &g->revs[pos.rev];
 			if (pos.rev == root || r->nparents == 0)
 				pos.rev = -1;
@@ -321,7 +366,9 @@ step_position(Graph *g, Position pos, int n, bool forward, int root, const char 
 				ereport(ERROR,
 						(errcode(ERRCODE_CARDINALITY_VIOLATION),
 						 errmsg("target \"%s\" is ambiguous", text),
-						 errdetail("Revision \"%s\" is a merge of %d revisions.", r->id, r->nparents),
+						 errdetail_plural("Revision \"%s\" is a merge of %d revision.",
+										  "Revision \"%s\" is a merge of %d revisions.",
+										  r->nparents, r->id, r->nparents),
 						 errhint("Name one of its parents.")));
 			else
 				pos.rev = r->parents[0];
@@ -383,7 +430,7 @@ named_position(Graph *g, const char *ref, const char *text)
 	else if (strcmp(ref, "base") == 0)
 		pos.rev = -1;
 	else if (strcmp(ref, "heads") == 0)
-		target_syntax_error(text, "\"heads\" names several revisions; a relative step needs one.");
+		target_syntax_error(text, _("\"heads\" names several revisions; a relative step needs one."));
 	else
 		pos.rev = revision_resolve(g, ref);
 	return pos;
@@ -399,12 +446,16 @@ target_resolve(Graph *g, const char *text)
 	char	   *ref;
 
 	if (len == 0)
-		target_syntax_error(text, "The target is empty.");
+		target_syntax_error(text, _("The target is empty."));
 	if (len > TARGET_MAXLEN)
-		target_syntax_error("(too long)", "A target has at most a few hundred characters.");
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("target is too long"),
+				 errdetail_plural("A target has at most %d character.", "A target has at most %d characters.",
+								  TARGET_MAXLEN, TARGET_MAXLEN)));
 	for (size_t i = 0; i < len; i++)
 		if (!is_name_char(text[i]) && text[i] != '@' && text[i] != '+' && text[i] != '-')
-			target_syntax_error(text, "A target may contain only letters, digits, \"_\", \".\", \"@\", \"+\" and \"-\".");
+			target_syntax_error(text, _("A target may contain only letters, digits, \"_\", \".\", \"@\", \"+\" and \"-\"."));
 
 	at = strchr(text, '@');
 	if (at != NULL)
@@ -413,16 +464,16 @@ target_resolve(Graph *g, const char *text)
 		int			root;
 
 		if (strchr(suffix, '@') != NULL)
-			target_syntax_error(text, "A target contains at most one \"@\".");
+			target_syntax_error(text, _("A target contains at most one \"@\"."));
 		ref = pnstrdup(text, at - text);
 		if (*ref == '\0')
-			target_syntax_error(text, "A branch label is needed before \"@\".");
+			target_syntax_error(text, _("A branch label is needed before \"@\"."));
 
 		/* the whole syntax first: a malformed target is 22023 whatever it names */
 		if (strcmp(suffix, "head") != 0 && strcmp(suffix, "base") != 0)
 		{
 			if (suffix[0] != '+' && suffix[0] != '-')
-				target_syntax_error(text, "After \"@\" comes head, base, +N or -N.");
+				target_syntax_error(text, _("After \"@\" comes head, base, +N or -N."));
 			(void) parse_steps(suffix + 1, text);
 		}
 		root = revision_resolve(g, ref);
@@ -449,7 +500,7 @@ target_resolve(Graph *g, const char *text)
 			pos = step_position(g, pos, n, suffix[0] == '+', root, text);
 			return position_target(pos, root);
 		}
-		target_syntax_error(text, "After \"@\" comes head, base, +N or -N.");
+		target_syntax_error(text, _("After \"@\" comes head, base, +N or -N."));
 	}
 
 	sign = strpbrk(text, "+-");
@@ -459,7 +510,7 @@ target_resolve(Graph *g, const char *text)
 		Position	pos;
 
 		if (strpbrk(sign + 1, "+-") != NULL)
-			target_syntax_error(text, "A target has at most one relative step.");
+			target_syntax_error(text, _("A target has at most one relative step."));
 		if (sign == text)
 			pos = current_position(g);
 		else

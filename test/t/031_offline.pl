@@ -187,7 +187,7 @@ my $count2 = query('db2', 'SELECT count(*) FROM migrate.history');
 ($rc, $err) = run_script('db2', $script2);
 isnt($rc, 0, 'a script run twice is refused the second time');
 like($err, qr/the database is not in the state this script starts from/, 'by offline_begin');
-like($err, qr/DETAIL:  Applied here but not expected: b0001_audit, r0003_label, r0004_merge, r0005_view/,
+like($err, qr/DETAIL:  Revisions "b0001_audit", "r0003_label", "r0004_merge", "r0005_view" are applied here, but not where the script starts\./,
 	'which lists what differs');
 is(query('db2', $compare{$_}), $before{$_}, "and changes no $_") for sort keys %compare;
 is(query('db2', 'SELECT count(*) FROM migrate.history'), $count2, 'and writes no history');
@@ -197,7 +197,7 @@ query('db3', q{SELECT * FROM migrate.upgrade('r0001_users')});
 my $count3 = query('db3', 'SELECT count(*) FROM migrate.history');
 ($rc, $err) = run_script('db3', $script1);
 isnt($rc, 0, 'a script planned from base is refused on a database at r0001_users');
-like($err, qr/DETAIL:  Applied here but not expected: r0001_users/, 'naming the revision');
+like($err, qr/DETAIL:  Revision "r0001_users" is applied here, but not where the script starts\./, 'naming the revision');
 is(query('db3', $compare{applied}),
 	'r0001_users:' . query('db1', q{SELECT checksum FROM migrate.revision WHERE id = 'r0001_users'}),
 	'db3 is still at r0001_users');
