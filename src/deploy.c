@@ -137,7 +137,7 @@ deploy_finished(DeployState *ds, MemoryContext outer)
 {
 	if (ds->done == 0)
 		notice_all_applied(true, ds->target);
-	operation_exit();
+	operation_end(OPERATION_CONNECTED);
 	MemoryContextSwitchTo(outer);
 	return false;
 }
@@ -161,10 +161,7 @@ deploy_next(DeployState *ds)
 	ErrorData  *edata;
 	int			remaining;
 
-	operation_enter("migrate.deploy()");
-	deploy_rules_check("migrate.deploy()");
-	catalog_warm_heads_check();
-	deploy_lock_take();
+	operation_begin("migrate.deploy()", OPERATION_CONNECTED | OPERATION_WARM_NOOP_CHECK);
 
 	if (catalog_heads_all_applied(ds->target))
 		return deploy_finished(ds, outer);
@@ -257,7 +254,7 @@ deploy_next(DeployState *ds)
 		/* keep the failure on record, then fail with the original error */
 		audit_record(&ac, r->id, false, unpack_sql_state(edata->sqlerrcode),
 					 edata->message, started_at, duration_us, r->checksum, NULL);
-		operation_exit();
+		operation_end(OPERATION_CONNECTED);
 		MemoryContextSwitchTo(outer);
 		SPI_commit();
 		ReThrowError(edata);
@@ -272,7 +269,7 @@ deploy_next(DeployState *ds)
 	ds->remaining--;
 	memcpy(ds->last_hash, ac.prev_hash, sizeof(ds->last_hash));
 
-	operation_exit();
+	operation_end(OPERATION_CONNECTED);
 	MemoryContextSwitchTo(outer);
 	MemoryContextReset(ds->step_cxt);
 	SPI_commit();

@@ -31,7 +31,7 @@ static SubTransactionId operation_subxid = InvalidSubTransactionId;
  * Marks the start of a state-changing call.  A revision whose SQL calls back
  * into migrate would change the state the running call has planned from.
  */
-void
+static void
 operation_enter(const char *function_name)
 {
 	if (operation_depth > 0)
@@ -44,7 +44,7 @@ operation_enter(const char *function_name)
 }
 
 /* Marks the end of a state-changing call. */
-void
+static void
 operation_exit(void)
 {
 	if (operation_depth > 0)
@@ -131,7 +131,7 @@ backend_identity(int pid, const char **role, const char **appname)
  * Checks that the transaction may change state.  Callers run it before
  * anything else, so that a refused call takes no lock at all.
  */
-void
+static void
 deploy_rules_check(const char *function_name)
 {
 	PreventCommandDuringRecovery(function_name);
@@ -151,7 +151,7 @@ deploy_rules_check(const char *function_name)
 }
 
 /* Takes the deploy lock, waiting for it unless migrate.lock_wait is off. */
-void
+static void
 deploy_lock_take(void)
 {
 	LOCKTAG		tag;
@@ -179,10 +179,32 @@ deploy_lock_take(void)
 	}
 }
 
-/* The rules, then the lock: what every state-changing call starts with. */
+/*
+ * Starts a state-changing call, the same way for every one: marks it running
+ * (a revision's SQL may not start another), checks that the transaction may
+ * change state (before any lock or query, so a refused call takes nothing),
+ * connects to SPI unless the caller holds a connection (deploy keeps one
+ * across its transactions), prepares the no-op check if asked (so that lock
+ * waiters do the parsing and planning before they queue), and takes the
+ * deploy lock.  Each call writes its history through audit_begin() after it.
+ */
 void
-deploy_lock_acquire(const char *function_name)
+operation_begin(const char *function_name, int flags)
 {
+	operation_enter(function_name);
 	deploy_rules_check(function_name);
+	if ((flags & OPERATION_CONNECTED) == 0)
+		catalog_connect();
+	if ((flags & OPERATION_WARM_NOOP_CHECK) != 0)
+		catalog_warm_heads_check();
 	deploy_lock_take();
+}
+
+/* Ends a call begun with operation_begin(), given the same flags. */
+void
+operation_end(int flags)
+{
+	if ((flags & OPERATION_CONNECTED) == 0)
+		SPI_finish();
+	operation_exit();
 }

@@ -54,12 +54,12 @@ extern char *revision_checksum(const char *id, char **parents, int nparents,
 							   const char *up_sql, const char *down_sql);
 
 /* lock.c: the deploy lock and the rules checked before it is taken */
+#define OPERATION_CONNECTED			0x01	/* the caller holds the SPI connection */
+#define OPERATION_WARM_NOOP_CHECK	0x02	/* prepare the no-op check before queuing */
+
 extern void lock_init(void);
-extern void deploy_rules_check(const char *function_name);
-extern void deploy_lock_take(void);
-extern void deploy_lock_acquire(const char *function_name);
-extern void operation_enter(const char *function_name);
-extern void operation_exit(void);
+extern void operation_begin(const char *function_name, int flags);
+extern void operation_end(int flags);
 
 /* catalog.c: SPI access to the catalogs, always as the extension owner */
 typedef struct CatalogScope

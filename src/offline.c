@@ -227,9 +227,7 @@ migrate_offline_begin(PG_FUNCTION_ARGS)
 				 errmsg("invalid operation \"%s\"", opname),
 				 errhint("The operation is upgrade or downgrade.")));
 
-	operation_enter("migrate.offline_begin()");
-	deploy_lock_acquire("migrate.offline_begin()");
-	catalog_connect();
+	operation_begin("migrate.offline_begin()", 0);
 
 	args[0] = PG_GETARG_DATUM(2);
 	catalog_exec("SELECT m.list, m.n, e.list, e.n FROM"
@@ -288,8 +286,7 @@ migrate_offline_begin(PG_FUNCTION_ARGS)
 	offline.operation_id = ac.operation_id;
 	offline.last_step_at = GetCurrentTimestamp();
 
-	SPI_finish();
-	operation_exit();
+	operation_end(0);
 	PG_RETURN_VOID();
 }
 
@@ -328,9 +325,7 @@ migrate_offline_step(PG_FUNCTION_ARGS)
 	checksum = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	upgrade = strcmp(offline.operation, "upgrade") == 0;
 
-	operation_enter("migrate.offline_step()");
-	deploy_lock_acquire("migrate.offline_step()");
-	catalog_connect();
+	operation_begin("migrate.offline_step()", 0);
 
 	/* what blocks the step: unapplied ancestors for an upgrade, applied descendants for a downgrade */
 	args[0] = CStringGetTextDatum(id);
@@ -379,7 +374,6 @@ migrate_offline_step(PG_FUNCTION_ARGS)
 				 now - offline.last_step_at, checksum, NULL);
 	offline.last_step_at = now;
 
-	SPI_finish();
-	operation_exit();
+	operation_end(0);
 	PG_RETURN_VOID();
 }

@@ -170,18 +170,12 @@ run_operation(FunctionCallInfo fcinfo, OperationKind op)
 	InitMaterializedSRF(fcinfo, 0);
 	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 
-	operation_enter(fname);
-	deploy_rules_check(fname);
-	catalog_connect();
-	if (op == OP_UPGRADE)
-		catalog_warm_heads_check();
-	deploy_lock_take();
+	operation_begin(fname, op == OP_UPGRADE ? OPERATION_WARM_NOOP_CHECK : 0);
 
 	if (op == OP_UPGRADE && catalog_heads_all_applied(target))
 	{
 		notice_all_applied(false, target);
-		SPI_finish();
-		operation_exit();
+		operation_end(0);
 		return;
 	}
 
@@ -248,8 +242,7 @@ run_operation(FunctionCallInfo fcinfo, OperationKind op)
 	}
 	PG_END_TRY();
 
-	SPI_finish();
-	operation_exit();
+	operation_end(0);
 }
 
 PG_FUNCTION_INFO_V1(migrate_upgrade);
@@ -288,9 +281,7 @@ migrate_stamp(PG_FUNCTION_ARGS)
 	int		   *current;
 	ArrayType  *result;
 
-	operation_enter("migrate.stamp()");
-	deploy_lock_acquire("migrate.stamp()");
-	catalog_connect();
+	operation_begin("migrate.stamp()", 0);
 
 	audit_begin(&ac, "stamp", target, 0);
 	g = graph_load(false);
@@ -333,7 +324,6 @@ migrate_stamp(PG_FUNCTION_ARGS)
 		MemoryContextSwitchTo(old);
 	}
 
-	SPI_finish();
-	operation_exit();
+	operation_end(0);
 	PG_RETURN_ARRAYTYPE_P(result);
 }

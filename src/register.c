@@ -573,16 +573,13 @@ migrate_add(PG_FUNCTION_ARGS)
 	AuditContext ac;
 	char	   *result;
 
-	operation_enter("migrate.add()");
-	deploy_lock_acquire("migrate.add()");
-	catalog_connect();
+	operation_begin("migrate.add()", 0);
 
 	audit_begin(&ac, "add", NULL, 0);
 	result = register_revision(id, up, down, parents, message, depends, labels, &ac);
 	result = MemoryContextStrdup(fn_cxt, result);
 
-	SPI_finish();
-	operation_exit();
+	operation_end(0);
 	PG_RETURN_TEXT_P(cstring_to_text(result));
 }
 
@@ -608,9 +605,7 @@ migrate_remove(PG_FUNCTION_ARGS)
 				 errmsg("revision id must not be null")));
 	validate_name(id, NAME_REVISION_ID);
 
-	operation_enter("migrate.remove()");
-	deploy_lock_acquire("migrate.remove()");
-	catalog_connect();
+	operation_begin("migrate.remove()", 0);
 	audit_begin(&ac, "remove", NULL, 0);
 
 	ex = load_existing(id);
@@ -650,8 +645,7 @@ migrate_remove(PG_FUNCTION_ARGS)
 	audit_record(&ac, id, true, NULL, NULL, started_at,
 				 GetCurrentTimestamp() - started_at, checksum, NULL);
 
-	SPI_finish();
-	operation_exit();
+	operation_end(0);
 	PG_RETURN_VOID();
 }
 
@@ -754,9 +748,7 @@ migrate_merge(PG_FUNCTION_ARGS)
 	char	  **parents;
 	char	   *result;
 
-	operation_enter("migrate.merge()");
-	deploy_lock_acquire("migrate.merge()");
-	catalog_connect();
+	operation_begin("migrate.merge()", 0);
 
 	/* an explicit list too long is refused before the graph is loaded */
 	if (revisions != NULL)
@@ -785,7 +777,6 @@ migrate_merge(PG_FUNCTION_ARGS)
 							   message ? message : "merge", NULL, NULL, &ac);
 	result = MemoryContextStrdup(fn_cxt, result);
 
-	SPI_finish();
-	operation_exit();
+	operation_end(0);
 	PG_RETURN_TEXT_P(cstring_to_text(result));
 }

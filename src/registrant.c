@@ -126,9 +126,7 @@ migrate_approve(PG_FUNCTION_ARGS)
 	id = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	validate_name(id, NAME_REVISION_ID);
 
-	operation_enter("migrate.approve()");
-	deploy_lock_acquire("migrate.approve()");
-	catalog_connect();
+	operation_begin("migrate.approve()", 0);
 	audit_begin(&ac, "approve", NULL, 0);
 
 	approval_subject(id, &checksum, &created_by);
@@ -151,7 +149,6 @@ migrate_approve(PG_FUNCTION_ARGS)
 	MemoryContextSwitchTo(fn_cxt);
 	result = cstring_to_text(checksum);
 
-	SPI_finish();
-	operation_exit();
+	operation_end(0);
 	PG_RETURN_TEXT_P(result);
 }

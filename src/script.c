@@ -425,13 +425,10 @@ migrate_add_script(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("migration script must not be null")));
 
-	operation_enter("migrate.add_script()");
-	deploy_lock_acquire("migrate.add_script()");
-	catalog_connect();
+	operation_begin("migrate.add_script()", 0);
 	audit_begin(&ac, "add", NULL, 0);
 	result = MemoryContextStrdup(fn_cxt, register_script(script, &ac));
-	SPI_finish();
-	operation_exit();
+	operation_end(0);
 	PG_RETURN_TEXT_P(cstring_to_text(result));
 }
 
@@ -580,8 +577,7 @@ migrate_add_dir(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 
-	operation_enter("migrate.add_dir()");
-	deploy_lock_acquire("migrate.add_dir()");
+	operation_begin("migrate.add_dir()", 0);
 
 	dir = AllocateDir(path);
 	while ((de = ReadDir(dir, path)) != NULL)
@@ -600,7 +596,6 @@ migrate_add_dir(PG_FUNCTION_ARGS)
 	FreeDir(dir);
 	list_sort(names, compare_names);
 
-	catalog_connect();
 	audit_begin(&ac, "add", NULL, 0);
 	foreach(lc, names)
 	{
@@ -621,8 +616,7 @@ migrate_add_dir(PG_FUNCTION_ARGS)
 		value = CStringGetTextDatum(id);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
 	}
-	SPI_finish();
-	operation_exit();
+	operation_end(0);
 	return (Datum) 0;
 }
 
