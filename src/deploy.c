@@ -143,6 +143,94 @@ deploy_finished(DeployState *ds, MemoryContext outer)
 }
 
 /*
+ * Pins the target in the first transaction: a relative target ("+1") is
+ * resolved once, since each later transaction would otherwise step again
+ * from where the deploy has got to.
+ */
+static void
+deploy_pin_target(DeployState *ds)
+{
+	Target	   *t = target_resolve(ds->kept_graph, ds->target);
+	MemoryContext old = MemoryContextSwitchTo(ds->deploy_cxt);
+
+	ds->pinned_kind = t->kind;
+	ds->pinned_n = t->nrevs;
+	ds->pinned_ids = palloc(sizeof(char *) * Max(t->nrevs, 1));
+	for (int i = 0; i < t->nrevs; i++)
+		ds->pinned_ids[i] = pstrdup(ds->kept_graph->revs[t->revs[i]].id);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * Loads the graph and plans the deploy afresh, checking the registrant of
+ * every step of the new plan before its first step commits.
+ */
+static void
+deploy_replan(DeployState *ds)
+{
+	MemoryContext old;
+
+	if (ds->graph_cxt != NULL)
+		MemoryContextDelete(ds->graph_cxt);
+	ds->graph_cxt = AllocSetContextCreate(ds->deploy_cxt, "migrate deploy graph",
+										  ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(ds->graph_cxt);
+	ds->kept_graph = graph_load(false);
+	if (ds->pinned_ids == NULL)
+		deploy_pin_target(ds);
+	ds->kept_plan = plan_build(ds->kept_graph, OP_UPGRADE,
+							   target_from_ids(ds->kept_graph, ds->pinned_kind,
+											   ds->pinned_ids, ds->pinned_n),
+							   ds->target);
+	check_registrants(ds->kept_graph, ds->kept_plan);
+	ds->in_plan = palloc0(sizeof(bool) * Max(ds->kept_graph->nrevs, 1));
+	for (int i = 0; i < ds->kept_plan->nsteps; i++)
+		ds->in_plan[ds->kept_plan->steps[i]] = true;
+	ds->next_step = 0;
+	ds->remaining = ds->kept_plan->nsteps;
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * Runs one revision in a subtransaction and records it.  A failure is
+ * recorded and committed, then raised with its original error.
+ */
+static void
+deploy_apply(DeployState *ds, Revision *r, AuditContext *ac, MemoryContext outer)
+{
+	StepContext sc = {"deploy", r->id, ds->done + 1, ds->done + ds->remaining, 0};
+	char	   *sql;
+	TimestampTz started_at;
+	int64		duration_us;
+	ErrorData  *edata;
+
+	announce_step(&sc, r);
+	sql = catalog_fetch_sql(r->id, false);
+	started_at = GetCurrentTimestamp();
+	edata = run_in_subtransaction(sql, &sc);
+	duration_us = GetCurrentTimestamp() - started_at;
+
+	if (edata != NULL)
+	{
+		audit_record(ac, r->id, false, unpack_sql_state(edata->sqlerrcode),
+					 edata->message, started_at, duration_us, r->checksum, NULL);
+		operation_end(OPERATION_CONNECTED);
+		MemoryContextSwitchTo(outer);
+		SPI_commit();
+		ReThrowError(edata);
+	}
+
+	/* applied_at and applied_by are the history row's: verify() compares them */
+	catalog_set_applied(r->id, r->checksum, started_at, ac->effective_role);
+	audit_record(ac, r->id, true, NULL, NULL, started_at, duration_us, r->checksum, NULL);
+	ds->done++;
+	r->applied = true;
+	ds->next_step++;
+	ds->remaining--;
+	memcpy(ds->last_hash, ac->prev_hash, sizeof(ds->last_hash));
+}
+
+/*
  * One transaction of a deploy: applies the next revision and commits.
  * Returns false when there is nothing left to do.
  */
@@ -151,15 +239,7 @@ deploy_next(DeployState *ds)
 {
 	MemoryContext outer = MemoryContextSwitchTo(ds->step_cxt);
 	AuditContext ac;
-	Graph	   *g;
 	StepPlan   *plan;
-	Revision   *r;
-	StepContext sc;
-	char	   *sql;
-	TimestampTz started_at;
-	int64		duration_us;
-	ErrorData  *edata;
-	int			remaining;
 
 	operation_begin("migrate.deploy()", OPERATION_CONNECTED | OPERATION_WARM_NOOP_CHECK);
 
@@ -171,103 +251,26 @@ deploy_next(DeployState *ds)
 	ds->operation_id = ac.operation_id;
 
 	/*
-	 * Every change made through migrate writes a history row, so if
-	 * the newest row is still the one this deploy wrote, nothing has
-	 * moved and the plan of the last transaction still holds: no
-	 * reload per revision, which would make a deploy quadratic.
+	 * Every change made through migrate writes a history row, so if the
+	 * newest row is still the one this deploy wrote, nothing has moved and
+	 * the plan of the last transaction still holds: no reload per revision,
+	 * which would make a deploy quadratic.
 	 */
 	if (ds->kept_plan == NULL ||
 		((!ac.have_prev || strcmp(ac.prev_hash, ds->last_hash) != 0) && !deploy_catch_up(ds)))
-	{
-		MemoryContext old;
-
-		if (ds->graph_cxt != NULL)
-			MemoryContextDelete(ds->graph_cxt);
-		ds->graph_cxt = AllocSetContextCreate(ds->deploy_cxt, "migrate deploy graph",
-										  ALLOCSET_DEFAULT_SIZES);
-		old = MemoryContextSwitchTo(ds->graph_cxt);
-		ds->kept_graph = graph_load(false);
-
-		/*
-		 * A relative target ("+1") is resolved once, in the first
-		 * transaction: each later one would otherwise step again from
-		 * where the deploy has got to.
-		 */
-		if (ds->pinned_ids == NULL)
-		{
-			Target	   *t = target_resolve(ds->kept_graph, ds->target);
-
-			MemoryContextSwitchTo(ds->deploy_cxt);
-			ds->pinned_kind = t->kind;
-			ds->pinned_n = t->nrevs;
-			ds->pinned_ids = palloc(sizeof(char *) * Max(t->nrevs, 1));
-			for (int i = 0; i < t->nrevs; i++)
-				ds->pinned_ids[i] = pstrdup(ds->kept_graph->revs[t->revs[i]].id);
-			MemoryContextSwitchTo(ds->graph_cxt);
-		}
-		ds->kept_plan = plan_build(ds->kept_graph, OP_UPGRADE,
-							   target_from_ids(ds->kept_graph, ds->pinned_kind, ds->pinned_ids, ds->pinned_n),
-							   ds->target);
-		/* every step of a new plan, before its first one commits */
-		check_registrants(ds->kept_graph, ds->kept_plan);
-		ds->in_plan = palloc0(sizeof(bool) * Max(ds->kept_graph->nrevs, 1));
-		for (int i = 0; i < ds->kept_plan->nsteps; i++)
-			ds->in_plan[ds->kept_plan->steps[i]] = true;
-		ds->next_step = 0;
-		ds->remaining = ds->kept_plan->nsteps;
-		MemoryContextSwitchTo(old);
-	}
+		deploy_replan(ds);
 	ds->seen_id = ac.prev_id;
-	g = ds->kept_graph;
 	plan = ds->kept_plan;
 
 	/* steps another deployer has applied meanwhile are skipped */
-	while (ds->next_step < plan->nsteps && g->revs[plan->steps[ds->next_step]].applied)
+	while (ds->next_step < plan->nsteps &&
+		   ds->kept_graph->revs[plan->steps[ds->next_step]].applied)
 		ds->next_step++;
 	if (ds->next_step == plan->nsteps)
 		return deploy_finished(ds, outer);
 
 	/* only the next step runs in this transaction */
-	remaining = ds->remaining;
-	r = &g->revs[plan->steps[ds->next_step]];
-	sc.operation = "deploy";
-	sc.revision = r->id;
-	sc.step = ds->done + 1;
-	sc.nsteps = ds->done + remaining;
-	sc.line = 0;
-	report_progress(&sc);
-	if (r->message[0] != '\0')
-		ereport(NOTICE,
-				(errmsg("deploy %d/%d: revision \"%s\" - %s", sc.step, sc.nsteps, r->id,
-						r->message)));
-	else
-		ereport(NOTICE,
-				(errmsg("deploy %d/%d: revision \"%s\"", sc.step, sc.nsteps, r->id)));
-
-	sql = catalog_fetch_sql(r->id, false);
-	started_at = GetCurrentTimestamp();
-	edata = run_in_subtransaction(sql, &sc);
-	duration_us = GetCurrentTimestamp() - started_at;
-
-	if (edata != NULL)
-	{
-		/* keep the failure on record, then fail with the original error */
-		audit_record(&ac, r->id, false, unpack_sql_state(edata->sqlerrcode),
-					 edata->message, started_at, duration_us, r->checksum, NULL);
-		operation_end(OPERATION_CONNECTED);
-		MemoryContextSwitchTo(outer);
-		SPI_commit();
-		ReThrowError(edata);
-	}
-
-	/* applied_at and applied_by are the history row's: verify() compares them */
-	catalog_set_applied(r->id, r->checksum, started_at, ac.effective_role);
-	audit_record(&ac, r->id, true, NULL, NULL, started_at, duration_us, r->checksum, NULL);
-	ds->done++;
-	r->applied = true;
-	ds->next_step++;
-	ds->remaining--;
-	memcpy(ds->last_hash, ac.prev_hash, sizeof(ds->last_hash));
+	deploy_apply(ds, &ds->kept_graph->revs[plan->steps[ds->next_step]], &ac, outer);
 
 	operation_end(OPERATION_CONNECTED);
 	MemoryContextSwitchTo(outer);

@@ -196,6 +196,7 @@ typedef struct StepContext
 } StepContext;
 
 extern void report_progress(StepContext *sc);
+extern void announce_step(StepContext *sc, Revision *r);
 extern void run_revision_sql(const char *sql, StepContext *sc);
 extern void notice_all_applied(bool deploy, const char *target);
 extern void put_step_row(ReturnSetInfo *rsinfo, Revision *r, int64 duration_us);

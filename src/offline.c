@@ -202,6 +202,65 @@ errdetail_start_mismatch(const char *missing, int64 nmissing, const char *extra,
 	return errdetail_internal("%s", buf.data);
 }
 
+/* Refuses a database whose applied set is not the one the script starts from. */
+static void
+check_start_state(Datum start)
+{
+	Oid			argtypes[1] = {TEXTARRAYOID};
+	Datum		args[1] = {start};
+	HeapTuple	tup;
+	TupleDesc	desc;
+	bool		isnull;
+	int64		nmissing;
+	int64		nextra;
+
+	catalog_exec("SELECT m.list, m.n, e.list, e.n FROM"
+				 " (SELECT pg_catalog.string_agg(pg_catalog.format('\"%s\"', x), ', ' ORDER BY x COLLATE \"C\"),"
+				 "         pg_catalog.count(*)"
+				 "    FROM pg_catalog.unnest($1) AS x"
+				 "   WHERE NOT EXISTS (SELECT 1 FROM migrate.applied a WHERE a.revision = x)) AS m(list, n),"
+				 " (SELECT pg_catalog.string_agg(pg_catalog.format('\"%s\"', a.revision), ', '"
+				 "                               ORDER BY a.revision COLLATE \"C\"),"
+				 "         pg_catalog.count(*)"
+				 "    FROM migrate.applied a WHERE a.revision <> ALL ($1)) AS e(list, n)",
+				 1, argtypes, args, NULL, false, 1);
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	nmissing = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+	nextra = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
+	if (nmissing > 0 || nextra > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the database is not in the state this script starts from"),
+				 errdetail_start_mismatch(SPI_getvalue(tup, desc, 1), nmissing,
+										  SPI_getvalue(tup, desc, 3), nextra),
+				 errhint("Generate the script again for this database, or from start => 'current'.")));
+	SPI_freetuptable(SPI_tuptable);
+}
+
+/*
+ * The registrant rule holds offline too: rebuilds the script's plan from its
+ * start and target, and refuses before any of its SQL runs.
+ */
+static void
+check_script_registrants(OperationKind op, const char *target, ArrayType *start_arr)
+{
+	Graph	   *g = graph_load(false);
+	int			nstart;
+	char	  **start = array_to_strings(start_arr, "start", &nstart);
+
+	for (int i = 0; i < g->nrevs; i++)
+		g->revs[i].applied = false;
+	for (int i = 0; i < nstart; i++)
+	{
+		int			rev = graph_find_id(g, start[i]);
+
+		if (rev >= 0)
+			g->revs[rev].applied = true;
+	}
+	check_registrants(g, plan_build(g, op, target_resolve(g, target), target));
+}
+
 PG_FUNCTION_INFO_V1(migrate_offline_begin);
 
 /*
@@ -212,8 +271,6 @@ Datum
 migrate_offline_begin(PG_FUNCTION_ARGS)
 {
 	char	   *opname;
-	Oid			argtypes[1] = {TEXTARRAYOID};
-	Datum		args[1];
 	AuditContext ac;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
@@ -229,55 +286,9 @@ migrate_offline_begin(PG_FUNCTION_ARGS)
 
 	operation_begin("migrate.offline_begin()", 0);
 
-	args[0] = PG_GETARG_DATUM(2);
-	catalog_exec("SELECT m.list, m.n, e.list, e.n FROM"
-				 " (SELECT pg_catalog.string_agg(pg_catalog.format('\"%s\"', x), ', ' ORDER BY x COLLATE \"C\"),"
-				 "         pg_catalog.count(*)"
-				 "    FROM pg_catalog.unnest($1) AS x"
-				 "   WHERE NOT EXISTS (SELECT 1 FROM migrate.applied a WHERE a.revision = x)) AS m(list, n),"
-				 " (SELECT pg_catalog.string_agg(pg_catalog.format('\"%s\"', a.revision), ', '"
-				 "                               ORDER BY a.revision COLLATE \"C\"),"
-				 "         pg_catalog.count(*)"
-				 "    FROM migrate.applied a WHERE a.revision <> ALL ($1)) AS e(list, n)",
-				 1, argtypes, args, NULL, false, 1);
-	{
-		HeapTuple	tup = SPI_tuptable->vals[0];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		isnull;
-		int64		nmissing = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
-		int64		nextra = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
-
-		if (nmissing > 0 || nextra > 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("the database is not in the state this script starts from"),
-					 errdetail_start_mismatch(SPI_getvalue(tup, desc, 1), nmissing,
-											  SPI_getvalue(tup, desc, 3), nextra),
-					 errhint("Generate the script again for this database, or from start => 'current'.")));
-	}
-
-	/*
-	 * The registrant rule holds offline too: rebuild the script's plan from
-	 * its start and target, and refuse before any of its SQL runs.
-	 */
-	{
-		Graph	   *g = graph_load(false);
-		int			nstart;
-		char	  **start = array_to_strings(PG_GETARG_ARRAYTYPE_P(2), "start", &nstart);
-		char	   *target = text_to_cstring(PG_GETARG_TEXT_PP(1));
-		OperationKind op = strcmp(opname, "upgrade") == 0 ? OP_UPGRADE : OP_DOWNGRADE;
-
-		for (int i = 0; i < g->nrevs; i++)
-			g->revs[i].applied = false;
-		for (int i = 0; i < nstart; i++)
-		{
-			int			rev = graph_find_id(g, start[i]);
-
-			if (rev >= 0)
-				g->revs[rev].applied = true;
-		}
-		check_registrants(g, plan_build(g, op, target_resolve(g, target), target));
-	}
+	check_start_state(PG_GETARG_DATUM(2));
+	check_script_registrants(strcmp(opname, "upgrade") == 0 ? OP_UPGRADE : OP_DOWNGRADE,
+							 text_to_cstring(PG_GETARG_TEXT_PP(1)), PG_GETARG_ARRAYTYPE_P(2));
 
 	audit_begin(&ac, "upgrade", NULL, 0);
 	offline.lxid = migrate_local_xid();

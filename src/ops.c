@@ -153,19 +153,91 @@ target_argument(FunctionCallInfo fcinfo, int argno)
 	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
 }
 
+/*
+ * Shows a step in pg_stat_activity and sends its NOTICE ("upgrade 2/3:
+ * revision "0002_email" - add email to users").
+ */
+void
+announce_step(StepContext *sc, Revision *r)
+{
+	report_progress(sc);
+	if (r->message[0] != '\0')
+		ereport(NOTICE,
+				(errmsg("%s %d/%d: revision \"%s\" - %s", sc->operation, sc->step, sc->nsteps,
+						r->id, r->message)));
+	else
+		ereport(NOTICE,
+				(errmsg("%s %d/%d: revision \"%s\"", sc->operation, sc->step, sc->nsteps, r->id)));
+}
+
+/* One step of upgrade or downgrade: the revision's SQL, then its rows. */
+static void
+run_step(OperationKind op, Revision *r, StepContext *sc, AuditContext *ac,
+		 ReturnSetInfo *rsinfo)
+{
+	char	   *sql;
+	TimestampTz started_at;
+	int64		duration_us;
+
+	announce_step(sc, r);
+	sql = catalog_fetch_sql(r->id, op == OP_DOWNGRADE);
+	started_at = GetCurrentTimestamp();
+	run_revision_sql(sql, sc);
+	duration_us = GetCurrentTimestamp() - started_at;
+
+	/* applied_at and applied_by are the history row's: verify() compares them */
+	if (op == OP_UPGRADE)
+		catalog_set_applied(r->id, r->checksum, started_at, ac->effective_role);
+	else
+		catalog_unset_applied(r->id);
+	r->applied = (op == OP_UPGRADE);
+	audit_record(ac, r->id, true, NULL, NULL, started_at, duration_us, r->checksum, NULL);
+	put_step_row(rsinfo, r, duration_us);
+}
+
+/*
+ * Runs the steps of a plan in order, each in a memory context reset after
+ * it (memory does not grow with the plan); the progress shown in
+ * pg_stat_activity is put back even on error.
+ */
+static void
+run_steps(OperationKind op, Graph *g, StepPlan *plan, AuditContext *ac,
+		  ReturnSetInfo *rsinfo)
+{
+	MemoryContext step_cxt = AllocSetContextCreate(CurrentMemoryContext, "migrate step",
+												   ALLOCSET_DEFAULT_SIZES);
+
+	PG_TRY();
+	{
+		for (int i = 0; i < plan->nsteps; i++)
+		{
+			Revision   *r = &g->revs[plan->steps[i]];
+			StepContext sc = {operation_name(op), r->id, i + 1, plan->nsteps, 0};
+			MemoryContext outer = MemoryContextSwitchTo(step_cxt);
+
+			run_step(op, r, &sc, ac, rsinfo);
+			MemoryContextSwitchTo(outer);
+			MemoryContextReset(step_cxt);
+		}
+	}
+	PG_FINALLY();
+	{
+		pgstat_report_activity(STATE_RUNNING, debug_query_string);
+	}
+	PG_END_TRY();
+	MemoryContextDelete(step_cxt);
+}
+
 /* upgrade and downgrade: plan, check, then run each step and record it. */
 static void
 run_operation(FunctionCallInfo fcinfo, OperationKind op)
 {
-	const char *opname = operation_name(op);
 	const char *fname = op == OP_UPGRADE ? "migrate.upgrade()" : "migrate.downgrade()";
 	char	   *target = target_argument(fcinfo, 0);
 	ReturnSetInfo *rsinfo;
 	AuditContext ac;
 	Graph	   *g;
-	Target	   *t;
-	StepPlan	   *plan;
-	MemoryContext step_cxt;
+	StepPlan   *plan;
 
 	InitMaterializedSRF(fcinfo, 0);
 	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
@@ -179,10 +251,9 @@ run_operation(FunctionCallInfo fcinfo, OperationKind op)
 		return;
 	}
 
-	audit_begin(&ac, opname, target, 0);
+	audit_begin(&ac, operation_name(op), target, 0);
 	g = graph_load(false);
-	t = target_resolve(g, target);
-	plan = plan_build(g, op, t, target);
+	plan = plan_build(g, op, target_resolve(g, target), target);
 	check_registrants(g, plan);
 
 	if (plan->nsteps == 0 && op == OP_UPGRADE)
@@ -192,56 +263,7 @@ run_operation(FunctionCallInfo fcinfo, OperationKind op)
 				(errmsg("nothing to downgrade"),
 				 errdetail("No applied revision comes after target \"%s\".", target)));
 
-	/* each step's allocations are freed after it: memory does not grow with the plan */
-	step_cxt = AllocSetContextCreate(CurrentMemoryContext, "migrate step",
-									 ALLOCSET_DEFAULT_SIZES);
-
-	/* the progress shown in pg_stat_activity is put back even on error */
-	PG_TRY();
-	{
-		for (int i = 0; i < plan->nsteps; i++)
-		{
-			Revision   *r = &g->revs[plan->steps[i]];
-			StepContext sc = {opname, r->id, i + 1, plan->nsteps, 0};
-			char	   *sql;
-			TimestampTz started_at;
-			int64		duration_us;
-			MemoryContext outer = MemoryContextSwitchTo(step_cxt);
-
-			report_progress(&sc);
-			if (r->message[0] != '\0')
-				ereport(NOTICE,
-						(errmsg("%s %d/%d: revision \"%s\" - %s", opname, i + 1, plan->nsteps,
-								r->id, r->message)));
-			else
-				ereport(NOTICE,
-						(errmsg("%s %d/%d: revision \"%s\"", opname, i + 1, plan->nsteps, r->id)));
-
-			sql = catalog_fetch_sql(r->id, op == OP_DOWNGRADE);
-			started_at = GetCurrentTimestamp();
-			run_revision_sql(sql, &sc);
-			duration_us = GetCurrentTimestamp() - started_at;
-			if (sql)
-				pfree(sql);
-
-			/* applied_at and applied_by are the history row's: verify() compares them */
-			if (op == OP_UPGRADE)
-				catalog_set_applied(r->id, r->checksum, started_at, ac.effective_role);
-			else
-				catalog_unset_applied(r->id);
-			r->applied = (op == OP_UPGRADE);
-			audit_record(&ac, r->id, true, NULL, NULL, started_at, duration_us, r->checksum, NULL);
-			put_step_row(rsinfo, r, duration_us);
-			MemoryContextSwitchTo(outer);
-			MemoryContextReset(step_cxt);
-		}
-	}
-	PG_FINALLY();
-	{
-		pgstat_report_activity(STATE_RUNNING, debug_query_string);
-	}
-	PG_END_TRY();
-
+	run_steps(op, g, plan, &ac, rsinfo);
 	operation_end(0);
 }
 

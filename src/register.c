@@ -432,6 +432,110 @@ check_message(const char *message)
 				 errhint("Put longer explanations in SQL comments of the up SQL.")));
 }
 
+/* A revision as add() was asked to register it, checked piece by piece. */
+typedef struct NewRevision
+{
+	char	   *id;				/* NULL: to be generated */
+	const char *up;
+	const char *down;
+	const char *message;
+	char	  **parents;		/* NULL with nparents 0: not given */
+	int			nparents;
+	bool		parents_given;
+	char	  **depends;
+	int			ndepends;
+	char	  **labels;
+	int			nlabels;
+	char	   *checksum;
+} NewRevision;
+
+/* Reads and validates add()'s arguments into nr; no catalog access. */
+static void
+read_new_revision(NewRevision *nr, char *id, const char *up, const char *down,
+				  ArrayType *parents_arr, const char *message,
+				  ArrayType *depends_arr, ArrayType *labels_arr)
+{
+	memset(nr, 0, sizeof(NewRevision));
+	if (up == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("up SQL must not be null"),
+				 errhint("Use '' for a revision that runs no SQL.")));
+	nr->message = message ? message : "";
+	check_message(nr->message);
+	if (id != NULL)
+		validate_name(id, NAME_REVISION_ID);
+	nr->id = id;
+	if (depends_arr)
+		nr->depends = list_names(depends_arr, "depends_on", &nr->ndepends);
+	if (labels_arr)
+		nr->labels = list_names(labels_arr, "branch_labels", &nr->nlabels);
+	validate_name_list(nr->depends, nr->ndepends, NAME_REVISION_ID, "depends_on");
+	validate_name_list(nr->labels, nr->nlabels, NAME_BRANCH_LABEL, "branch_labels");
+	nr->parents_given = parents_arr != NULL;
+	if (parents_arr)
+	{
+		nr->parents = list_names(parents_arr, "parents", &nr->nparents);
+		validate_name_list(nr->parents, nr->nparents, NAME_REVISION_ID, "parents");
+	}
+
+	/* the stored form: LF line ends, none trailing (see normalize_line_ends) */
+	nr->up = normalize_line_ends(up, true);
+	nr->down = down ? normalize_line_ends(down, true) : NULL;
+}
+
+/* Checks the up and down SQL: marker lines, then the server's parser. */
+static void
+check_new_sql(NewRevision *nr)
+{
+	const char *name = nr->id ? nr->id : "(generated id)";
+
+	check_no_marker_lines(name, "up", nr->up);
+	if (nr->down != NULL)
+		check_no_marker_lines(name, "down", nr->down);
+	sqlcheck_validate(name, "up", nr->up);
+	if (nr->down != NULL)
+		sqlcheck_validate(name, "down", nr->down);
+}
+
+/*
+ * Whether the stored revision is this one already (nothing to do); refuses
+ * other SQL for an applied revision.
+ */
+static bool
+same_as_existing(NewRevision *nr, ExistingRevision *ex)
+{
+	bool		same_sql = strcmp(nr->checksum, ex->checksum) == 0;
+
+	if (same_sql && strcmp(nr->message, ex->message) == 0 &&
+		strings_equal(nr->labels, nr->nlabels, ex->labels, ex->nlabels))
+		return true;
+	if (!same_sql && ex->applied)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("revision \"%s\" is applied and cannot be replaced", nr->id),
+				 errdetail("Its stored checksum is %s; the new content has checksum %s.",
+						   ex->checksum, nr->checksum),
+				 errhint("Add a new revision for the change, or downgrade below \"%s\" first.", nr->id)));
+	return false;
+}
+
+/* The graph's rules: no self-reference, references exist, names unique, no cycle. */
+static void
+check_graph_rules(NewRevision *nr, bool replacing)
+{
+	if (strings_contain(nr->parents, nr->nparents, nr->id) ||
+		strings_contain(nr->depends, nr->ndepends, nr->id))
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("revision \"%s\" cannot be its own parent or dependency", nr->id)));
+	check_references_exist(nr->id, nr->parents, nr->nparents, false);
+	check_references_exist(nr->id, nr->depends, nr->ndepends, true);
+	check_names_unique(nr->id, nr->labels, nr->nlabels);
+	if (replacing)
+		check_no_cycle(nr->id, nr->parents, nr->nparents, nr->depends, nr->ndepends);
+}
+
 /*
  * Registers a revision: the shared path of add, merge and add_script.  The
  * caller holds the deploy lock and an SPI connection; ac is the operation's
@@ -445,108 +549,47 @@ register_revision(char *id, const char *up, const char *down,
 {
 	TimestampTz started_at = GetCurrentTimestamp();
 	char	   *created_by = GetUserNameFromId(GetUserId(), false);
-	char	  **parents = NULL,
-			  **depends,
-			  **labels;
-	int			nparents = 0,
-				ndepends,
-				nlabels;
+	NewRevision nr;
 	ExistingRevision ex;
-	char	   *checksum;
 	char	   *detail;
 
-	if (up == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("up SQL must not be null"),
-				 errhint("Use '' for a revision that runs no SQL.")));
-	if (message == NULL)
-		message = "";
-	check_message(message);
-
-	if (id != NULL)
-		validate_name(id, NAME_REVISION_ID);
-	depends = depends_arr ? list_names(depends_arr, "depends_on", &ndepends) : (ndepends = 0, NULL);
-	labels = labels_arr ? list_names(labels_arr, "branch_labels", &nlabels) : (nlabels = 0, NULL);
-	validate_name_list(depends, ndepends, NAME_REVISION_ID, "depends_on");
-	validate_name_list(labels, nlabels, NAME_BRANCH_LABEL, "branch_labels");
-	if (parents_arr)
-	{
-		parents = list_names(parents_arr, "parents", &nparents);
-		validate_name_list(parents, nparents, NAME_REVISION_ID, "parents");
-	}
-
-	/* the stored form: LF line ends, none trailing (see normalize_line_ends) */
-	up = normalize_line_ends(up, true);
-	if (down != NULL)
-		down = normalize_line_ends(down, true);
-	check_no_marker_lines(id ? id : "(generated id)", "up", up);
-	if (down != NULL)
-		check_no_marker_lines(id ? id : "(generated id)", "down", down);
-
+	read_new_revision(&nr, id, up, down, parents_arr, message, depends_arr, labels_arr);
 	/* parse first: the parser may take a while on a huge revision */
-	sqlcheck_validate(id ? id : "(generated id)", "up", up);
-	if (down != NULL)
-		sqlcheck_validate(id ? id : "(generated id)", "down", down);
+	check_new_sql(&nr);
 
-	if (id == NULL)
+	if (nr.id == NULL)
 	{
 		do
-			id = generate_id();
-		while (load_existing(id).found);
+			nr.id = generate_id();
+		while (load_existing(nr.id).found);
 		memset(&ex, 0, sizeof(ex));
 	}
 	else
-		ex = load_existing(id);
+		ex = load_existing(nr.id);
 
-	if (parents_arr == NULL)
+	if (!nr.parents_given && ex.found)
 	{
-		if (ex.found)
-		{
-			parents = ex.parents;
-			nparents = ex.nparents;
-		}
-		else
-			parents = default_parents(id, &nparents);
+		nr.parents = ex.parents;
+		nr.nparents = ex.nparents;
 	}
+	else if (!nr.parents_given)
+		nr.parents = default_parents(nr.id, &nr.nparents);
 
-	checksum = revision_checksum(id, parents, nparents, depends, ndepends, up, down);
+	nr.checksum = revision_checksum(nr.id, nr.parents, nr.nparents, nr.depends, nr.ndepends,
+									nr.up, nr.down);
+	if (ex.found && same_as_existing(&nr, &ex))
+		return nr.id;			/* registered before: nothing to do */
+	check_graph_rules(&nr, ex.found);
 
-	if (ex.found)
-	{
-		bool		same_sql = strcmp(checksum, ex.checksum) == 0;
-
-		if (same_sql && strcmp(message, ex.message) == 0 &&
-			strings_equal(labels, nlabels, ex.labels, ex.nlabels))
-			return id;			/* registered before: nothing to do */
-		if (!same_sql && ex.applied)
-			ereport(ERROR,
-					(errcode(ERRCODE_DUPLICATE_OBJECT),
-					 errmsg("revision \"%s\" is applied and cannot be replaced", id),
-					 errdetail("Its stored checksum is %s; the new content has checksum %s.",
-							   ex.checksum, checksum),
-					 errhint("Add a new revision for the change, or downgrade below \"%s\" first.", id)));
-	}
-
-	if (strings_contain(parents, nparents, id) || strings_contain(depends, ndepends, id))
-		ereport(ERROR,
-				(errcode(ERRCODE_CHECK_VIOLATION),
-				 errmsg("revision \"%s\" cannot be its own parent or dependency", id)));
-	check_references_exist(id, parents, nparents, false);
-	check_references_exist(id, depends, ndepends, true);
-	check_names_unique(id, labels, nlabels);
-	if (ex.found)
-		check_no_cycle(id, parents, nparents, depends, ndepends);
-
-	detail = write_revision(!ex.found, ex.found && strcmp(checksum, ex.checksum) == 0, id,
-							parents, nparents, depends, ndepends, labels, nlabels,
-							message, up, down, checksum, created_by);
-	update_heads(id, !ex.found, ex.parents, ex.nparents, parents, nparents);
+	detail = write_revision(!ex.found, ex.found && strcmp(nr.checksum, ex.checksum) == 0, nr.id,
+							nr.parents, nr.nparents, nr.depends, nr.ndepends, nr.labels, nr.nlabels,
+							nr.message, nr.up, nr.down, nr.checksum, created_by);
+	update_heads(nr.id, !ex.found, ex.parents, ex.nparents, nr.parents, nr.nparents);
 
 	ac->operation = ex.found ? "replace" : "add";
-	audit_record(ac, id, true, NULL, NULL, started_at,
-				 GetCurrentTimestamp() - started_at, checksum, detail);
-	return id;
+	audit_record(ac, nr.id, true, NULL, NULL, started_at,
+				 GetCurrentTimestamp() - started_at, nr.checksum, detail);
+	return nr.id;
 }
 
 /* A text argument as a C string, or NULL. */
