@@ -19,16 +19,6 @@
 #include "utils/timestamp.h"
 #include "utils/xid8.h"
 
-/* An interval of us microseconds. */
-Datum
-interval_from_us(int64 us)
-{
-	Interval   *iv = palloc0(sizeof(Interval));
-
-	iv->time = us;
-	return IntervalPGetDatum(iv);
-}
-
 /*
  * Starts an operation, or one more transaction of it: one operation_id for
  * all its rows (a new one when operation_id is 0), the caller's identity,

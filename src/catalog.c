@@ -204,61 +204,6 @@ catalog_fetch_sql(const char *id, bool down)
 	return sql;
 }
 
-/* A text[] from C strings. */
-ArrayType *
-strings_to_array(char **elems, int n)
-{
-	Datum	   *datums = palloc(sizeof(Datum) * Max(n, 1));
-
-	for (int i = 0; i < n; i++)
-		datums[i] = CStringGetTextDatum(elems[i]);
-	return construct_array(datums, n, TEXTOID, -1, false, TYPALIGN_INT);
-}
-
-/*
- * Why a text[] is not a list of names (multi-dimensional, or with NULL
- * elements), or NULL when it is one.  migrate.verify() reports what
- * array_to_strings() would refuse.
- */
-const char *
-array_malformed(ArrayType *arr)
-{
-	if (ARR_NDIM(arr) > 1)
-		return "is not a one-dimensional array";
-	if (array_contains_nulls(arr))
-		return "contains null elements";
-	return NULL;
-}
-
-/*
- * C strings from a text[]; NULL elements and multi-dimensional arrays are
- * refused, as no caller can mean them.
- */
-char **
-array_to_strings(ArrayType *arr, const char *what, int *n)
-{
-	Datum	   *datums;
-	bool	   *nulls;
-	char	  **result;
-
-	if (ARR_NDIM(arr) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must be a one-dimensional array", what)));
-	if (array_contains_nulls(arr))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must not contain null elements", what)));
-	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &datums, &nulls, n);
-	result = palloc(sizeof(char *) * Max(*n, 1));
-	for (int i = 0; i < *n; i++)
-	{
-		CHECK_FOR_INTERRUPTS();
-		result[i] = TextDatumGetCString(datums[i]);
-	}
-	return result;
-}
-
 /*
  * Whether migrate.history has the detail column of version 1.1.  The library
  * serves databases still at 1.0 until ALTER EXTENSION migrate UPDATE, so it

@@ -13,6 +13,8 @@
  */
 #include "migrate.h"
 
+#include <limits.h>
+
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
@@ -464,8 +466,10 @@ migrate_check(PG_FUNCTION_ARGS)
 {
 	Graph	   *g;
 	List	   *drift;
-	StringInfoData pending;
-	StringInfoData drifted;
+	char	  **pending_ids;
+	char	  **drifted_ids;
+	char	   *pending;
+	char	   *drifted;
 	int			npending = 0;
 	ListCell   *lc;
 	bool		arrays_ok;
@@ -474,17 +478,11 @@ migrate_check(PG_FUNCTION_ARGS)
 	problem_cxt = CurrentMemoryContext;
 
 	g = graph_load(true);
-	initStringInfo(&pending);
+	pending_ids = palloc(sizeof(char *) * Max(g->nrevs, 1));
 	for (int i = 0; i < g->nrevs; i++)
 		if (!g->revs[i].applied)
-		{
-			if (npending < 10)
-				appendStringInfo(&pending, "%s\"%s\"", npending > 0 ? ", " : "", g->revs[i].id);
-			npending++;
-		}
-	if (npending > 10)
-		appendStringInfo(&pending, ngettext(" and %d more", " and %d more", npending - 10),
-						 npending - 10);
+			pending_ids[npending++] = g->revs[i].id;
+	pending = quoted_names(pending_ids, npending, npending, 10);
 
 	drift = NIL;
 	foreach(lc, check_revision_checksums(NIL, &arrays_ok))
@@ -494,10 +492,10 @@ migrate_check(PG_FUNCTION_ARGS)
 		if (strcmp(p->problem, "checksum drift") == 0)
 			drift = lappend(drift, p);
 	}
-	initStringInfo(&drifted);
+	drifted_ids = palloc(sizeof(char *) * Max(list_length(drift), 1));
 	foreach(lc, drift)
-		appendStringInfo(&drifted, "%s\"%s\"", foreach_current_index(lc) > 0 ? ", " : "",
-						 ((Problem *) lfirst(lc))->revision);
+		drifted_ids[foreach_current_index(lc)] = ((Problem *) lfirst(lc))->revision;
+	drifted = quoted_names(drifted_ids, list_length(drift), list_length(drift), INT_MAX);
 
 	if (npending > 0 || drift != NIL)
 	{
@@ -507,14 +505,14 @@ migrate_check(PG_FUNCTION_ARGS)
 		if (npending > 0)
 			appendStringInfo(&detail, ngettext("%d revision is pending: %s.",
 											   "%d revisions are pending: %s.", npending),
-							 npending, pending.data);
+							 npending, pending);
 		if (npending > 0 && drift != NIL)
 			appendStringInfoChar(&detail, ' ');
 		if (drift != NIL)
 			appendStringInfo(&detail, ngettext("%d applied revision has changed since it was applied: %s.",
 											   "%d applied revisions have changed since they were applied: %s.",
 											   list_length(drift)),
-							 list_length(drift), drifted.data);
+							 list_length(drift), drifted);
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 npending > 0 ? errmsg("the database is not up to date") :

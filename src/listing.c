@@ -10,17 +10,6 @@
 #include "funcapi.h"
 #include "utils/builtins.h"
 
-/* A text argument that must not be NULL (22023 naming it). */
-static char *
-required_text_arg(FunctionCallInfo fcinfo, int argno, const char *what)
-{
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must not be null", what)));
-	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
-}
-
 /* Emits revision ids as rows of a SETOF text result. */
 static void
 put_ids(ReturnSetInfo *rsinfo, Graph *g, int *revs, int n)

@@ -53,6 +53,16 @@ extern char *revision_checksum(const char *id, char **parents, int nparents,
 							   char **depends, int ndepends,
 							   const char *up_sql, const char *down_sql);
 
+/* datum.c: arguments, name lists, intervals, quoted names */
+extern char *required_text_arg(FunctionCallInfo fcinfo, int argno, const char *what);
+extern char *text_arg_or_null(FunctionCallInfo fcinfo, int argno);
+extern char *target_argument(FunctionCallInfo fcinfo, int argno);
+extern ArrayType *strings_to_array(char **elems, int n);
+extern const char *array_malformed(ArrayType *arr);
+extern char **array_to_strings(ArrayType *arr, const char *what, int *n);
+extern Datum interval_from_us(int64 us);
+extern char *quoted_names(char **names, int n, int total, int limit);
+
 /* lock.c: the deploy lock and the rules checked before it is taken */
 #define OPERATION_CONNECTED			0x01	/* the caller holds the SPI connection */
 #define OPERATION_WARM_NOOP_CHECK	0x02	/* prepare the no-op check before queuing */
@@ -81,9 +91,6 @@ extern void catalog_set_applied(const char *id, const char *checksum,
 extern void catalog_unset_applied(const char *id);
 extern bool catalog_heads_all_applied(const char *target);
 extern void catalog_warm_heads_check(void);
-extern ArrayType *strings_to_array(char **elems, int n);
-extern char **array_to_strings(ArrayType *arr, const char *what, int *n);
-extern const char *array_malformed(ArrayType *arr);
 extern bool catalog_history_has_detail(void);
 
 /* graph.c: the revision DAG, loaded once per call */
@@ -200,7 +207,6 @@ extern void announce_step(StepContext *sc, Revision *r);
 extern void run_revision_sql(const char *sql, StepContext *sc);
 extern void notice_all_applied(bool deploy, const char *target);
 extern void put_step_row(ReturnSetInfo *rsinfo, Revision *r, int64 duration_us);
-extern char *target_argument(FunctionCallInfo fcinfo, int argno);
 
 /* residue.c: what a revision leaves in the caller's session */
 typedef struct SessionMark
@@ -285,7 +291,6 @@ extern void audit_record(AuditContext *ac, const char *revision, bool success,
 						 const char *sqlstate, const char *error,
 						 TimestampTz started_at, int64 duration_us,
 						 const char *checksum, const char *detail);
-extern Datum interval_from_us(int64 us);
 
 /* register.c: add, remove, merge */
 extern void check_list_length(const char *listname, int n, const char *hint);

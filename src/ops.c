@@ -141,18 +141,6 @@ put_step_row(ReturnSetInfo *rsinfo, Revision *r, int64 duration_us)
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
 
-/* The target argument, which must not be NULL. */
-char *
-target_argument(FunctionCallInfo fcinfo, int argno)
-{
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("target must not be null"),
-				 errhint("Use 'head' for the latest revision or 'base' for nothing applied.")));
-	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
-}
-
 /*
  * Shows a step in pg_stat_activity and sends its NOTICE ("upgrade 2/3:
  * revision "0002_email" - add email to users").

@@ -203,30 +203,26 @@ static char **
 default_parents(const char *id, int *n)
 {
 	char	  **heads;
+	int			total = 0;
+	bool		isnull;
 
-	catalog_exec("SELECT revision FROM migrate.revision_head ORDER BY revision COLLATE \"C\" LIMIT 11",
+	catalog_exec("SELECT h.revision, pg_catalog.count(*) OVER ()"
+				 " FROM migrate.revision_head h ORDER BY h.revision COLLATE \"C\" LIMIT 10",
 				 0, NULL, NULL, NULL, false, 0);
 	*n = (int) SPI_processed;
 	heads = palloc(sizeof(char *) * Max(*n, 1));
 	for (int i = 0; i < *n; i++)
 		heads[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+	if (*n > 0)
+		total = (int) DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 	SPI_freetuptable(SPI_tuptable);
 
-	if (*n > 1)
-	{
-		StringInfoData list;
-
-		initStringInfo(&list);
-		for (int i = 0; i < *n && i < 10; i++)
-			appendStringInfo(&list, "%s\"%s\"", i > 0 ? ", " : "", heads[i]);
+	if (total > 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_CARDINALITY_VIOLATION),
 				 errmsg("cannot choose the parent of revision \"%s\": the revision graph has several heads", id),
-				 *n > 10 ?
-				 errdetail("The heads are %s and more.", list.data) :
-				 errdetail("The heads are %s.", list.data),
+				 errdetail("The heads are %s.", quoted_names(heads, *n, total, 10)),
 				 errhint("Pass parents => ARRAY[...], or merge the heads first with migrate.merge().")));
-	}
 	return heads;
 }
 
@@ -590,13 +586,6 @@ register_revision(char *id, const char *up, const char *down,
 	audit_record(ac, nr.id, true, NULL, NULL, started_at,
 				 GetCurrentTimestamp() - started_at, nr.checksum, detail);
 	return nr.id;
-}
-
-/* A text argument as a C string, or NULL. */
-static char *
-text_arg_or_null(FunctionCallInfo fcinfo, int argno)
-{
-	return PG_ARGISNULL(argno) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(argno));
 }
 
 PG_FUNCTION_INFO_V1(migrate_add);
