@@ -20,6 +20,10 @@
 #include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/backend_status.h"
+#include "utils/guc.h"
+
+/* GUC migrate.lock_wait; off: a call fails at once with 55P03 when the lock is busy */
+static bool migrate_lock_wait = true;
 
 /* Nesting depth of migrate operations; a revision's SQL may not start one. */
 static int	operation_depth = 0;
@@ -72,10 +76,22 @@ operation_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 		operation_depth = 0;
 }
 
-/* Registers the callbacks that reset the nesting depth when a call aborts. */
+/*
+ * Defines migrate.lock_wait, and registers the callbacks that reset the
+ * nesting depth when a call aborts.
+ */
 void
 lock_init(void)
 {
+	DefineCustomBoolVariable("migrate.lock_wait",
+							 "Whether state-changing migrate calls wait for the deploy lock.",
+							 "When off, a call fails at once with SQLSTATE 55P03 if another "
+							 "transaction holds the deploy lock.",
+							 &migrate_lock_wait,
+							 true,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
 	RegisterXactCallback(operation_xact_callback, NULL);
 	RegisterSubXactCallback(operation_subxact_callback, NULL);
 }

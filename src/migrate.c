@@ -1,6 +1,6 @@
 /*
  * migrate.c
- *		Module entry point: PG_MODULE_MAGIC, the GUCs and migrate.lock_key().
+ *		Module entry point: PG_MODULE_MAGIC, _PG_init and migrate.lock_key().
  */
 #include "migrate.h"
 
@@ -8,29 +8,18 @@
 
 PG_MODULE_MAGIC;
 
-/* off: a state-changing call fails at once with 55P03 when the lock is busy */
-bool		migrate_lock_wait = true;
-
 void		_PG_init(void);
 
-/* Defines the GUCs and installs the callbacks and hooks of each file. */
+/*
+ * Hands off to each file's init function (its GUCs, callbacks and hooks),
+ * then reserves the "migrate." prefix for the GUCs they defined.
+ */
 void
 _PG_init(void)
 {
-	DefineCustomBoolVariable("migrate.lock_wait",
-							 "Whether state-changing migrate calls wait for the deploy lock.",
-							 "When off, a call fails at once with SQLSTATE 55P03 if another "
-							 "transaction holds the deploy lock.",
-							 &migrate_lock_wait,
-							 true,
-							 PGC_USERSET,
-							 0,
-							 NULL, NULL, NULL);
-
-	MarkGUCPrefixReserved("migrate");
-
 	lock_init();
 	residue_init();
+	MarkGUCPrefixReserved("migrate");
 }
 
 PG_FUNCTION_INFO_V1(migrate_lock_key);

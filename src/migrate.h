@@ -37,9 +37,6 @@
  */
 #define MIGRATE_MAX_LIST_NAMES	10000
 
-/* migrate.c: GUCs */
-extern bool migrate_lock_wait;
-
 /* digest.c: SHA-256 over a canonical, length-prefixed serialization */
 typedef struct Digest Digest;
 extern Digest *digest_begin(const char *domain);
