@@ -4,9 +4,10 @@
  *
  * Revisions are kept in an array sorted by id in byte order, so an index
  * comparison is the tie-break of SPEC section 3, an id or a prefix is found by
- * binary search, and no per-revision query is ever needed.  Closures,
- * descendants and topological order are O(V + E); all memory lives in the
- * graph's own context, a child of the caller's.
+ * binary search, and no per-revision query is ever needed.  Closures and
+ * descendants are O(V + E), topological order O(E + V log V) (its ties go
+ * through a min-heap); all memory lives in the graph's own context, a child
+ * of the caller's.
  */
 #include "migrate.h"
 
@@ -17,6 +18,7 @@
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
+/* A branch label and the revision carrying it. */
 typedef struct LabelEntry
 {
 	char	   *label;
@@ -87,8 +89,8 @@ graph_lookup(Graph *g, const char *name)
 }
 
 /*
- * Revisions whose id starts with prefix: returns how many (0, 1 or 2 meaning
- * "two or more"), and the first in *first.
+ * Revisions whose id starts with prefix: returns how many, counting no further
+ * than 2 ("two or more"), with the first in *first and the second in *second.
  */
 int
 graph_find_prefix(Graph *g, const char *prefix, int *first, int *second)
@@ -130,7 +132,7 @@ graph_labels_of(Graph *g)
 
 /*
  * Resolves names loaded from the catalog to indexes, the parents or (with
- * depends) the depends_on of revision from; the graph must be closed.
+ * depends) the depends_on of revision from; every revision must be loaded.
  */
 static int *
 resolve_edges(Graph *g, const char *from, char **names, int n, bool depends)
@@ -152,70 +154,35 @@ resolve_edges(Graph *g, const char *from, char **names, int n, bool depends)
 	return result;
 }
 
-/*
- * Loads the whole graph and the applied set with one query.  Must run inside
- * SPI; the graph lives in a child of the current memory context.
- */
-Graph *
-graph_load(bool read_only)
+/* Fills r from a row of graph_load()'s query; its edges come back as names. */
+static void
+read_revision(Graph *g, Revision *r, HeapTuple tup, TupleDesc desc,
+			  char ***parents, char ***depends)
 {
-	MemoryContext cxt;
-	MemoryContext old;
-	Graph	   *g;
-	SPITupleTable *tt;
-	char	 ***parent_names;
-	char	 ***depend_names;
-	int		   *nlabels_total;
-	GraphLabels *gl;
-	int			total_labels = 0;
+	bool		isnull;
 
-	catalog_exec("SELECT r.id, r.parents, r.depends_on, r.branch_labels, r.message,"
-				 " r.down_sql IS NULL, r.checksum, r.created_by, a.revision IS NOT NULL"
-				 " FROM migrate.revision r LEFT JOIN migrate.applied a ON a.revision = r.id"
-				 " ORDER BY r.id COLLATE \"C\"",
-				 0, NULL, NULL, NULL, read_only, 0);
-	tt = SPI_tuptable;
+	r->id = TextDatumGetCString(SPI_getbinval(tup, desc, 1, &isnull));
+	*parents = array_to_strings(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 2, &isnull)),
+								"parents", &r->nparents);
+	*depends = array_to_strings(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 3, &isnull)),
+								"depends_on", &r->ndepends);
+	r->labels = array_to_strings(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 4, &isnull)),
+								 "branch_labels", &r->nlabels);
+	r->message = TextDatumGetCString(SPI_getbinval(tup, desc, 5, &isnull));
+	r->irreversible = DatumGetBool(SPI_getbinval(tup, desc, 6, &isnull));
+	r->checksum = TextDatumGetCString(SPI_getbinval(tup, desc, 7, &isnull));
+	r->created_by = pstrdup(NameStr(*DatumGetName(SPI_getbinval(tup, desc, 8, &isnull))));
+	r->applied = DatumGetBool(SPI_getbinval(tup, desc, 9, &isnull));
+	if (r->applied)
+		g->napplied++;
+}
 
-	cxt = AllocSetContextCreate(CurrentMemoryContext, "migrate graph",
-								ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(cxt);
+/* Sorts every branch label of the graph beside it, for graph_find_label(). */
+static void
+index_labels(Graph *g, int total_labels)
+{
+	GraphLabels *gl = palloc0(sizeof(GraphLabels));
 
-	g = palloc0(sizeof(Graph));
-	g->cxt = cxt;
-	g->nrevs = (int) SPI_processed;
-	g->revs = palloc0(sizeof(Revision) * Max(g->nrevs, 1));
-	parent_names = palloc(sizeof(char **) * Max(g->nrevs, 1));
-	depend_names = palloc(sizeof(char **) * Max(g->nrevs, 1));
-	nlabels_total = &total_labels;
-
-	for (int i = 0; i < g->nrevs; i++)
-	{
-		HeapTuple	tup = tt->vals[i];
-		TupleDesc	desc = tt->tupdesc;
-		Revision   *r = &g->revs[i];
-		bool		isnull;
-
-		CHECK_FOR_INTERRUPTS();
-		r->id = TextDatumGetCString(SPI_getbinval(tup, desc, 1, &isnull));
-		parent_names[i] = array_to_strings(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 2, &isnull)),
-										   "parents", &r->nparents);
-		depend_names[i] = array_to_strings(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 3, &isnull)),
-										   "depends_on", &r->ndepends);
-		r->labels = array_to_strings(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 4, &isnull)),
-									 "branch_labels", &r->nlabels);
-		r->message = TextDatumGetCString(SPI_getbinval(tup, desc, 5, &isnull));
-		r->irreversible = DatumGetBool(SPI_getbinval(tup, desc, 6, &isnull));
-		r->checksum = TextDatumGetCString(SPI_getbinval(tup, desc, 7, &isnull));
-		r->created_by = pstrdup(NameStr(*DatumGetName(SPI_getbinval(tup, desc, 8, &isnull))));
-		r->applied = DatumGetBool(SPI_getbinval(tup, desc, 9, &isnull));
-		if (r->applied)
-			g->napplied++;
-		*nlabels_total += r->nlabels;
-	}
-	SPI_freetuptable(tt);
-
-	/* labels, sorted */
-	gl = palloc0(sizeof(GraphLabels));
 	gl->labels = palloc(sizeof(LabelEntry) * Max(total_labels, 1));
 	for (int i = 0; i < g->nrevs; i++)
 		for (int j = 0; j < g->revs[i].nlabels; j++)
@@ -226,8 +193,12 @@ graph_load(bool read_only)
 		}
 	qsort(gl->labels, gl->nlabels, sizeof(LabelEntry), compare_label_entries);
 	g->labels = gl;
+}
 
-	/* edges, then the reverse edges */
+/* Resolves every revision's edges to indexes, counting the reverse edges. */
+static void
+resolve_all_edges(Graph *g, char ***parent_names, char ***depend_names)
+{
 	for (int i = 0; i < g->nrevs; i++)
 	{
 		Revision   *r = &g->revs[i];
@@ -240,6 +211,12 @@ graph_load(bool read_only)
 		for (int j = 0; j < r->ndepends; j++)
 			g->revs[r->depends[j]].ndependents++;
 	}
+}
+
+/* Fills every revision's children and dependents, counted by resolve_all_edges(). */
+static void
+link_reverse_edges(Graph *g)
+{
 	for (int i = 0; i < g->nrevs; i++)
 	{
 		Revision   *r = &g->revs[i];
@@ -266,6 +243,52 @@ graph_load(bool read_only)
 			p->dependents[p->ndependents++] = i;
 		}
 	}
+}
+
+/*
+ * Loads the whole graph and the applied set with one query.  Must run inside
+ * SPI; the graph lives in a child of the current memory context.
+ */
+Graph *
+graph_load(bool read_only)
+{
+	MemoryContext cxt;
+	MemoryContext old;
+	Graph	   *g;
+	SPITupleTable *tt;
+	char	 ***parent_names;
+	char	 ***depend_names;
+	int			total_labels = 0;
+
+	catalog_exec("SELECT r.id, r.parents, r.depends_on, r.branch_labels, r.message,"
+				 " r.down_sql IS NULL, r.checksum, r.created_by, a.revision IS NOT NULL"
+				 " FROM migrate.revision r LEFT JOIN migrate.applied a ON a.revision = r.id"
+				 " ORDER BY r.id COLLATE \"C\"",
+				 0, NULL, NULL, NULL, read_only, 0);
+	tt = SPI_tuptable;
+
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "migrate graph",
+								ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+
+	g = palloc0(sizeof(Graph));
+	g->cxt = cxt;
+	g->nrevs = (int) SPI_processed;
+	g->revs = palloc0(sizeof(Revision) * Max(g->nrevs, 1));
+	parent_names = palloc(sizeof(char **) * Max(g->nrevs, 1));
+	depend_names = palloc(sizeof(char **) * Max(g->nrevs, 1));
+	for (int i = 0; i < g->nrevs; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		read_revision(g, &g->revs[i], tt->vals[i], tt->tupdesc,
+					  &parent_names[i], &depend_names[i]);
+		total_labels += g->revs[i].nlabels;
+	}
+	SPI_freetuptable(tt);
+
+	index_labels(g, total_labels);
+	resolve_all_edges(g, parent_names, depend_names);
+	link_reverse_edges(g);
 
 	MemoryContextSwitchTo(old);
 	return g;

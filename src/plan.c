@@ -88,6 +88,108 @@ reverse_steps(int *steps, int n)
 	}
 }
 
+/* Refuses a downgrade whose steps (order, n) unapply an irreversible revision. */
+static void
+check_reversible(Graph *g, const int *order, int n, const char *target_text)
+{
+	int			nirreversible = 0;
+	int		   *irreversible = palloc(sizeof(int) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+		if (g->revs[order[i]].irreversible)
+			irreversible[nirreversible++] = order[i];
+	if (nirreversible > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot downgrade to \"%s\": revision \"%s\" is irreversible",
+						target_text, g->revs[irreversible[0]].id),
+				 errdetail_plural("The downgrade would unapply %d revision without down SQL: %s.",
+								  "The downgrade would unapply %d revisions without down SQL: %s.",
+								  nirreversible,
+								  nirreversible, graph_id_list(g, irreversible, nirreversible, 10)),
+				 errhint("Add down SQL with migrate.add(), or use migrate.stamp() to change the applied set without running SQL.")));
+	pfree(irreversible);
+}
+
+/* Upgrade: what the target needs and is not applied, parents first. */
+static StepPlan *
+plan_upgrade(Graph *g, Target *t, const char *target_text)
+{
+	StepPlan   *plan = palloc0(sizeof(StepPlan));
+	bool	   *marks;
+
+	if (t->kind == TARGET_BASE)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cannot upgrade to \"%s\"", target_text),
+				 errdetail("The target means that nothing is applied."),
+				 errhint("Use migrate.downgrade('base') to unapply every revision.")));
+	marks = target_closure(g, t);
+	for (int i = 0; i < g->nrevs; i++)
+		marks[i] = marks[i] && !g->revs[i].applied;
+	plan->steps = graph_order(g, marks, &plan->nsteps);
+	plan->unapply = palloc0(sizeof(bool) * Max(plan->nsteps, 1));
+	return plan;
+}
+
+/* Downgrade: what is applied after the target, children first. */
+static StepPlan *
+plan_downgrade(Graph *g, Target *t, const char *target_text)
+{
+	StepPlan   *plan = palloc0(sizeof(StepPlan));
+	bool	   *marks = target_after(g, t);
+	int			n;
+
+	for (int i = 0; i < g->nrevs; i++)
+		marks[i] = marks[i] && g->revs[i].applied;
+	plan->steps = graph_order(g, marks, &n);
+	reverse_steps(plan->steps, n);
+	check_reversible(g, plan->steps, n, target_text);
+	plan->nsteps = n;
+	plan->unapply = palloc(sizeof(bool) * Max(n, 1));
+	memset(plan->unapply, true, sizeof(bool) * Max(n, 1));
+	return plan;
+}
+
+/* Stamp: unapplies what the target does not need, then applies what it needs. */
+static StepPlan *
+plan_stamp(Graph *g, Target *t)
+{
+	StepPlan   *plan = palloc0(sizeof(StepPlan));
+	bool	   *keep = target_closure(g, t);
+	bool	   *remove = graph_new_marks(g);
+	bool	   *add = graph_new_marks(g);
+	int			nremove,
+				nadd;
+	int		   *remove_order,
+			   *add_order;
+
+	for (int i = 0; i < g->nrevs; i++)
+	{
+		remove[i] = g->revs[i].applied && !keep[i];
+		add[i] = !g->revs[i].applied && keep[i];
+	}
+	/* what goes, children first; then what comes, parents first */
+	remove_order = graph_order(g, remove, &nremove);
+	reverse_steps(remove_order, nremove);
+	add_order = graph_order(g, add, &nadd);
+
+	plan->nsteps = nremove + nadd;
+	plan->steps = palloc(sizeof(int) * Max(plan->nsteps, 1));
+	plan->unapply = palloc(sizeof(bool) * Max(plan->nsteps, 1));
+	for (int i = 0; i < nremove; i++)
+	{
+		plan->steps[i] = remove_order[i];
+		plan->unapply[i] = true;
+	}
+	for (int i = 0; i < nadd; i++)
+	{
+		plan->steps[nremove + i] = add_order[i];
+		plan->unapply[nremove + i] = false;
+	}
+	return plan;
+}
+
 /*
  * The steps of upgrade, downgrade or stamp to target t, checked for what
  * would refuse them.
@@ -95,93 +197,14 @@ reverse_steps(int *steps, int n)
 StepPlan *
 plan_build(Graph *g, OperationKind op, Target *t, const char *target_text)
 {
-	StepPlan	   *plan = palloc0(sizeof(StepPlan));
-	bool	   *marks;
-
-	if (op == OP_UPGRADE)
+	switch (op)
 	{
-		int			n;
-		int		   *order;
-
-		if (t->kind == TARGET_BASE)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("cannot upgrade to \"%s\"", target_text),
-					 errdetail("The target means that nothing is applied."),
-					 errhint("Use migrate.downgrade('base') to unapply every revision.")));
-		marks = target_closure(g, t);
-		for (int i = 0; i < g->nrevs; i++)
-			marks[i] = marks[i] && !g->revs[i].applied;
-		order = graph_order(g, marks, &n);
-		plan->nsteps = n;
-		plan->steps = order;
-		plan->unapply = palloc0(sizeof(bool) * Max(n, 1));
+		case OP_UPGRADE:
+			return plan_upgrade(g, t, target_text);
+		case OP_DOWNGRADE:
+			return plan_downgrade(g, t, target_text);
+		case OP_STAMP:
+			break;
 	}
-	else if (op == OP_DOWNGRADE)
-	{
-		int			n;
-		int		   *order;
-		int			nirreversible = 0;
-		int		   *irreversible;
-
-		marks = target_after(g, t);
-		for (int i = 0; i < g->nrevs; i++)
-			marks[i] = marks[i] && g->revs[i].applied;
-		order = graph_order(g, marks, &n);
-		reverse_steps(order, n);
-
-		irreversible = palloc(sizeof(int) * Max(n, 1));
-		for (int i = 0; i < n; i++)
-			if (g->revs[order[i]].irreversible)
-				irreversible[nirreversible++] = order[i];
-		if (nirreversible > 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("cannot downgrade to \"%s\": revision \"%s\" is irreversible",
-							target_text, g->revs[irreversible[0]].id),
-					 errdetail_plural("The downgrade would unapply %d revision without down SQL: %s.",
-									  "The downgrade would unapply %d revisions without down SQL: %s.",
-									  nirreversible,
-									  nirreversible, graph_id_list(g, irreversible, nirreversible, 10)),
-					 errhint("Add down SQL with migrate.add(), or use migrate.stamp() to change the applied set without running SQL.")));
-
-		plan->nsteps = n;
-		plan->steps = order;
-		plan->unapply = palloc(sizeof(bool) * Max(n, 1));
-		memset(plan->unapply, true, sizeof(bool) * Max(n, 1));
-	}
-	else
-	{
-		bool	   *keep = target_closure(g, t);
-		bool	   *remove = graph_new_marks(g);
-		bool	   *add = graph_new_marks(g);
-		int			nremove,
-					nadd;
-		int		   *remove_order,
-				   *add_order;
-
-		for (int i = 0; i < g->nrevs; i++)
-		{
-			remove[i] = g->revs[i].applied && !keep[i];
-			add[i] = !g->revs[i].applied && keep[i];
-		}
-		remove_order = graph_order(g, remove, &nremove);
-		reverse_steps(remove_order, nremove);
-		add_order = graph_order(g, add, &nadd);
-
-		plan->nsteps = nremove + nadd;
-		plan->steps = palloc(sizeof(int) * Max(plan->nsteps, 1));
-		plan->unapply = palloc(sizeof(bool) * Max(plan->nsteps, 1));
-		for (int i = 0; i < nremove; i++)
-		{
-			plan->steps[i] = remove_order[i];
-			plan->unapply[i] = true;
-		}
-		for (int i = 0; i < nadd; i++)
-		{
-			plan->steps[nremove + i] = add_order[i];
-			plan->unapply[nremove + i] = false;
-		}
-	}
-	return plan;
+	return plan_stamp(g, t);
 }

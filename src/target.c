@@ -24,6 +24,31 @@ typedef struct Position
 	int			rev;
 } Position;
 
+/* What a target's text names, before anything in it is looked up. */
+typedef enum TargetForm
+{
+	FORM_BASE,					/* base */
+	FORM_HEAD,					/* head */
+	FORM_HEADS,					/* heads */
+	FORM_CURRENT,				/* current */
+	FORM_REVISION,				/* <rev> */
+	FORM_STEP,					/* +N, -N, <rev>+N, <rev>-N */
+	FORM_BRANCH_HEAD,			/* <label>@head */
+	FORM_BRANCH_BASE,			/* <label>@base */
+	FORM_BRANCH_STEP			/* <label>@+N, <label>@-N */
+} TargetForm;
+
+/* A target's text taken apart by target_parse(). */
+typedef struct ParsedTarget
+{
+	TargetForm	form;
+	const char *ref;			/* the <rev> or <label>; for FORM_STEP also
+								 * head, current or base, or NULL for a step
+								 * from current */
+	int			steps;			/* the N of a relative step */
+	bool		forward;		/* the step is +N */
+} ParsedTarget;
+
 /* Refuses a malformed target; detail is already translated. */
 static void
 target_syntax_error(const char *text, const char *detail)
@@ -87,7 +112,7 @@ errmsg_name_too_long(NameKind kind)
 	return errmsg("revision name is too long");
 }
 
-/* Checks an id or a branch label against the rules of SPEC section 1. */
+/* Checks a revision id, a branch label or a reference to one (SPEC section 1). */
 void
 validate_name(const char *name, NameKind kind)
 {
@@ -280,6 +305,115 @@ branch_head(Graph *g, int root, const char *text)
 	return head;
 }
 
+/* The single root of the graph: where a step forward from base leads. */
+static int
+single_root(Graph *g, const char *text)
+{
+	int			found = -1;
+
+	for (int i = 0; i < g->nrevs; i++)
+	{
+		if (g->revs[i].nparents != 0)
+			continue;
+		if (found >= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_CARDINALITY_VIOLATION),
+					 errmsg("target \"%s\" is ambiguous", text),
+					 errdetail("The graph has several roots, \"%s\" and \"%s\".",
+							   g->revs[found].id, g->revs[i].id),
+					 errhint("Name the revision to upgrade to.")));
+		found = i;
+	}
+	if (found < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("target \"%s\" does not exist", text),
+				 errdetail("The revision graph is empty.")));
+	return found;
+}
+
+/* The unique child of rev; left counts the steps to go, for the error past a head. */
+static int
+only_child(Graph *g, int rev, int left, const char *text)
+{
+	Revision   *r = &g->revs[rev];
+	Revision   *child;
+
+	if (r->nchildren == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("target \"%s\" does not exist", text),
+				 errdetail_plural("It goes %d step past the head \"%s\".",
+								  "It goes %d steps past the head \"%s\".",
+								  left, left, r->id)));
+	if (r->nchildren > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_CARDINALITY_VIOLATION),
+				 errmsg("target \"%s\" is ambiguous", text),
+				 errdetail_plural("Revision \"%s\" is a fork with %d child.",
+								  "Revision \"%s\" is a fork with %d children.",
+								  r->nchildren, r->id, r->nchildren),
+				 errhint("Name a branch, as in 'name@+1', or the revision itself.")));
+	child = &g->revs[r->children[0]];
+	if (child->nparents > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_CARDINALITY_VIOLATION),
+				 errmsg("target \"%s\" is ambiguous", text),
+				 errdetail_plural("The next revision, \"%s\", merges %d branch.",
+								  "The next revision, \"%s\", merges %d branches.",
+								  child->nparents, child->id, child->nparents),
+				 errhint("Name the merge revision itself.")));
+	return r->children[0];
+}
+
+/* Moves n steps forward along the unique child chain. */
+static Position
+step_forward(Graph *g, Position pos, int n, int root, const char *text)
+{
+	for (int k = 0; k < n; k++)
+	{
+		if (pos.rev >= 0)
+			pos.rev = only_child(g, pos.rev, n - k, text);
+		else if (root >= 0)
+			pos.rev = root;		/* from a branch's base to its root */
+		else
+			pos.rev = single_root(g, text);
+	}
+	return pos;
+}
+
+/* Moves n steps back along the unique parent chain. */
+static Position
+step_backward(Graph *g, Position pos, int n, int root, const char *text)
+{
+	for (int k = 0; k < n; k++)
+	{
+		Revision   *r;
+
+		if (pos.rev < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("target \"%s\" does not exist", text),
+					 errdetail_plural("It goes %d step past base.", "It goes %d steps past base.",
+									  n - k, n - k)));
+		r = &g->revs[pos.rev];
+		/* back from a root, or from a branch's root to its base */
+		if (pos.rev == root || r->nparents == 0)
+			pos.rev = -1;
+		else if (r->nparents > 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_CARDINALITY_VIOLATION),
+					 errmsg("target \"%s\" is ambiguous", text),
+					 errdetail_plural("Revision \"%s\" is a merge of %d revision.",
+									  "Revision \"%s\" is a merge of %d revisions.",
+									  r->nparents, r->id, r->nparents),
+					 errhint("Name one of its parents.")));
+		else
+			pos.rev = r->parents[0];
+	}
+	return pos;
+}
+
 /*
  * Moves n steps along the unique child (forward) or parent chain.  Inside a
  * branch (root >= 0) the position before root is the branch base.
@@ -287,94 +421,9 @@ branch_head(Graph *g, int root, const char *text)
 static Position
 step_position(Graph *g, Position pos, int n, bool forward, int root, const char *text)
 {
-	for (int k = 0; k < n; k++)
-	{
-		if (forward)
-		{
-			if (pos.rev < 0 && root >= 0)
-				pos.rev = root;
-			else if (pos.rev < 0)
-			{
-				int			found = -1;
-
-				for (int i = 0; i < g->nrevs; i++)
-				{
-					if (g->revs[i].nparents != 0)
-						continue;
-					if (found >= 0)
-						ereport(ERROR,
-								(errcode(ERRCODE_CARDINALITY_VIOLATION),
-								 errmsg("target \"%s\" is ambiguous", text),
-								 errdetail("The graph has several roots, \"%s\" and \"%s\".",
-										   g->revs[found].id, g->revs[i].id),
-								 errhint("Name the revision to upgrade to.")));
-					found = i;
-				}
-				if (found < 0)
-					ereport(ERROR,
-							(errcode(ERRCODE_UNDEFINED_OBJECT),
-							 errmsg("target \"%s\" does not exist", text),
-							 errdetail("The revision graph is empty.")));
-				pos.rev = found;
-			}
-			else
-			{
-				Revision   *r = &g->revs[pos.rev];
-				Revision   *child;
-
-				if (r->nchildren == 0)
-					ereport(ERROR,
-							(errcode(ERRCODE_UNDEFINED_OBJECT),
-							 errmsg("target \"%s\" does not exist", text),
-							 errdetail_plural("It goes %d step past the head \"%s\".",
-											  "It goes %d steps past the head \"%s\".",
-											  n - k, n - k, r->id)));
-				if (r->nchildren > 1)
-					ereport(ERROR,
-							(errcode(ERRCODE_CARDINALITY_VIOLATION),
-							 errmsg("target \"%s\" is ambiguous", text),
-							 errdetail_plural("Revision \"%s\" is a fork with %d child.",
-											  "Revision \"%s\" is a fork with %d children.",
-											  r->nchildren, r->id, r->nchildren),
-							 errhint("Name a branch, as in 'name@+1', or the revision itself.")));
-				child = &g->revs[r->children[0]];
-				if (child->nparents > 1)
-					ereport(ERROR,
-							(errcode(ERRCODE_CARDINALITY_VIOLATION),
-							 errmsg("target \"%s\" is ambiguous", text),
-							 errdetail_plural("The next revision, \"%s\", merges %d branch.",
-											  "The next revision, \"%s\", merges %d branches.",
-											  child->nparents, child->id, child->nparents),
-							 errhint("Name the merge revision itself.")));
-				pos.rev = r->children[0];
-			}
-		}
-		else
-		{
-			Revision   *r;
-
-			if (pos.rev < 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_UNDEFINED_OBJECT),
-						 errmsg("target \"%s\" does not exist", text),
-						 errdetail_plural("It goes %d step past base.", "It goes %d steps past base.",
-										  n - k, n - k)));
-			r = &g->revs[pos.rev];
-			if (pos.rev == root || r->nparents == 0)
-				pos.rev = -1;
-			else if (r->nparents > 1)
-				ereport(ERROR,
-						(errcode(ERRCODE_CARDINALITY_VIOLATION),
-						 errmsg("target \"%s\" is ambiguous", text),
-						 errdetail_plural("Revision \"%s\" is a merge of %d revision.",
-										  "Revision \"%s\" is a merge of %d revisions.",
-										  r->nparents, r->id, r->nparents),
-						 errhint("Name one of its parents.")));
-			else
-				pos.rev = r->parents[0];
-		}
-	}
-	return pos;
+	if (forward)
+		return step_forward(g, pos, n, root, text);
+	return step_backward(g, pos, n, root, text);
 }
 
 /* A target of the given kind with room for nrevs revisions. */
@@ -429,21 +478,16 @@ named_position(Graph *g, const char *ref, const char *text)
 		pos = current_position(g);
 	else if (strcmp(ref, "base") == 0)
 		pos.rev = -1;
-	else if (strcmp(ref, "heads") == 0)
-		target_syntax_error(text, _("\"heads\" names several revisions; a relative step needs one."));
 	else
 		pos.rev = revision_resolve(g, ref);
 	return pos;
 }
 
-/* Parses and resolves a target against the graph and the applied set. */
-Target *
-target_resolve(Graph *g, const char *text)
+/* Refuses an empty or too long target, or a character no target form uses. */
+static void
+check_target_text(const char *text)
 {
 	size_t		len = strlen(text);
-	const char *at;
-	const char *sign;
-	char	   *ref;
 
 	if (len == 0)
 		target_syntax_error(text, _("The target is empty."));
@@ -456,101 +500,177 @@ target_resolve(Graph *g, const char *text)
 	for (size_t i = 0; i < len; i++)
 		if (!is_name_char(text[i]) && text[i] != '@' && text[i] != '+' && text[i] != '-')
 			target_syntax_error(text, _("A target may contain only letters, digits, \"_\", \".\", \"@\", \"+\" and \"-\"."));
+}
 
-	at = strchr(text, '@');
-	if (at != NULL)
+/* Parses <label>@head, <label>@base, <label>@+N or <label>@-N; at is the "@". */
+static void
+parse_branch_target(const char *text, const char *at, ParsedTarget *pt)
+{
+	const char *suffix = at + 1;
+
+	if (strchr(suffix, '@') != NULL)
+		target_syntax_error(text, _("A target contains at most one \"@\"."));
+	pt->ref = pnstrdup(text, at - text);
+	if (pt->ref[0] == '\0')
+		target_syntax_error(text, _("A branch label is needed before \"@\"."));
+	if (strcmp(suffix, "head") == 0)
+		pt->form = FORM_BRANCH_HEAD;
+	else if (strcmp(suffix, "base") == 0)
+		pt->form = FORM_BRANCH_BASE;
+	else if (suffix[0] == '+' || suffix[0] == '-')
 	{
-		const char *suffix = at + 1;
-		int			root;
-
-		if (strchr(suffix, '@') != NULL)
-			target_syntax_error(text, _("A target contains at most one \"@\"."));
-		ref = pnstrdup(text, at - text);
-		if (*ref == '\0')
-			target_syntax_error(text, _("A branch label is needed before \"@\"."));
-
-		/* the whole syntax first: a malformed target is 22023 whatever it names */
-		if (strcmp(suffix, "head") != 0 && strcmp(suffix, "base") != 0)
-		{
-			if (suffix[0] != '+' && suffix[0] != '-')
-				target_syntax_error(text, _("After \"@\" comes head, base, +N or -N."));
-			(void) parse_steps(suffix + 1, text);
-		}
-		root = revision_resolve(g, ref);
-
-		if (strcmp(suffix, "head") == 0)
-		{
-			Target	   *t = make_target(TARGET_REVISIONS, 1);
-
-			t->revs[0] = branch_head(g, root, text);
-			return t;
-		}
-		if (strcmp(suffix, "base") == 0)
-		{
-			Target	   *t = make_target(TARGET_BRANCH_BASE, 1);
-
-			t->revs[0] = root;
-			return t;
-		}
-		if (suffix[0] == '+' || suffix[0] == '-')
-		{
-			int			n = parse_steps(suffix + 1, text);
-			Position	pos = branch_current_position(g, root, text);
-
-			pos = step_position(g, pos, n, suffix[0] == '+', root, text);
-			return position_target(pos, root);
-		}
+		pt->form = FORM_BRANCH_STEP;
+		pt->forward = suffix[0] == '+';
+		pt->steps = parse_steps(suffix + 1, text);
+	}
+	else
 		target_syntax_error(text, _("After \"@\" comes head, base, +N or -N."));
-	}
+}
 
+/* Parses +N, -N, <rev>+N or <rev>-N; sign is the first "+" or "-". */
+static void
+parse_step_target(const char *text, const char *sign, ParsedTarget *pt)
+{
+	pt->form = FORM_STEP;
+	pt->forward = *sign == '+';
+	/* digits only: a second step is refused here */
+	pt->steps = parse_steps(sign + 1, text);
+	if (sign == text)
+		return;					/* from current */
+	pt->ref = pnstrdup(text, sign - text);
+	if (strcmp(pt->ref, "heads") == 0)
+		target_syntax_error(text, _("\"heads\" names several revisions; a relative step needs one."));
+}
+
+/* Takes a target's text apart, raising every error of the grammar. */
+static void
+target_parse(const char *text, ParsedTarget *pt)
+{
+	const char *at;
+	const char *sign;
+
+	check_target_text(text);
+	memset(pt, 0, sizeof(ParsedTarget));
+	at = strchr(text, '@');
 	sign = strpbrk(text, "+-");
-	if (sign != NULL)
+	if (at != NULL)
+		parse_branch_target(text, at, pt);
+	else if (sign != NULL)
+		parse_step_target(text, sign, pt);
+	else if (strcmp(text, "base") == 0)
+		pt->form = FORM_BASE;
+	else if (strcmp(text, "head") == 0)
+		pt->form = FORM_HEAD;
+	else if (strcmp(text, "heads") == 0)
+		pt->form = FORM_HEADS;
+	else if (strcmp(text, "current") == 0)
+		pt->form = FORM_CURRENT;
+	else
 	{
-		int			n = parse_steps(sign + 1, text);
-		Position	pos;
-
-		if (strpbrk(sign + 1, "+-") != NULL)
-			target_syntax_error(text, _("A target has at most one relative step."));
-		if (sign == text)
-			pos = current_position(g);
-		else
-		{
-			ref = pnstrdup(text, sign - text);
-			pos = named_position(g, ref, text);
-		}
-		pos = step_position(g, pos, n, *sign == '+', -1, text);
-		return position_target(pos, -1);
+		pt->form = FORM_REVISION;
+		pt->ref = text;
 	}
+}
 
-	if (strcmp(text, "base") == 0)
-		return make_target(TARGET_BASE, 0);
-	if (strcmp(text, "head") == 0)
+/* The target of <label>@head, <label>@base, <label>@+N or <label>@-N. */
+static Target *
+resolve_branch_target(Graph *g, const ParsedTarget *pt, const char *text)
+{
+	int			root = revision_resolve(g, pt->ref);
+	Target	   *t;
+	Position	pos;
+
+	if (pt->form == FORM_BRANCH_HEAD)
 	{
-		int			head = single_head(g);
-		Target	   *t = make_target(TARGET_REVISIONS, head >= 0 ? 1 : 0);
-
-		if (head >= 0)
-			t->revs[0] = head;
+		t = make_target(TARGET_REVISIONS, 1);
+		t->revs[0] = branch_head(g, root, text);
 		return t;
 	}
-	if (strcmp(text, "heads") == 0 || strcmp(text, "current") == 0)
+	if (pt->form == FORM_BRANCH_BASE)
 	{
-		int			n;
-		int		   *revs = text[0] == 'h' ? graph_heads(g, &n) : graph_current_heads(g, &n);
-		Target	   *t;
-
-		/* nothing applied: "current" is the empty set, not base */
-		t = make_target(TARGET_REVISIONS, n);
-		memcpy(t->revs, revs, sizeof(int) * n);
+		t = make_target(TARGET_BRANCH_BASE, 1);
+		t->revs[0] = root;
 		return t;
 	}
+	pos = branch_current_position(g, root, text);
+	pos = step_position(g, pos, pt->steps, pt->forward, root, text);
+	return position_target(pos, root);
+}
 
+/* The target of +N, -N, <rev>+N or <rev>-N. */
+static Target *
+resolve_step_target(Graph *g, const ParsedTarget *pt, const char *text)
+{
+	Position	pos;
+
+	if (pt->ref == NULL)
+		pos = current_position(g);
+	else
+		pos = named_position(g, pt->ref, text);
+	pos = step_position(g, pos, pt->steps, pt->forward, -1, text);
+	return position_target(pos, -1);
+}
+
+/* The target of "head": the single graph head, none in an empty graph. */
+static Target *
+head_target(Graph *g)
+{
+	int			head = single_head(g);
+	Target	   *t = make_target(TARGET_REVISIONS, head >= 0 ? 1 : 0);
+
+	if (head >= 0)
+		t->revs[0] = head;
+	return t;
+}
+
+/* The target of "heads" (every graph head) or "current" (every current head). */
+static Target *
+heads_target(Graph *g, bool current)
+{
+	int			n;
+	int		   *revs = current ? graph_current_heads(g, &n) : graph_heads(g, &n);
+	Target	   *t;
+
+	/* nothing applied: "current" is the empty set, not base */
+	t = make_target(TARGET_REVISIONS, n);
+	memcpy(t->revs, revs, sizeof(int) * n);
+	return t;
+}
+
+/* Parses and resolves a target against the graph and the applied set. */
+Target *
+target_resolve(Graph *g, const char *text)
+{
+	ParsedTarget pt;
+	Target	   *t;
+
+	/*
+	 * The whole syntax first: a malformed target is 22023 whatever it names.
+	 * The names in it are checked as they are resolved.
+	 */
+	target_parse(text, &pt);
+	switch (pt.form)
 	{
-		Target	   *t = make_target(TARGET_REVISIONS, 1);
-
-		t->revs[0] = revision_resolve(g, text);
-		return t;
+		case FORM_BASE:
+			return make_target(TARGET_BASE, 0);
+		case FORM_HEAD:
+			return head_target(g);
+		case FORM_HEADS:
+			return heads_target(g, false);
+		case FORM_CURRENT:
+			return heads_target(g, true);
+		case FORM_STEP:
+			return resolve_step_target(g, &pt, text);
+		case FORM_BRANCH_HEAD:
+		case FORM_BRANCH_BASE:
+		case FORM_BRANCH_STEP:
+			return resolve_branch_target(g, &pt, text);
+		case FORM_REVISION:
+			break;
 	}
+	t = make_target(TARGET_REVISIONS, 1);
+	t->revs[0] = revision_resolve(g, pt.ref);
+	return t;
 }
 
 /*
