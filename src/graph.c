@@ -549,13 +549,9 @@ graph_current_heads(Graph *g, int *count)
 char *
 graph_id_list(Graph *g, const int *revs, int n, int limit)
 {
-	StringInfoData buf;
+	char	  **ids = palloc(sizeof(char *) * Max(Min(n, limit), 1));
 
-	initStringInfo(&buf);
 	for (int i = 0; i < n && i < limit; i++)
-		appendStringInfo(&buf, "%s\"%s\"", i > 0 ? ", " : "", g->revs[revs[i]].id);
-	/* a plural form, as some languages inflect "more" by the count */
-	if (n > limit)
-		appendStringInfo(&buf, ngettext(" and %d more", " and %d more", n - limit), n - limit);
-	return buf.data;
+		ids[i] = g->revs[revs[i]].id;
+	return quoted_names(ids, Min(n, limit), n, limit);
 }

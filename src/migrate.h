@@ -160,6 +160,8 @@ extern Target *target_resolve(Graph *g, const char *text);
 extern Target *target_from_ids(Graph *g, TargetKind kind, char **ids, int n);
 extern int	revision_resolve(Graph *g, const char *ref);
 
+
+/* names.c: what a revision id or branch label may be, and lists of them */
 /* What a name checked by validate_name() is, for its error messages. */
 typedef enum NameKind
 {
@@ -169,6 +171,10 @@ typedef enum NameKind
 } NameKind;
 
 extern void validate_name(const char *name, NameKind kind);
+extern bool is_name_char(char c);
+extern void check_list_length(const char *listname, int n, const char *hint);
+extern char **list_names(ArrayType *arr, const char *listname, int *n);
+extern void validate_name_list(char **names, int n, NameKind kind, const char *listname);
 
 /* plan.c: which revisions an operation touches, and in which order */
 typedef enum OperationKind
@@ -290,7 +296,6 @@ extern void audit_record(AuditContext *ac, const char *revision, bool success,
 						 const char *checksum, const char *detail);
 
 /* register.c: add, remove, merge */
-extern void check_list_length(const char *listname, int n, const char *hint);
 extern char *register_revision(char *id, const char *up, const char *down,
 							   ArrayType *parents, const char *message,
 							   ArrayType *depends_on, ArrayType *branch_labels,

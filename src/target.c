@@ -16,8 +16,6 @@
 #define TARGET_MAXLEN	(2 * MIGRATE_ID_MAXLEN + 16)
 #define PREFIX_MINLEN	4
 
-static const char *const reserved_names[] = {"head", "heads", "base", "current"};
-
 /* A position in the graph: a revision, or "before everything" (rev = -1). */
 typedef struct Position
 {
@@ -60,87 +58,6 @@ target_syntax_error(const char *text, const char *detail)
 			 errhint("A target is head, heads, base, a revision id, a branch label, a unique id prefix "
 					 "of at least 4 characters, +N, -N, <revision>+N, <revision>-N, "
 					 "or <label>@head, <label>@base, <label>@+N, <label>@-N.")));
-}
-
-/* Whether c may appear in a revision id or branch label. */
-static bool
-is_name_char(char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		(c >= '0' && c <= '9') || c == '_' || c == '.';
-}
-
-/* Whether name is a target keyword that no id or label may take. */
-static bool
-is_reserved_name(const char *name)
-{
-	for (size_t i = 0; i < lengthof(reserved_names); i++)
-		if (strcmp(name, reserved_names[i]) == 0)
-			return true;
-	return false;
-}
-
-/* The primary message of validate_name() for an invalid name of this kind. */
-static int
-errmsg_invalid_name(NameKind kind, const char *name)
-{
-	switch (kind)
-	{
-		case NAME_REVISION_ID:
-			return errmsg("invalid revision id \"%s\"", name);
-		case NAME_BRANCH_LABEL:
-			return errmsg("invalid branch label \"%s\"", name);
-		case NAME_REVISION:
-			break;
-	}
-	return errmsg("invalid revision \"%s\"", name);
-}
-
-/* The primary message of validate_name() for a name too long to quote. */
-static int
-errmsg_name_too_long(NameKind kind)
-{
-	switch (kind)
-	{
-		case NAME_REVISION_ID:
-			return errmsg("revision id is too long");
-		case NAME_BRANCH_LABEL:
-			return errmsg("branch label is too long");
-		case NAME_REVISION:
-			break;
-	}
-	return errmsg("revision name is too long");
-}
-
-/* Checks a revision id, a branch label or a reference to one (SPEC section 1). */
-void
-validate_name(const char *name, NameKind kind)
-{
-	size_t		len = strlen(name);
-
-	if (len == 0 || len > MIGRATE_ID_MAXLEN)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 len == 0 ? errmsg_invalid_name(kind, name) : errmsg_name_too_long(kind),
-				 errdetail_plural("Revision ids and branch labels have between 1 and %d character.",
-								  "Revision ids and branch labels have between 1 and %d characters.",
-								  MIGRATE_ID_MAXLEN, MIGRATE_ID_MAXLEN)));
-	for (size_t i = 0; i < len; i++)
-		if (!is_name_char(name[i]))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg_invalid_name(kind, name),
-					 errdetail("Revision ids and branch labels may contain only letters A-Z and a-z, digits, \"_\" and \".\".")));
-	if (name[0] == '.')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg_invalid_name(kind, name),
-				 errdetail("Revision ids and branch labels may not start with \".\".")));
-	if (is_reserved_name(name))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg_invalid_name(kind, name),
-				 errdetail("\"%s\" is a reserved target name.", name)));
 }
 
 /* Parses the N of +N / -N: 1 .. INT_MAX, digits only. */
