@@ -71,6 +71,71 @@ SELECT migrate.add_script(E'-- migrate:revision m_long_tag\n-- migrate:parents m
 SELECT up_sql, down_sql FROM migrate.revision WHERE id = 'm_long_tag';
 SELECT migrate.add('m_long_tag2', E'SELECT $a_dollar_quote_tag_longer_than_the_63_bytes_that_an_identifier_may_have$\n-- migrate:up\n$a_dollar_quote_tag_longer_than_the_63_bytes_that_an_identifier_may_have$;', parents => '{m_long_tag}');
 ROLLBACK;
+-- the server's own scanner decides where SQL constructs end: marker-like
+-- lines inside a U&"..." identifier with an escape, inside a dollar quote
+-- whose long tag encloses a short one, inside an E'...' string after escaped
+-- quotes and backslashes, inside three nested comments and on many lines of
+-- one comment are SQL; the line after the comments close is a marker again
+BEGIN;
+SELECT migrate.add_script($f$-- migrate:revision m_scanner
+-- migrate:parents m_after
+-- migrate:up
+SELECT 1 AS U&"a\0062
+-- migrate:down
+c";
+SELECT $a_dollar_quote_tag_longer_than_the_63_bytes_that_an_identifier_may_have$ $a$
+-- migrate:down
+$a$ $a_dollar_quote_tag_longer_than_the_63_bytes_that_an_identifier_may_have$;
+SELECT E'\'\\
+-- migrate:down
+\'';
+/* 1 /* 2 /* 3
+-- migrate:down
+*/ 2 */
+-- migrate:down
+*/
+-- migrate:down
+/*
+-- migrate:up
+-- migrate:up
+-- migrate:up
+-- migrate:up
+-- migrate:up
+*/
+SELECT 2;
+$f$);
+SELECT up_sql, down_sql FROM migrate.revision WHERE id = 'm_scanner';
+ROLLBACK;
+-- two '...' strings with only line ends and comments between them are one
+-- string to the server: a marker-like line there is inside it
+BEGIN;
+SELECT migrate.add_script($f$-- migrate:revision m_continued
+-- migrate:parents m_after
+-- migrate:up
+SELECT 'a'
+-- migrate:down
+'b' AS ab;
+-- migrate:down
+SELECT 1;
+$f$);
+SELECT up_sql, down_sql FROM migrate.revision WHERE id = 'm_continued';
+ROLLBACK;
+-- a marker-like line inside a U&'...' string is inside it too: the file is
+-- not split there (no second down section) and add() finds no marker; the
+-- revision is refused as any U&'...' string is, since the server refuses
+-- those when standard_conforming_strings is off
+SELECT migrate.add_script($f$-- migrate:revision m_unicode
+-- migrate:parents m_after
+-- migrate:up
+SELECT U&'d\0061t
+-- migrate:down
+a';
+-- migrate:down
+SELECT 1;
+$f$);
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
+SELECT migrate.add('m_unicode', E'SELECT U&''d\\0061t\n-- migrate:down\na''', parents => '{m_after}');
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
 
 -- CRLF line ends are LF: the same file with CRLF is the same revision
 SELECT checksum AS s5_checksum FROM migrate.revision WHERE id = 's5' \gset
@@ -156,7 +221,37 @@ SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate, * FROM counts;
 -- Invalid input: NULL script
 SELECT migrate.add_script(NULL);
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate, * FROM counts;
-
+-- Invalid input: an unterminated block comment, string or dollar quote: no
+-- line after it is a marker, and the server's parser refuses the rest of the
+-- file as SQL of its section, naming the revision and the line (42601)
+SELECT migrate.add_script($f$-- migrate:revision e1
+-- migrate:parents s1
+-- migrate:up
+SELECT 1;
+/* not closed /* nested */
+-- migrate:down
+SELECT 2;
+$f$);
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate, * FROM counts;
+SELECT migrate.add_script($f$-- migrate:revision e1
+-- migrate:parents s1
+-- migrate:up
+SELECT 1;
+-- migrate:down
+SELECT 2;
+SELECT 'not closed;
+-- migrate:up
+$f$);
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate, * FROM counts;
+SELECT migrate.add_script($f$-- migrate:revision e1
+-- migrate:parents s1
+-- migrate:up
+SELECT $a_dollar_quote_tag_longer_than_the_63_bytes_that_an_identifier_may_have$ not closed
+$a_dollar_quote_tag_longer_than_the_63_bytes_that_an_identifier_may_have;
+-- migrate:down
+SELECT 2;
+$f$);
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate, * FROM counts;
 -- Checks shared with migrate.add(), nothing registered
 -- Invalid input: a bad id
 SELECT migrate.add_script(E'-- migrate:revision bad-id\n-- migrate:parents s1\n-- migrate:up\n');

@@ -209,6 +209,7 @@ extern void check_registrants(Graph *g, StepPlan *plan, const char *opname);
 
 /* sqlcheck.c: up and down SQL checked by the server's parser at add time */
 extern void sqlcheck_validate(const char *revision, const char *section, const char *sql);
+extern int	line_of_offset(const char *sql, int offset);
 
 typedef struct SqlStatement
 {
@@ -218,6 +219,12 @@ typedef struct SqlStatement
 
 extern SqlStatement *sql_statements(const char *sql, int *count);
 extern char *sql_statements_on_own_lines(const char *sql);
+
+/* sqlscan.c: revision SQL as the server's scanner reads it */
+typedef bool (*SqlTokenVisitor) (int start, int end, void *arg);
+
+extern int	sqlscan_tokens(const char *sql, SqlTokenVisitor visit, void *arg);
+extern int *sqlscan_marker_lines(const char *sql, const char *prefix, int *count);
 
 /* script.c: migration files */
 extern char *normalize_line_ends(const char *sql, bool trim);

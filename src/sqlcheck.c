@@ -22,7 +22,7 @@ typedef struct SqlCheckContext
 } SqlCheckContext;
 
 /* 1-based line of a byte offset into sql. */
-static int
+int
 line_of_offset(const char *sql, int offset)
 {
 	int			line = 1;
