@@ -252,6 +252,17 @@ $a_dollar_quote_tag_longer_than_the_63_bytes_that_an_identifier_may_have;
 SELECT 2;
 $f$);
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate, * FROM counts;
+-- Invalid input: a statement's line is that of its first word, whatever
+-- comments come before it (here line 3 of the up section)
+SELECT migrate.add_script($f$-- migrate:revision e1
+-- migrate:parents s1
+-- migrate:up
+SELECT 1; /* a comment
+   over two lines */ -- and one more
+/* and another */ CREATE INDEX CONCURRENTLY i_e1 ON t_s1 (id);
+$f$);
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate, * FROM counts;
+
 -- Checks shared with migrate.add(), nothing registered
 -- Invalid input: a bad id
 SELECT migrate.add_script(E'-- migrate:revision bad-id\n-- migrate:parents s1\n-- migrate:up\n');
