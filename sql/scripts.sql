@@ -56,6 +56,15 @@ SELECT migrate.add_script(E'-- migrate:revision m_backslash\n-- migrate:parents 
 -- (refused, naming line 1 of the up section: such a string reads differently
 -- with standard_conforming_strings off; written as an E'' string it is fine)
 SELECT migrate.add_script(E'-- migrate:revision m_backslash\n-- migrate:parents m_escape\n-- migrate:up\nSELECT E''C:\\\\'';\n-- migrate:down\nSELECT 3;\n');
+-- files and add() are read with standard_conforming_strings on whatever the
+-- session says: with it off, the string would run on to the last line and
+-- hide the marker line (refused as above, and as a marker line by add())
+SET standard_conforming_strings = off;
+SET escape_string_warning = off;
+SELECT migrate.add_script(E'-- migrate:revision m_session_off\n-- migrate:parents m_escape\n-- migrate:up\nSELECT ''C:\\'';\n-- migrate:down\nSELECT 3; -- ''\n');
+SELECT migrate.add('m_session_off', E'SELECT ''C:\\'';\n-- migrate:down\nSELECT 3; -- ''', parents => '{m_escape}');
+RESET standard_conforming_strings;
+RESET escape_string_warning;
 -- inside a quoted identifier spanning lines
 SELECT migrate.add_script(E'-- migrate:revision m_ident\n-- migrate:parents m_backslash\n-- migrate:up\nCREATE TABLE "t_m""\n-- migrate:down\n" (id int);\n-- migrate:down\nDROP TABLE "t_m""\n-- migrate:down\n";\n');
 -- inside nested block comments: the first */ does not end the outer comment
