@@ -144,41 +144,60 @@ place_lines(int start, int end, void *arg)
 }
 
 /*
+ * The last of lines[held..last] that the block comment starting at open
+ * still holds, lines[held] being one: a galloping search, so that its scans
+ * reach little past the comment however many lines follow it.
+ */
+static int
+last_held(const char *sql, int open, const int *lines, int held, int last)
+{
+	int			lo = held;
+	int			hi = last + 1;	/* the first line known to be past it */
+
+	for (int step = 1; lo + step < hi; step *= 2)
+	{
+		if (open_comment(sql, open, lines[lo + step]) != open)
+		{
+			hi = lo + step;
+			break;
+		}
+		lo += step;
+	}
+	while (hi - lo > 1)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (open_comment(sql, open, lines[mid]) == open)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
  * Of the candidate lines lines[first..last], all in the gap between two
  * tokens that starts at from, appends those outside every block comment to
- * result.  A binary search skips the lines inside one comment: its scans
- * are as many as the logarithm of their number.
+ * result.
  */
 static void
 resolve_gap(const char *sql, int from, const int *lines, int first, int last,
 			int *result, int *count)
 {
-	int			i = first;
-
-	while (i <= last)
+	for (int i = first; i <= last;)
 	{
 		int			open = open_comment(sql, from, lines[i]);
-		int			lo = i;
-		int			hi = last;
 
 		if (open < 0)
 		{
 			result[(*count)++] = lines[i];
 			from = lines[i++];
-			continue;
 		}
-		/* the last line that the comment starting at open still holds */
-		while (lo < hi)
+		else
 		{
-			int			mid = (lo + hi + 1) / 2;
-
-			if (open_comment(sql, open, lines[mid]) == open)
-				lo = mid;
-			else
-				hi = mid - 1;
+			i = last_held(sql, open, lines, i, last) + 1;
+			from = open;
 		}
-		from = open;
-		i = lo + 1;
 	}
 }
 
