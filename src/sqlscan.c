@@ -114,9 +114,12 @@ sqlscan_tokens(const char *sql, SqlTokenVisitor visit, void *arg)
 static int
 open_comment(const char *sql, int from, int to)
 {
-	char	   *part = pnstrdup(sql + from, to - from);
-	int			open = sqlscan_tokens(part, NULL, NULL);
+	char	   *part;
+	int			open;
 
+	CHECK_FOR_INTERRUPTS();
+	part = pnstrdup(sql + from, to - from);
+	open = sqlscan_tokens(part, NULL, NULL);
 	pfree(part);
 	return open < 0 ? -1 : from + open;
 }
