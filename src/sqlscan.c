@@ -38,8 +38,9 @@ is_lexical_error(int sqlerrcode)
  * here, because the server's parser refuses the same text with it where
  * the caller names the revision and the line.
  *
- * The scanner's NOTICE about a long identifier is kept quiet: the parser
- * sends it already.
+ * The scanner's NOTICE about a long identifier is kept quiet, since the
+ * parser sends it already: client_min_messages and log_min_messages are at
+ * least WARNING while it runs, and restored on every way out.
  */
 int
 sqlscan_tokens(const char *sql, SqlTokenVisitor visit, void *arg)
