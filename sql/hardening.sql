@@ -208,6 +208,12 @@ SELECT count(*) AS refused_left FROM migrate.revision WHERE id IN ('r_shell', 'r
 SELECT migrate.add('r_escapes', E'SELECT E''it\\''s'', $$a\\''b$$, ''\\d+'';\nSELECT 2; SELECT 3', parents => '{}');
 -- offline scripts set it, and put each statement on a line of its own
 SELECT migrate.upgrade_sql('r_escapes', 'base');
+-- a statement whose first word follows a comment on the line where the one
+-- before ends is put on a new line; one after a line end in a comment is not
+BEGIN;
+SELECT migrate.add('r_comments', E'SELECT 1; /* one */ SELECT 2; /* over\ntwo lines */ SELECT 3', parents => '{}');
+SELECT migrate.upgrade_sql('r_comments', 'base');
+ROLLBACK;
 
 -- A message or label edit by another role keeps created_by; the history row
 -- names the editor.

@@ -13,6 +13,9 @@ SELECT migrate.add('p1', 'CREATE TABLE t_p1 (id int)', 'DROP TABLE t_p1 t_p1');
 SELECT migrate.add('p1', E'CREATE FUNCTION f() RETURNS int AS $$ SELECT 1 $ LANGUAGE sql;');
 SELECT migrate.add('p1', E'SELECT \'unterminated');
 SELECT migrate.add(NULL, 'SELEC 1');
+-- a statement's line is that of its first word, after the comments before it
+SELECT migrate.add('p1', E'CREATE TABLE t_p1 (id int);\n/* an index,\n   built concurrently */ -- why\nCREATE INDEX CONCURRENTLY i_p1 ON t_p1 (id);');
+SELECT migrate.add('p1', E'SELECT 1;\n/* no role\n   change */ SET ROLE postgres;');
 
 -- Invalid input: statements that cannot run inside a transaction block
 SELECT migrate.add('p1', E'CREATE TABLE t_p1 (id int);\nCREATE INDEX CONCURRENTLY i_p1 ON t_p1 (id);');
@@ -65,6 +68,10 @@ SELECT count(*) FROM pg_class WHERE relname IN ('t_p2', 'i_p2');
 -- they keep their SQLSTATE and name the revision and line
 SELECT migrate.add('p5', E'CREATE TABLE t_p5 (id int);\n\nINSERT INTO t_missing VALUES (1);', 'DROP TABLE t_p5');
 SELECT revision FROM migrate.upgrade('head');
+-- after a block comment too: the line and the statement start at its first word
+SELECT migrate.add('p6', E'SELECT 1;\n/* a comment\n   over two lines */\nINSERT INTO t_missing VALUES (1);', parents => '{p4}');
+SELECT revision FROM migrate.upgrade('p6');
+SELECT migrate.remove('p6');
 SELECT count(*) FROM pg_class WHERE relname = 't_p5';
 SELECT count(*) FROM migrate.applied;
 DROP EXTENSION migrate;

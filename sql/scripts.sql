@@ -56,6 +56,15 @@ SELECT migrate.add_script(E'-- migrate:revision m_backslash\n-- migrate:parents 
 -- (refused, naming line 1 of the up section: such a string reads differently
 -- with standard_conforming_strings off; written as an E'' string it is fine)
 SELECT migrate.add_script(E'-- migrate:revision m_backslash\n-- migrate:parents m_escape\n-- migrate:up\nSELECT E''C:\\\\'';\n-- migrate:down\nSELECT 3;\n');
+-- files and add() are read with standard_conforming_strings on whatever the
+-- session says: with it off, the string would run on to the last line and
+-- hide the marker line (refused as above, and as a marker line by add())
+SET standard_conforming_strings = off;
+SET escape_string_warning = off;
+SELECT migrate.add_script(E'-- migrate:revision m_session_off\n-- migrate:parents m_escape\n-- migrate:up\nSELECT ''C:\\'';\n-- migrate:down\nSELECT 3; -- ''\n');
+SELECT migrate.add('m_session_off', E'SELECT ''C:\\'';\n-- migrate:down\nSELECT 3; -- ''', parents => '{m_escape}');
+RESET standard_conforming_strings;
+RESET escape_string_warning;
 -- inside a quoted identifier spanning lines
 SELECT migrate.add_script(E'-- migrate:revision m_ident\n-- migrate:parents m_backslash\n-- migrate:up\nCREATE TABLE "t_m""\n-- migrate:down\n" (id int);\n-- migrate:down\nDROP TABLE "t_m""\n-- migrate:down\n";\n');
 -- inside nested block comments: the first */ does not end the outer comment
@@ -71,6 +80,71 @@ SELECT migrate.add_script(E'-- migrate:revision m_long_tag\n-- migrate:parents m
 SELECT up_sql, down_sql FROM migrate.revision WHERE id = 'm_long_tag';
 SELECT migrate.add('m_long_tag2', E'SELECT $a_dollar_quote_tag_longer_than_the_63_bytes_that_an_identifier_may_have$\n-- migrate:up\n$a_dollar_quote_tag_longer_than_the_63_bytes_that_an_identifier_may_have$;', parents => '{m_long_tag}');
 ROLLBACK;
+-- the server's own scanner decides where SQL constructs end: marker-like
+-- lines inside a U&"..." identifier with an escape, inside a dollar quote
+-- whose long tag encloses a short one, inside an E'...' string after escaped
+-- quotes and backslashes, inside three nested comments and on many lines of
+-- one comment are SQL; the line after the comments close is a marker again
+BEGIN;
+SELECT migrate.add_script($f$-- migrate:revision m_scanner
+-- migrate:parents m_after
+-- migrate:up
+SELECT 1 AS U&"a\0062
+-- migrate:down
+c";
+SELECT $a_dollar_quote_tag_longer_than_the_63_bytes_that_an_identifier_may_have$ $a$
+-- migrate:down
+$a$ $a_dollar_quote_tag_longer_than_the_63_bytes_that_an_identifier_may_have$;
+SELECT E'\'\\
+-- migrate:down
+\'';
+/* 1 /* 2 /* 3
+-- migrate:down
+*/ 2 */
+-- migrate:down
+*/
+-- migrate:down
+/*
+-- migrate:up
+-- migrate:up
+-- migrate:up
+-- migrate:up
+-- migrate:up
+*/
+SELECT 2;
+$f$);
+SELECT up_sql, down_sql FROM migrate.revision WHERE id = 'm_scanner';
+ROLLBACK;
+-- two '...' strings with only line ends and comments between them are one
+-- string to the server: a marker-like line there is inside it
+BEGIN;
+SELECT migrate.add_script($f$-- migrate:revision m_continued
+-- migrate:parents m_after
+-- migrate:up
+SELECT 'a'
+-- migrate:down
+'b' AS ab;
+-- migrate:down
+SELECT 1;
+$f$);
+SELECT up_sql, down_sql FROM migrate.revision WHERE id = 'm_continued';
+ROLLBACK;
+-- a marker-like line inside a U&'...' string is inside it too: the file is
+-- not split there (no second down section) and add() finds no marker; the
+-- revision is refused as any U&'...' string is, since the server refuses
+-- those when standard_conforming_strings is off
+SELECT migrate.add_script($f$-- migrate:revision m_unicode
+-- migrate:parents m_after
+-- migrate:up
+SELECT U&'d\0061t
+-- migrate:down
+a';
+-- migrate:down
+SELECT 1;
+$f$);
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
+SELECT migrate.add('m_unicode', E'SELECT U&''d\\0061t\n-- migrate:down\na''', parents => '{m_after}');
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
 
 -- CRLF line ends are LF: the same file with CRLF is the same revision
 SELECT checksum AS s5_checksum FROM migrate.revision WHERE id = 's5' \gset
@@ -155,6 +229,47 @@ SELECT migrate.add_script(E'-- migrate:revision e1\r\n\r\n-- migrate:up\r\nSELEC
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate, * FROM counts;
 -- Invalid input: NULL script
 SELECT migrate.add_script(NULL);
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate, * FROM counts;
+-- Invalid input: an unterminated block comment, string or dollar quote: no
+-- line after it is a marker, and the server's parser refuses the rest of the
+-- file as SQL of its section, naming the revision and the line (42601)
+SELECT migrate.add_script($f$-- migrate:revision e1
+-- migrate:parents s1
+-- migrate:up
+SELECT 1;
+/* not closed /* nested */
+-- migrate:down
+SELECT 2;
+$f$);
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate, * FROM counts;
+SELECT migrate.add_script($f$-- migrate:revision e1
+-- migrate:parents s1
+-- migrate:up
+SELECT 1;
+-- migrate:down
+SELECT 2;
+SELECT 'not closed;
+-- migrate:up
+$f$);
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate, * FROM counts;
+SELECT migrate.add_script($f$-- migrate:revision e1
+-- migrate:parents s1
+-- migrate:up
+SELECT $a_dollar_quote_tag_longer_than_the_63_bytes_that_an_identifier_may_have$ not closed
+$a_dollar_quote_tag_longer_than_the_63_bytes_that_an_identifier_may_have;
+-- migrate:down
+SELECT 2;
+$f$);
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate, * FROM counts;
+-- Invalid input: a statement's line is that of its first word, whatever
+-- comments come before it (here line 3 of the up section)
+SELECT migrate.add_script($f$-- migrate:revision e1
+-- migrate:parents s1
+-- migrate:up
+SELECT 1; /* a comment
+   over two lines */ -- and one more
+/* and another */ CREATE INDEX CONCURRENTLY i_e1 ON t_s1 (id);
+$f$);
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate, * FROM counts;
 
 -- Checks shared with migrate.add(), nothing registered

@@ -230,6 +230,7 @@ extern void check_registrants(Graph *g, StepPlan *plan);
 
 /* sqlcheck.c: up and down SQL checked by the server's parser at add time */
 extern void sqlcheck_validate(const char *revision, const char *section, const char *sql);
+extern int	line_of_offset(const char *sql, int offset);
 
 typedef struct SqlStatement
 {
@@ -242,6 +243,12 @@ extern char *sql_statements_on_own_lines(const char *sql);
 
 /* txblock.c: statements that cannot run inside a transaction block */
 extern const char *outside_transaction_only(Node *stmt, List **slotless, const char **hint);
+
+/* sqlscan.c: revision SQL as the server's scanner reads it */
+typedef bool (*SqlTokenVisitor) (int start, int end, void *arg);
+
+extern int	sqlscan_tokens(const char *sql, SqlTokenVisitor visit, void *arg);
+extern int *sqlscan_marker_lines(const char *sql, const char *prefix, int *count);
 
 /* script.c: migration files */
 extern char *normalize_line_ends(const char *sql, bool trim);

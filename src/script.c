@@ -11,11 +11,12 @@
  *	ALTER TABLE users DROP email;
  *
  * A marker is a whole line starting with "-- migrate:", and only where the
- * SQL lexer is not inside a string, a quoted identifier, a dollar-quoted body
- * or a block comment: the same words there are SQL.  CRLF and CR line ends
- * become LF.  A section's SQL is the text between its marker line and the
- * next one, less its trailing line ends: the form add() stores, so script()
- * and add_script() round-trip every revision exactly.
+ * server's scanner reads it as a comment, outside every string, quoted
+ * identifier, dollar-quoted body and block comment (sqlscan.c): the same
+ * words there are SQL.  CRLF and CR line ends become LF.  A section's SQL is
+ * the text between its marker line and the next one, less its trailing line
+ * ends: the form add() stores, so script() and add_script() round-trip every
+ * revision exactly.
  */
 #include "migrate.h"
 
@@ -31,133 +32,6 @@
 #include "utils/builtins.h"
 
 #define MARKER_PREFIX "-- migrate:"
-
-/* Lexical state of SQL text, carried from line to line. */
-typedef enum LexState
-{
-	LEX_NORMAL,
-	LEX_QUOTE,					/* '...' */
-	LEX_ESCAPE_QUOTE,			/* E'...' */
-	LEX_IDENT,					/* "..." */
-	LEX_DOLLAR,					/* $tag$...$tag$ */
-	LEX_BLOCK_COMMENT			/* nested */
-} LexState;
-
-/*
- * The dollar-quote delimiter points into the text being read, which outlives
- * the lexer: a tag has no length limit (it is no identifier, so NAMEDATALEN
- * does not apply), and a tag cut short would leave the lexer outside a quote
- * that the server's parser is inside.
- */
-typedef struct Lexer
-{
-	LexState	state;
-	const char *tag;			/* dollar-quote delimiter, "$tag$" */
-	int			taglen;
-	int			depth;			/* block comment nesting */
-} Lexer;
-
-static bool
-is_ident_char(char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		(c >= '0' && c <= '9') || c == '_' || c == '$' || (unsigned char) c >= 0x80;
-}
-
-/* Advances the lexer over one line (without its newline). */
-static void
-lex_line(Lexer *lx, const char *s, int len)
-{
-	for (int i = 0; i < len; i++)
-	{
-		char		c = s[i];
-
-		switch (lx->state)
-		{
-			case LEX_NORMAL:
-				if (c == '-' && i + 1 < len && s[i + 1] == '-')
-					return;		/* line comment: rest of the line */
-				if (c == '/' && i + 1 < len && s[i + 1] == '*')
-				{
-					lx->state = LEX_BLOCK_COMMENT;
-					lx->depth = 1;
-					i++;
-				}
-				else if (c == '\'')
-					lx->state = (i > 0 && (s[i - 1] == 'E' || s[i - 1] == 'e') &&
-								 (i < 2 || !is_ident_char(s[i - 2]))) ?
-						LEX_ESCAPE_QUOTE : LEX_QUOTE;
-				else if (c == '"')
-					lx->state = LEX_IDENT;
-				else if (c == '$' && (i == 0 || !is_ident_char(s[i - 1])))
-				{
-					int			j = i + 1;
-
-					while (j < len && s[j] != '$' && is_ident_char(s[j]) &&
-						   !(j == i + 1 && s[j] >= '0' && s[j] <= '9'))
-						j++;
-					if (j < len && s[j] == '$')
-					{
-						lx->tag = s + i;
-						lx->taglen = j - i + 1;
-						lx->state = LEX_DOLLAR;
-						i = j;
-					}
-				}
-				break;
-			case LEX_QUOTE:
-				if (c == '\'')
-				{
-					if (i + 1 < len && s[i + 1] == '\'')
-						i++;
-					else
-						lx->state = LEX_NORMAL;
-				}
-				break;
-			case LEX_ESCAPE_QUOTE:
-				if (c == '\\')
-					i++;
-				else if (c == '\'')
-				{
-					if (i + 1 < len && s[i + 1] == '\'')
-						i++;
-					else
-						lx->state = LEX_NORMAL;
-				}
-				break;
-			case LEX_IDENT:
-				if (c == '"')
-				{
-					if (i + 1 < len && s[i + 1] == '"')
-						i++;
-					else
-						lx->state = LEX_NORMAL;
-				}
-				break;
-			case LEX_DOLLAR:
-				if (c == '$' && len - i >= lx->taglen &&
-					strncmp(s + i, lx->tag, lx->taglen) == 0)
-				{
-					lx->state = LEX_NORMAL;
-					i += lx->taglen - 1;
-				}
-				break;
-			case LEX_BLOCK_COMMENT:
-				if (c == '*' && i + 1 < len && s[i + 1] == '/')
-				{
-					if (--lx->depth == 0)
-						lx->state = LEX_NORMAL;
-					i++;
-				}
-				else if (c == '/' && i + 1 < len && s[i + 1] == '*')
-				{
-					lx->depth++;
-					i++;
-				}
-				break;
-		}
-	}
-}
 
 /* Refuses a malformed migration script; what and detail are already translated. */
 static void
@@ -225,7 +99,9 @@ register_script(const char *raw, AuditContext *ac)
 {
 	StringInfoData text;
 	int			line = 0;
-	Lexer		lx = {LEX_NORMAL, NULL, 0, 0};
+	int		   *markers;
+	int			nmarkers;
+	int			next_marker = 0;
 	enum
 	{
 		IN_HEADER, IN_UP, IN_DOWN
@@ -258,6 +134,7 @@ register_script(const char *raw, AuditContext *ac)
 	/* the same line ends as add() stores, so a checkout's never change a checksum */
 	initStringInfo(&text);
 	appendStringInfoString(&text, normalize_line_ends(raw, false));
+	markers = sqlscan_marker_lines(text.data, MARKER_PREFIX, &nmarkers);
 
 	for (int pos = 0; pos < text.len;)
 	{
@@ -269,15 +146,14 @@ register_script(const char *raw, AuditContext *ac)
 
 		CHECK_FOR_INTERRUPTS();
 		line++;
-		marker = lx.state == LEX_NORMAL && len >= (int) strlen(MARKER_PREFIX) &&
-			strncmp(s, MARKER_PREFIX, strlen(MARKER_PREFIX)) == 0;
-
+		marker = next_marker < nmarkers && markers[next_marker] == pos;
 		if (marker)
 		{
 			const char *key = s + strlen(MARKER_PREFIX);
 			int			keylen = 0;
 			char	   *value;
 
+			next_marker++;
 			while (key + keylen < s + len && key[keylen] != ' ' && key[keylen] != '\t')
 				keylen++;
 			value = pnstrdup(key + keylen, s + len - key - keylen);
@@ -373,10 +249,6 @@ register_script(const char *raw, AuditContext *ac)
 			if (t < s + len && !(t + 1 < s + len && t[0] == '-' && t[1] == '-'))
 				script_error(line, _("SQL text before \"-- migrate:up\""), NULL);
 		}
-		else
-			lex_line(&lx, s, len);
-
-		/* a newline inside a single-line construct ends nothing: only lines matter */
 		pos = next;
 	}
 
@@ -658,28 +530,15 @@ normalize_line_ends(const char *sql, bool trim)
 void
 check_no_marker_lines(const char *revision, const char *section, const char *sql)
 {
-	Lexer		lx = {LEX_NORMAL, NULL, 0, 0};
-	int			line = 0;
+	int			nmarkers;
+	int		   *markers = sqlscan_marker_lines(sql, MARKER_PREFIX, &nmarkers);
 
-	for (const char *s = sql; *s;)
-	{
-		const char *nl = strchr(s, '\n');
-		int			len = nl ? (int) (nl - s) : (int) strlen(s);
-
-		CHECK_FOR_INTERRUPTS();
-		line++;
-		if (lx.state == LEX_NORMAL && len >= (int) strlen(MARKER_PREFIX) &&
-			strncmp(s, MARKER_PREFIX, strlen(MARKER_PREFIX)) == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("line %d of the %s SQL of revision \"%s\" reads as a migration file marker",
-							line, section, revision),
-					 errdetail("A line starting with \"%s\" outside strings and comments starts a section of a migration file.",
-							   MARKER_PREFIX),
-					 errhint("Indent the comment, or reword it.")));
-		lex_line(&lx, s, len);
-		if (!nl)
-			break;
-		s = nl + 1;
-	}
+	if (nmarkers > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("line %d of the %s SQL of revision \"%s\" reads as a migration file marker",
+						line_of_offset(sql, markers[0]), section, revision),
+				 errdetail("A line starting with \"%s\" outside strings and comments starts a section of a migration file.",
+						   MARKER_PREFIX),
+				 errhint("Indent the comment, or reword it.")));
 }

@@ -23,7 +23,7 @@ typedef struct SqlCheckContext
 } SqlCheckContext;
 
 /* 1-based line of a byte offset into sql. */
-static int
+int
 line_of_offset(const char *sql, int offset)
 {
 	int			line = 1;
@@ -52,19 +52,42 @@ line_of_cursor(const char *sql, int cursorpos)
 	return line_of_offset(sql, offset_of_cursor(sql, cursorpos));
 }
 
-/* A statement's location starts after the previous ";": skip blanks and comments. */
-static int
-skip_blanks(const char *sql, int offset)
+/* The first statements of a list whose first tokens are still to be found. */
+typedef struct StatementStarts
 {
-	for (;;)
-	{
-		while (sql[offset] == ' ' || sql[offset] == '\t' || sql[offset] == '\n' || sql[offset] == '\r')
-			offset++;
-		if (sql[offset] != '-' || sql[offset + 1] != '-')
-			return offset;
-		while (sql[offset] != '\0' && sql[offset] != '\n')
-			offset++;
-	}
+	List	   *stmts;
+	int			next;
+	int		   *starts;
+} StatementStarts;
+
+/* A token visitor: the token is the first of the statements that start before it. */
+static bool
+note_statement_start(int start, int end, void *arg)
+{
+	StatementStarts *ss = arg;
+
+	(void) end;
+	while (ss->next < list_length(ss->stmts) &&
+		   list_nth_node(RawStmt, ss->stmts, ss->next)->stmt_location <= start)
+		ss->starts[ss->next++] = start;
+	return ss->next < list_length(ss->stmts);
+}
+
+/*
+ * The byte offset of each statement's first token.  A statement's location
+ * is just after the ";" that ends the one before, where whitespace and
+ * comments, block comments included, may come before its first word.
+ */
+static int *
+statement_starts(const char *sql, List *stmts)
+{
+	StatementStarts ss = {stmts, 0, palloc(sizeof(int) * Max(list_length(stmts), 1))};
+
+	for (int i = 0; i < list_length(stmts); i++)
+		ss.starts[i] = list_nth_node(RawStmt, stmts, i)->stmt_location;
+	if (stmts != NIL)
+		(void) sqlscan_tokens(sql, note_statement_start, &ss);
+	return ss.starts;
 }
 
 /*
@@ -109,7 +132,8 @@ parse_with_standard_strings(const char *sql, bool on)
  * into the same statements either way leaves no such room.
  */
 static void
-check_reads_the_same_without_standard_strings(SqlCheckContext *cxt, List *stmts_on)
+check_reads_the_same_without_standard_strings(SqlCheckContext *cxt, List *stmts_on,
+											  const int *starts)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	List	   *volatile stmts_off = NIL;
@@ -142,15 +166,15 @@ check_reads_the_same_without_standard_strings(SqlCheckContext *cxt, List *stmts_
 		if (failed_at >= 0)
 		{
 			if (last || failed_at < list_nth_node(RawStmt, stmts_on, i + 1)->stmt_location)
-				differs = on->stmt_location;
+				differs = i;
 		}
 		else if (off == NULL || off->stmt_location != on->stmt_location || off->stmt_len != on->stmt_len)
-			differs = on->stmt_location;
+			differs = i;
 	}
 	if (differs < 0 && failed_at < 0 && list_length(stmts_off) == list_length(stmts_on))
 		return;
 
-	cxt->location = skip_blanks(cxt->sql, Max(differs, 0));
+	cxt->location = stmts_on != NIL ? starts[Max(differs, 0)] : 0;
 	ereport(ERROR,
 			(errcode(ERRCODE_SYNTAX_ERROR),
 			 errmsg("SQL reads differently when standard_conforming_strings is off"),
@@ -230,6 +254,7 @@ sqlcheck_validate(const char *revision, const char *section, const char *sql)
 	ErrorContextCallback callback;
 	List	   *stmts = NIL;
 	List	   *slotless = NIL;
+	int		   *starts;
 	ListCell   *lc;
 
 	/* a huge revision makes a huge parse tree: free it as soon as it is checked */
@@ -251,7 +276,8 @@ sqlcheck_validate(const char *revision, const char *section, const char *sql)
 	callback.previous = error_context_stack;
 	error_context_stack = &callback;
 
-	check_reads_the_same_without_standard_strings(&cxt, stmts);
+	starts = statement_starts(sql, stmts);
+	check_reads_the_same_without_standard_strings(&cxt, stmts, starts);
 
 	foreach(lc, stmts)
 	{
@@ -259,7 +285,7 @@ sqlcheck_validate(const char *revision, const char *section, const char *sql)
 		const char *what;
 		const char *hint;
 
-		cxt.location = skip_blanks(sql, raw->stmt_location);
+		cxt.location = starts[foreach_current_index(lc)];
 		what = role_change(raw->stmt);
 		if (what != NULL)
 			ereport(ERROR,
@@ -310,16 +336,16 @@ SqlStatement *
 sql_statements(const char *sql, int *count)
 {
 	List	   *stmts = parse_with_standard_strings(sql, true);
+	int		   *starts = statement_starts(sql, stmts);
 	SqlStatement *result = palloc(sizeof(SqlStatement) * Max(list_length(stmts), 1));
-	ListCell   *lc;
 	int			line = 1;
 	int			scanned = 0;
 
 	*count = 0;
-	foreach(lc, stmts)
+	for (int i = 0; i < list_length(stmts); i++)
 	{
-		RawStmt    *raw = lfirst_node(RawStmt, lc);
-		int			start = skip_blanks(sql, raw->stmt_location);
+		RawStmt    *raw = list_nth_node(RawStmt, stmts, i);
+		int			start = starts[i];
 		int			len = raw->stmt_len > 0 ?
 			raw->stmt_len - (start - raw->stmt_location) : (int) strlen(sql + start);
 
@@ -336,16 +362,17 @@ sql_statements(const char *sql, int *count)
 
 /*
  * The SQL with every statement starting on a line of its own (a line end
- * inserted after a statement's ";" where more text follows on its line).
- * psql takes up a change of standard_conforming_strings from the next line
- * it reads; with statements on their own lines that is always a statement
- * boundary, which reads the same either way (see
- * check_reads_the_same_without_standard_strings).
+ * inserted after a statement's ";" where no line end comes before the next
+ * statement's first token).  psql takes up a change of
+ * standard_conforming_strings from the next line it reads; with statements
+ * on their own lines that is always a statement boundary, which reads the
+ * same either way (see check_reads_the_same_without_standard_strings).
  */
 char *
 sql_statements_on_own_lines(const char *sql)
 {
 	List	   *stmts = parse_with_standard_strings(sql, true);
+	int		   *starts = statement_starts(sql, stmts);
 	StringInfoData buf;
 	int			copied = 0;
 
@@ -354,7 +381,7 @@ sql_statements_on_own_lines(const char *sql)
 	{
 		RawStmt    *raw = list_nth_node(RawStmt, stmts, i);
 		int			semicolon = raw->stmt_location + raw->stmt_len;
-		int			next = skip_blanks(sql, list_nth_node(RawStmt, stmts, i + 1)->stmt_location);
+		int			next = starts[i + 1];
 
 		if (memchr(sql + semicolon, '\n', next - semicolon) != NULL)
 			continue;

@@ -525,7 +525,9 @@ sub quoted_sql
 	for (1 .. 1 + rint(4))
 	{
 		my $r = rint(6);
-		if ($r == 0) { push @items, "'" . (quoted_content(qr/\x00/) =~ s/'/''/gr) . "'"; }
+		# no backslash in a '...' string: one before a quote is refused (42601),
+		# as such a string reads differently with standard_conforming_strings off
+		if ($r == 0) { push @items, "'" . (quoted_content(qr/\\/) =~ s/'/''/gr) . "'"; }
 		elsif ($r == 1)
 		{
 			push @items,
