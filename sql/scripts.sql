@@ -130,9 +130,10 @@ $f$);
 SELECT up_sql, down_sql FROM migrate.revision WHERE id = 'm_continued';
 ROLLBACK;
 -- a marker-like line inside a U&'...' string is inside it too: the file is
--- not split there (no second down section) and add() finds no marker; the
--- revision is refused as any U&'...' string is, since the server refuses
--- those when standard_conforming_strings is off
+-- not split there (no second down section) and add() finds no marker; a
+-- U&'...' string reads the same whatever standard_conforming_strings says
+-- (the server refuses it when the setting is off, but psql reads it alike)
+BEGIN;
 SELECT migrate.add_script($f$-- migrate:revision m_unicode
 -- migrate:parents m_after
 -- migrate:up
@@ -142,9 +143,9 @@ a';
 -- migrate:down
 SELECT 1;
 $f$);
-SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
-SELECT migrate.add('m_unicode', E'SELECT U&''d\\0061t\n-- migrate:down\na''', parents => '{m_after}');
-SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
+SELECT migrate.add('m_unicode2', E'SELECT U&''d\\0061t\n-- migrate:down\na''', parents => '{m_after}');
+SELECT id, up_sql, down_sql FROM migrate.revision WHERE id LIKE 'm\_unicode%' ORDER BY id;
+ROLLBACK;
 
 -- CRLF line ends are LF: the same file with CRLF is the same revision
 SELECT checksum AS s5_checksum FROM migrate.revision WHERE id = 's5' \gset

@@ -92,24 +92,16 @@ statement_starts(const char *sql, List *stmts)
 
 /*
  * The raw parse trees of sql as the server reads it with
- * standard_conforming_strings on or off, whatever the session says.
+ * standard_conforming_strings on, whatever the session says.
  */
 static List *
-parse_with_standard_strings(const char *sql, bool on)
+parse_with_standard_strings(const char *sql)
 {
 	int			nestlevel = NewGUCNestLevel();
 	List	   *volatile stmts = NIL;
 
-	(void) set_config_option("standard_conforming_strings", on ? "on" : "off",
+	(void) set_config_option("standard_conforming_strings", "on",
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-	if (!on)
-	{
-		/* judged, not warned about; \' read as the server may read it */
-		(void) set_config_option("escape_string_warning", "off",
-								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-		(void) set_config_option("backslash_quote", "on",
-								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-	}
 	PG_TRY();
 	{
 		stmts = raw_parser(sql, RAW_PARSE_DEFAULT);
@@ -123,58 +115,45 @@ parse_with_standard_strings(const char *sql, bool on)
 }
 
 /*
- * Refuses SQL whose statements split differently when
- * standard_conforming_strings is off.  A backslash before a quote in a
- * '...' string ends the string with it on and escapes the quote with it
- * off; psql follows the server's setting when it reads an offline script,
- * so a revision that turns the setting off could make psql read the rest of
- * its text as psql commands (such as \! for a shell).  SQL that parses
- * into the same statements either way leaves no such room.
+ * A token visitor: stops at the first plain '...' string (or N'...') that
+ * holds a backslash right before a quote, noting where it starts.
+ */
+static bool
+find_backslash_quote(int start, int end, void *arg)
+{
+	const char *sql = ((SqlCheckContext *) arg)->sql;
+	int			quote = start;
+
+	if (sql[quote] == 'N' || sql[quote] == 'n')
+		quote++;
+	if (sql[quote] != '\'')
+		return true;			/* not a plain string: E'', U&'', B'', X'', $$ */
+	for (int i = quote + 1; i + 1 < end; i++)
+		if (sql[i] == '\\' && sql[i + 1] == '\'')
+		{
+			((SqlCheckContext *) arg)->location = start;
+			return false;
+		}
+	return true;
+}
+
+/*
+ * Refuses SQL that reads differently when standard_conforming_strings is
+ * off.  That setting changes one thing only: in a plain '...' string a
+ * backslash escapes the next character, so a backslash before a quote ends
+ * the string with the setting on and escapes the quote with it off.  psql
+ * follows the server's setting when it reads an offline script, so a
+ * revision that turned it off could make psql read the rest of its text as
+ * psql commands (such as \! for a shell).  Without a backslash before a
+ * quote in a plain string, every token reads the same either way.
  */
 static void
-check_reads_the_same_without_standard_strings(SqlCheckContext *cxt, List *stmts_on,
-											  const int *starts)
+check_reads_the_same_without_standard_strings(SqlCheckContext *cxt)
 {
-	MemoryContext oldcxt = CurrentMemoryContext;
-	List	   *volatile stmts_off = NIL;
-	int			volatile failed_at = -1;	/* byte offset of the error, if any */
-	int			differs;
-
-	PG_TRY();
-	{
-		stmts_off = parse_with_standard_strings(cxt->sql, false);
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		failed_at = edata->cursorpos > 0 ? offset_of_cursor(cxt->sql, edata->cursorpos) : 0;
-	}
-	PG_END_TRY();
-
-	/* the first statement that differs, or that holds the error */
-	differs = -1;
-	for (int i = 0; i < list_length(stmts_on) && differs < 0; i++)
-	{
-		RawStmt    *on = list_nth_node(RawStmt, stmts_on, i);
-		RawStmt    *off = i < list_length(stmts_off) ? list_nth_node(RawStmt, stmts_off, i) : NULL;
-		bool		last = i + 1 == list_length(stmts_on);
-
-		if (failed_at >= 0)
-		{
-			if (last || failed_at < list_nth_node(RawStmt, stmts_on, i + 1)->stmt_location)
-				differs = i;
-		}
-		else if (off == NULL || off->stmt_location != on->stmt_location || off->stmt_len != on->stmt_len)
-			differs = i;
-	}
-	if (differs < 0 && failed_at < 0 && list_length(stmts_off) == list_length(stmts_on))
+	cxt->location = -1;
+	(void) sqlscan_tokens(cxt->sql, find_backslash_quote, cxt);
+	if (cxt->location < 0)
 		return;
-
-	cxt->location = stmts_on != NIL ? starts[Max(differs, 0)] : 0;
 	ereport(ERROR,
 			(errcode(ERRCODE_SYNTAX_ERROR),
 			 errmsg("SQL reads differently when standard_conforming_strings is off"),
@@ -263,7 +242,7 @@ sqlcheck_validate(const char *revision, const char *section, const char *sql)
 	MemoryContextSwitchTo(parsecxt);
 	PG_TRY();
 	{
-		stmts = parse_with_standard_strings(sql, true);
+		stmts = parse_with_standard_strings(sql);
 	}
 	PG_CATCH();
 	{
@@ -277,7 +256,7 @@ sqlcheck_validate(const char *revision, const char *section, const char *sql)
 	error_context_stack = &callback;
 
 	starts = statement_starts(sql, stmts);
-	check_reads_the_same_without_standard_strings(&cxt, stmts, starts);
+	check_reads_the_same_without_standard_strings(&cxt);
 
 	foreach(lc, stmts)
 	{
@@ -335,7 +314,7 @@ sqlcheck_validate(const char *revision, const char *section, const char *sql)
 SqlStatement *
 sql_statements(const char *sql, int *count)
 {
-	List	   *stmts = parse_with_standard_strings(sql, true);
+	List	   *stmts = parse_with_standard_strings(sql);
 	int		   *starts = statement_starts(sql, stmts);
 	SqlStatement *result = palloc(sizeof(SqlStatement) * Max(list_length(stmts), 1));
 	int			line = 1;
@@ -371,7 +350,7 @@ sql_statements(const char *sql, int *count)
 char *
 sql_statements_on_own_lines(const char *sql)
 {
-	List	   *stmts = parse_with_standard_strings(sql, true);
+	List	   *stmts = parse_with_standard_strings(sql);
 	int		   *starts = statement_starts(sql, stmts);
 	StringInfoData buf;
 	int			copied = 0;
