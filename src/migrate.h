@@ -240,6 +240,11 @@ typedef struct SqlStatement
 
 extern SqlStatement *sql_statements(const char *sql, int *count);
 extern char *sql_statements_on_own_lines(const char *sql);
+extern char *normalize_line_ends(const char *sql, bool trim);
+extern void check_no_marker_lines(const char *revision, const char *section, const char *sql);
+
+/* A migration file's marker lines start so (SPEC section 6). */
+#define MARKER_PREFIX "-- migrate:"
 
 /* txblock.c: statements that cannot run inside a transaction block */
 extern const char *outside_transaction_only(Node *stmt, List **slotless, const char **hint);
@@ -249,10 +254,6 @@ typedef bool (*SqlTokenVisitor) (int start, int end, void *arg);
 
 extern int	sqlscan_tokens(const char *sql, SqlTokenVisitor visit, void *arg);
 extern int *sqlscan_marker_lines(const char *sql, const char *prefix, int *count);
-
-/* script.c: migration files */
-extern char *normalize_line_ends(const char *sql, bool trim);
-extern void check_no_marker_lines(const char *revision, const char *section, const char *sql);
 
 /* audit.c: history rows and their hash chain */
 typedef struct AuditContext

@@ -31,9 +31,8 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 
-#define MARKER_PREFIX "-- migrate:"
-
 /* Refuses a malformed migration script; what and detail are already translated. */
+pg_attribute_noreturn()
 static void
 script_error(int line, const char *what, const char *detail)
 {
@@ -81,6 +80,7 @@ trim_trailing_blanks(char *s)
 	return s;
 }
 
+/* Whether s holds only spaces and tabs. */
 static bool
 is_blank(const char *s, int len)
 {
@@ -88,6 +88,158 @@ is_blank(const char *s, int len)
 		if (s[i] != ' ' && s[i] != '\t')
 			return false;
 	return true;
+}
+
+/* Where a migration file's parser is, and what it has read so far. */
+typedef enum ScriptSection
+{
+	IN_HEADER,
+	IN_UP,
+	IN_DOWN
+} ScriptSection;
+
+typedef struct ScriptParse
+{
+	int			line;			/* of the line being read, 1-based */
+	ScriptSection section;
+	char	   *id;
+	char	   *message;
+	ArrayType  *parents;
+	ArrayType  *depends;
+	ArrayType  *labels;
+	bool		seen_parents;
+	bool		seen_depends;
+	bool		seen_labels;
+	bool		seen_message;
+	int			up_start;		/* byte offsets of the sections, -1 if none */
+	int			up_end;
+	int			down_start;
+	int			down_end;
+	int			up_line;
+} ScriptParse;
+
+/* Reads a "-- migrate:up" or "-- migrate:down" line; next starts its SQL. */
+static void
+read_section_marker(ScriptParse *sp, bool up, const char *value, int next)
+{
+	if (up)
+	{
+		if (!is_blank(value, strlen(value)))
+			script_error(sp->line, _("text after \"-- migrate:up\""), NULL);
+		if (sp->up_start >= 0)
+			script_error(sp->line, _("a second \"-- migrate:up\" section"), NULL);
+		if (sp->section == IN_DOWN)
+			script_error(sp->line, _("\"-- migrate:up\" after \"-- migrate:down\""), NULL);
+		sp->section = IN_UP;
+		sp->up_start = next;
+		sp->up_line = sp->line;
+		return;
+	}
+	if (!is_blank(value, strlen(value)))
+		script_error(sp->line, _("text after \"-- migrate:down\""), NULL);
+	if (sp->down_start >= 0)
+		script_error(sp->line, _("a second \"-- migrate:down\" section"), NULL);
+	if (sp->up_start < 0)
+		script_error(sp->line, _("\"-- migrate:down\" before \"-- migrate:up\""), NULL);
+	sp->section = IN_DOWN;
+	sp->down_start = next;
+}
+
+/* Reads a header line "-- migrate:<key> <value>"; each key at most once. */
+static void
+read_header_line(ScriptParse *sp, const char *keyname, const char *value)
+{
+	const char *trimmed = value;
+	bool	   *seen = NULL;
+
+	if (sp->section != IN_HEADER)
+		script_error(sp->line, psprintf(_("header line \"-- migrate:%s\" after \"-- migrate:up\""), keyname),
+					 _("Header lines come before the up section; inside SQL, write the words in a comment that does not start the line."));
+	while (*trimmed == ' ' || *trimmed == '\t')
+		trimmed++;
+
+	if (strcmp(keyname, "revision") == 0)
+	{
+		if (sp->id != NULL)
+			script_error(sp->line, _("a second \"-- migrate:revision\" line"), NULL);
+		sp->id = trim_trailing_blanks(pstrdup(trimmed));
+		if (*sp->id == '\0')
+			script_error(sp->line, _("\"-- migrate:revision\" without an id"), NULL);
+		return;
+	}
+	if (strcmp(keyname, "message") == 0)
+	{
+		seen = &sp->seen_message;
+		/* exactly one space separates key and message, which keeps its own spaces */
+		sp->message = pstrdup(value[0] == ' ' ? value + 1 : value);
+	}
+	else if (strcmp(keyname, "parents") == 0)
+	{
+		seen = &sp->seen_parents;
+		sp->parents = split_names(trimmed, "parents", true);
+	}
+	else if (strcmp(keyname, "depends_on") == 0)
+	{
+		seen = &sp->seen_depends;
+		sp->depends = split_names(trimmed, "depends_on", false);
+	}
+	else if (strcmp(keyname, "branch_labels") == 0)
+	{
+		seen = &sp->seen_labels;
+		sp->labels = split_names(trimmed, "branch_labels", false);
+	}
+	else
+		script_error(sp->line, psprintf(_("unknown key \"%s\""), keyname), NULL);
+	if (*seen)
+		script_error(sp->line, psprintf(_("a second \"-- migrate:%s\" line"), keyname), NULL);
+	*seen = true;
+}
+
+/* Reads a marker line s (len bytes, at pos); next is the line after it. */
+static void
+read_marker_line(ScriptParse *sp, const char *s, int len, int pos, int next)
+{
+	const char *key = s + strlen(MARKER_PREFIX);
+	int			keylen = 0;
+	char	   *value;
+
+	while (key + keylen < s + len && key[keylen] != ' ' && key[keylen] != '\t')
+		keylen++;
+	value = pnstrdup(key + keylen, s + len - key - keylen);
+
+	/* a section ends where the next marker line starts, less its newline */
+	if (sp->section == IN_UP)
+		sp->up_end = pos;
+	else if (sp->section == IN_DOWN)
+		sp->down_end = pos;
+
+	if (keylen == 2 && strncmp(key, "up", 2) == 0)
+		read_section_marker(sp, true, value, next);
+	else if (keylen == 4 && strncmp(key, "down", 4) == 0)
+		read_section_marker(sp, false, value, next);
+	else
+		read_header_line(sp, pnstrdup(key, keylen), value);
+}
+
+/* Refuses a header line that is neither blank nor a comment. */
+static void
+check_header_text(ScriptParse *sp, const char *s, int len)
+{
+	const char *t = s;
+
+	while (t < s + len && (*t == ' ' || *t == '\t'))
+		t++;
+	if (t < s + len && !(t + 1 < s + len && t[0] == '-' && t[1] == '-'))
+		script_error(sp->line, _("SQL text before \"-- migrate:up\""), NULL);
+}
+
+/* A section's SQL: text[start, end) less its trailing line ends (as add() stores it). */
+static char *
+section_sql(StringInfo text, int start, int end)
+{
+	while (end > start && text->data[end - 1] == '\n')
+		end--;
+	return pnstrdup(text->data + Min(start, text->len), Max(end - start, 0));
 }
 
 /*
@@ -98,28 +250,10 @@ static char *
 register_script(const char *raw, AuditContext *ac)
 {
 	StringInfoData text;
-	int			line = 0;
+	ScriptParse sp = {0};
 	int		   *markers;
 	int			nmarkers;
 	int			next_marker = 0;
-	enum
-	{
-		IN_HEADER, IN_UP, IN_DOWN
-	}			section = IN_HEADER;
-	char	   *id = NULL;
-	char	   *message = NULL;
-	ArrayType  *parents = NULL;
-	ArrayType  *depends = NULL;
-	ArrayType  *labels = NULL;
-	bool		seen_parents = false,
-				seen_depends = false,
-				seen_labels = false,
-				seen_message = false;
-	int			up_start = -1,
-				up_end = -1,
-				down_start = -1,
-				down_end = -1;
-	int			up_line = 0;
 
 	if (raw == NULL)
 		ereport(ERROR,
@@ -135,6 +269,7 @@ register_script(const char *raw, AuditContext *ac)
 	initStringInfo(&text);
 	appendStringInfoString(&text, normalize_line_ends(raw, false));
 	markers = sqlscan_marker_lines(text.data, MARKER_PREFIX, &nmarkers);
+	sp.up_start = sp.up_end = sp.down_start = sp.down_end = -1;
 
 	for (int pos = 0; pos < text.len;)
 	{
@@ -142,143 +277,31 @@ register_script(const char *raw, AuditContext *ac)
 		const char *nl = strchr(s, '\n');
 		int			len = nl ? (int) (nl - s) : (int) strlen(s);
 		int			next = pos + len + (nl ? 1 : 0);
-		bool		marker;
 
 		CHECK_FOR_INTERRUPTS();
-		line++;
-		marker = next_marker < nmarkers && markers[next_marker] == pos;
-		if (marker)
+		sp.line++;
+		if (next_marker < nmarkers && markers[next_marker] == pos)
 		{
-			const char *key = s + strlen(MARKER_PREFIX);
-			int			keylen = 0;
-			char	   *value;
-
 			next_marker++;
-			while (key + keylen < s + len && key[keylen] != ' ' && key[keylen] != '\t')
-				keylen++;
-			value = pnstrdup(key + keylen, s + len - key - keylen);
-
-			/* a section ends where the next marker line starts, less its newline */
-			if (section == IN_UP)
-				up_end = pos;
-			else if (section == IN_DOWN)
-				down_end = pos;
-
-			if (keylen == 2 && strncmp(key, "up", 2) == 0)
-			{
-				if (!is_blank(value, strlen(value)))
-					script_error(line, _("text after \"-- migrate:up\""), NULL);
-				if (up_start >= 0)
-					script_error(line, _("a second \"-- migrate:up\" section"), NULL);
-				if (section == IN_DOWN)
-					script_error(line, _("\"-- migrate:up\" after \"-- migrate:down\""), NULL);
-				section = IN_UP;
-				up_start = next;
-				up_line = line;
-			}
-			else if (keylen == 4 && strncmp(key, "down", 4) == 0)
-			{
-				if (!is_blank(value, strlen(value)))
-					script_error(line, _("text after \"-- migrate:down\""), NULL);
-				if (down_start >= 0)
-					script_error(line, _("a second \"-- migrate:down\" section"), NULL);
-				if (up_start < 0)
-					script_error(line, _("\"-- migrate:down\" before \"-- migrate:up\""), NULL);
-				section = IN_DOWN;
-				down_start = next;
-			}
-			else
-			{
-				char	   *keyname = pnstrdup(key, keylen);
-				char	   *trimmed = value;
-				bool	   *seen = NULL;
-
-				if (section != IN_HEADER)
-					script_error(line, psprintf(_("header line \"-- migrate:%s\" after \"-- migrate:up\""), keyname),
-								 _("Header lines come before the up section; inside SQL, write the words in a comment that does not start the line."));
-				while (*trimmed == ' ' || *trimmed == '\t')
-					trimmed++;
-
-				if (strcmp(keyname, "revision") == 0)
-				{
-					if (id != NULL)
-						script_error(line, _("a second \"-- migrate:revision\" line"), NULL);
-					id = trim_trailing_blanks(pstrdup(trimmed));
-					if (*id == '\0')
-						script_error(line, _("\"-- migrate:revision\" without an id"), NULL);
-				}
-				else if (strcmp(keyname, "message") == 0)
-				{
-					seen = &seen_message;
-					/* exactly one space separates key and message, which keeps its own spaces */
-					message = pstrdup(value[0] == ' ' ? value + 1 : value);
-				}
-				else if (strcmp(keyname, "parents") == 0)
-				{
-					seen = &seen_parents;
-					parents = split_names(trimmed, "parents", true);
-				}
-				else if (strcmp(keyname, "depends_on") == 0)
-				{
-					seen = &seen_depends;
-					depends = split_names(trimmed, "depends_on", false);
-				}
-				else if (strcmp(keyname, "branch_labels") == 0)
-				{
-					seen = &seen_labels;
-					labels = split_names(trimmed, "branch_labels", false);
-				}
-				else
-					script_error(line, psprintf(_("unknown key \"%s\""), keyname), NULL);
-
-				if (seen != NULL)
-				{
-					if (*seen)
-						script_error(line, psprintf(_("a second \"-- migrate:%s\" line"), keyname), NULL);
-					*seen = true;
-				}
-			}
+			read_marker_line(&sp, s, len, pos, next);
 		}
-		else if (section == IN_HEADER)
-		{
-			/* before the up section: blank lines and comments only */
-			const char *t = s;
-
-			while (t < s + len && (*t == ' ' || *t == '\t'))
-				t++;
-			if (t < s + len && !(t + 1 < s + len && t[0] == '-' && t[1] == '-'))
-				script_error(line, _("SQL text before \"-- migrate:up\""), NULL);
-		}
+		else if (sp.section == IN_HEADER)
+			check_header_text(&sp, s, len);
 		pos = next;
 	}
 
-	if (section == IN_UP)
-		up_end = text.len;
-	else if (section == IN_DOWN)
-		down_end = text.len;
+	if (sp.section == IN_UP)
+		sp.up_end = text.len;
+	else if (sp.section == IN_DOWN)
+		sp.down_end = text.len;
+	if (sp.id == NULL)
+		script_error(sp.up_line > 0 ? sp.up_line : Max(sp.line, 1), _("no \"-- migrate:revision\" line"), NULL);
+	if (sp.up_start < 0)
+		script_error(Max(sp.line, 1), _("no \"-- migrate:up\" section"), NULL);
 
-	if (id == NULL)
-		script_error(up_line > 0 ? up_line : Max(line, 1), _("no \"-- migrate:revision\" line"), NULL);
-	if (up_start < 0)
-		script_error(Max(line, 1), _("no \"-- migrate:up\" section"), NULL);
-
-	{
-		char	   *up;
-		char	   *down = NULL;
-
-		/* trailing line ends are not part of the SQL (add() drops them too) */
-		while (up_end > up_start && text.data[up_end - 1] == '\n')
-			up_end--;
-		up = pnstrdup(text.data + Min(up_start, text.len), Max(up_end - up_start, 0));
-		if (down_start >= 0)
-		{
-			while (down_end > down_start && text.data[down_end - 1] == '\n')
-				down_end--;
-			down = pnstrdup(text.data + Min(down_start, text.len), Max(down_end - down_start, 0));
-		}
-		return register_revision(id, up, down, parents, message ? message : "",
-								 depends, labels, ac);
-	}
+	return register_revision(sp.id, section_sql(&text, sp.up_start, sp.up_end),
+							 sp.down_start >= 0 ? section_sql(&text, sp.down_start, sp.down_end) : NULL,
+							 sp.parents, sp.message ? sp.message : "", sp.depends, sp.labels, ac);
 }
 
 PG_FUNCTION_INFO_V1(migrate_add_script);
@@ -304,6 +327,7 @@ migrate_add_script(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(cstring_to_text(result));
 }
 
+/* Appends a header line "-- migrate:<key> a b c" (an empty parents list is "base"). */
 static void
 append_names(StringInfo buf, const char *key, ArrayType *arr, bool empty_is_base)
 {
@@ -413,6 +437,7 @@ read_server_file(const char *path)
 	return buf.data;
 }
 
+/* Error context naming the server file add_dir() is reading. */
 static void
 file_error_context(void *arg)
 {
@@ -492,53 +517,3 @@ migrate_add_dir(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
-/*
- * CRLF and lone CR become LF; with trim, trailing line ends go too.  add()
- * stores SQL this way, and add_script() reads files this way, so that the
- * same revision has the same checksum however it was registered, and
- * script() can write every revision as a file that reads back the same.
- */
-char *
-normalize_line_ends(const char *sql, bool trim)
-{
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	for (const char *p = sql; *p; p++)
-	{
-		if (p[0] == '\r' || p[0] == '\n')
-			CHECK_FOR_INTERRUPTS();
-		if (p[0] == '\r')
-		{
-			appendStringInfoChar(&buf, '\n');
-			if (p[1] == '\n')
-				p++;
-		}
-		else
-			appendStringInfoChar(&buf, *p);
-	}
-	while (trim && buf.len > 0 && buf.data[buf.len - 1] == '\n')
-		buf.data[--buf.len] = '\0';
-	return buf.data;
-}
-
-/*
- * Refuses SQL with a line that a migration file would read as a marker
- * ("-- migrate:..." at the start of a line, outside strings and comments):
- * script() could not write the revision as a file.
- */
-void
-check_no_marker_lines(const char *revision, const char *section, const char *sql)
-{
-	int			nmarkers;
-	int		   *markers = sqlscan_marker_lines(sql, MARKER_PREFIX, &nmarkers);
-
-	if (nmarkers > 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("line %d of the %s SQL of revision \"%s\" reads as a migration file marker",
-						line_of_offset(sql, markers[0]), section, revision),
-				 errdetail("A line starting with \"%s\" outside strings and comments starts a section of a migration file.",
-						   MARKER_PREFIX),
-				 errhint("Indent the comment, or reword it.")));
-}

@@ -188,6 +188,7 @@ sets_standard_strings(Node *stmt)
 		strcmp(((VariableSetStmt *) stmt)->name, "standard_conforming_strings") == 0;
 }
 
+/* Error context naming the section, revision and line being checked. */
 static void
 sqlcheck_error_context(void *arg)
 {
@@ -224,6 +225,7 @@ rethrow_parse_error(SqlCheckContext *cxt, MemoryContext oldcxt)
 			 (errcontext("%s SQL of revision \"%s\"", cxt->section, cxt->revision))));
 }
 
+/* Checks a section's SQL at add: the parser, then what a revision may not run. */
 void
 sqlcheck_validate(const char *revision, const char *section, const char *sql)
 {
@@ -370,4 +372,55 @@ sql_statements_on_own_lines(const char *sql)
 	}
 	appendStringInfoString(&buf, sql + copied);
 	return buf.data;
+}
+
+/*
+ * CRLF and lone CR become LF; with trim, trailing line ends go too.  add()
+ * stores SQL this way, and add_script() reads files this way, so that the
+ * same revision has the same checksum however it was registered, and
+ * script() can write every revision as a file that reads back the same.
+ */
+char *
+normalize_line_ends(const char *sql, bool trim)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (const char *p = sql; *p; p++)
+	{
+		if (p[0] == '\r' || p[0] == '\n')
+			CHECK_FOR_INTERRUPTS();
+		if (p[0] == '\r')
+		{
+			appendStringInfoChar(&buf, '\n');
+			if (p[1] == '\n')
+				p++;
+		}
+		else
+			appendStringInfoChar(&buf, *p);
+	}
+	while (trim && buf.len > 0 && buf.data[buf.len - 1] == '\n')
+		buf.data[--buf.len] = '\0';
+	return buf.data;
+}
+
+/*
+ * Refuses SQL with a line that a migration file would read as a marker
+ * ("-- migrate:..." at the start of a line, outside strings and comments):
+ * script() could not write the revision as a file.
+ */
+void
+check_no_marker_lines(const char *revision, const char *section, const char *sql)
+{
+	int			nmarkers;
+	int		   *markers = sqlscan_marker_lines(sql, MARKER_PREFIX, &nmarkers);
+
+	if (nmarkers > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("line %d of the %s SQL of revision \"%s\" reads as a migration file marker",
+						line_of_offset(sql, markers[0]), section, revision),
+				 errdetail("A line starting with \"%s\" outside strings and comments starts a section of a migration file.",
+						   MARKER_PREFIX),
+				 errhint("Indent the comment, or reword it.")));
 }
