@@ -110,7 +110,13 @@ catalog_scope_enter(CatalogScope *scope)
 	/*
 	 * Kept plans are often made while the catalogs are nearly empty (the
 	 * first adds of a registration script); a sequential scan chosen then
-	 * would make every later lookup O(n).  Every lookup has an index.
+	 * would make every later lookup O(n).  Every lookup has an index.  The
+	 * reads by primary key no longer come here (catalog_read_revision() and
+	 * the other index reads below), but the lookups still made through SPI
+	 * need it: add's checks (labels, parents and depends_on by their GIN
+	 * indexes, the ancestry walk, the single head), remove's search for
+	 * revisions built on it, deploy's reading of the history rows written
+	 * since its last turn, the registrant checks and show()'s children.
 	 */
 	(void) set_config_option("enable_seqscan", "off",
 							 PGC_USERSET, PGC_S_SESSION,
@@ -552,29 +558,46 @@ catalog_unset_applied(const char *id)
  * Whether upgrade(target) has nothing to do, judged from the graph heads
  * alone: as the applied set is closed under ancestry, all heads applied means
  * everything is.  Only for "head" and "heads"; false means "load the graph".
+ * The heads are read by index, each probed in applied's primary key, with a
+ * fresh snapshot (the caller has just been granted the deploy lock).
  */
 bool
 catalog_heads_all_applied(const char *target)
 {
-	bool		isnull;
-	int64		nheads;
-	int64		napplied;
+	bool		one_head = strcmp(target, "head") == 0;
+	Snapshot	snapshot;
+	Relation	heads_pkey;
+	Relation	heads;
+	Relation	applied_pkey;
+	Relation	applied;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	AttrNumber	attnum;
+	int64		nheads = 0;
+	bool		all_applied = true;
 
-	if (strcmp(target, "head") != 0 && strcmp(target, "heads") != 0)
+	if (!one_head && strcmp(target, "heads") != 0)
 		return false;
-	/* one index probe per head, whatever plan the join would get */
-	catalog_exec("SELECT pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE EXISTS"
-				 " (SELECT 1 FROM migrate.applied a WHERE a.revision = h.revision))"
-				 " FROM migrate.revision_head h",
-				 0, NULL, NULL, NULL, false, 1);
-	nheads = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	napplied = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	SPI_freetuptable(SPI_tuptable);
+	snapshot = catalog_read_begin(true);
+	heads = catalog_open(CATALOG_REVISION_HEAD, &heads_pkey);
+	applied = catalog_open(CATALOG_APPLIED, &applied_pkey);
+	attnum = catalog_attnum(heads, "revision");
+	scan = systable_beginscan_ordered(heads, heads_pkey, snapshot, 0, NULL);
+	while (all_applied && HeapTupleIsValid(tuple = systable_getnext_ordered(scan, ForwardScanDirection)))
+	{
+		bool		isnull;
+		Datum		head = heap_getattr(tuple, attnum, RelationGetDescr(heads), &isnull);
 
-	/* several heads make "head" an error: the full path reports it */
-	if (strcmp(target, "head") == 0 && nheads > 1)
-		return false;
-	return nheads > 0 && nheads == napplied;
+		/* several heads make "head" an error: the full path reports it */
+		nheads++;
+		all_applied = !(one_head && nheads > 1) &&
+			catalog_probe(applied, applied_pkey, snapshot, head, 0, NULL, NULL, NULL);
+	}
+	systable_endscan_ordered(scan);
+	catalog_close(applied, applied_pkey);
+	catalog_close(heads, heads_pkey);
+	catalog_read_end(snapshot);
+	return nheads > 0 && all_applied;
 }
 
 /*
