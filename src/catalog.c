@@ -599,21 +599,3 @@ catalog_heads_all_applied(const char *target)
 	catalog_read_end(snapshot);
 	return nheads > 0 && all_applied;
 }
-
-/*
- * Runs the no-op check once per backend before the caller queues for the
- * deploy lock.  Waiters are granted the lock one after another; a waiter that
- * then only executes a kept plan holds it for microseconds, where parsing,
- * planning and loading the catalogs' relation cache took milliseconds, times
- * the number of waiters.
- */
-void
-catalog_warm_heads_check(void)
-{
-	static bool warmed = false;
-
-	if (warmed)
-		return;
-	(void) catalog_heads_all_applied("heads");
-	warmed = true;
-}

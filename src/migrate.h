@@ -65,7 +65,6 @@ extern char *quoted_names(char **names, int n, int total, int limit);
 
 /* lock.c: the deploy lock and the rules checked before it is taken */
 #define OPERATION_CONNECTED			0x01	/* the caller holds the SPI connection */
-#define OPERATION_WARM_NOOP_CHECK	0x02	/* prepare the no-op check before queuing */
 
 extern void lock_init(void);
 extern void operation_begin(const char *function_name, int flags);
@@ -98,7 +97,6 @@ extern void catalog_set_applied(const char *id, const char *checksum,
 								TimestampTz applied_at, const char *applied_by);
 extern void catalog_unset_applied(const char *id);
 extern bool catalog_heads_all_applied(const char *target);
-extern void catalog_warm_heads_check(void);
 extern bool catalog_history_has_detail(void);
 
 /* graph.c: the revision DAG, loaded once per call */
