@@ -20,44 +20,43 @@
 #include "utils/xid8.h"
 
 /*
+ * The client's address as inet_client_addr()::text prints it (with its
+ * netmask), or NULL over a Unix-domain socket.
+ */
+static char *
+client_address(void)
+{
+	LOCAL_FCINFO(fcinfo, 0);
+	Datum		addr;
+
+	InitFunctionCallInfoData(*fcinfo, NULL, 0, InvalidOid, NULL, NULL);
+	addr = inet_client_addr(fcinfo);
+	if (fcinfo->isnull)
+		return NULL;
+	return TextDatumGetCString(DirectFunctionCall1(network_show, addr));
+}
+
+/*
  * Starts an operation, or one more transaction of it: one operation_id for
  * all its rows (a new one when operation_id is 0), the caller's identity,
- * and the tip of the chain.  Must run under the deploy lock and
- * before any catalog scope, so that GetUserId() is still the caller.
+ * and the tip of the chain, read with a fresh snapshot.  Must run under the
+ * deploy lock and before any catalog scope, so that GetUserId() is still the
+ * caller.
  */
 void
 audit_begin(AuditContext *ac, const char *operation, const char *target,
 			int64 operation_id)
 {
-	Oid			argtypes[1] = {INT8OID};
-	Datum		values[1] = {Int64GetDatum(operation_id)};
-	bool		isnull;
-	Datum		d;
-
 	memset(ac, 0, sizeof(AuditContext));
 	ac->operation = operation;
 	ac->target = target;
 	ac->session_role = GetUserNameFromId(GetSessionUserId(), false);
 	ac->effective_role = GetUserNameFromId(GetUserId(), false);
 	ac->application_name = (application_name && application_name[0]) ? pstrdup(application_name) : NULL;
+	ac->client_addr = client_address();
 	ac->backend_pid = MyProcPid;
-
-	/* the newest row, read once for both its hash and its id */
-	catalog_exec("SELECT CASE WHEN $1 = 0 THEN pg_catalog.nextval('migrate.operation_id_seq') ELSE $1 END,"
-				 " tip.hash, pg_catalog.inet_client_addr()::pg_catalog.text, tip.id"
-				 " FROM (SELECT) AS one LEFT JOIN"
-				 " (SELECT h.hash, h.id FROM migrate.history h ORDER BY h.id DESC LIMIT 1) AS tip ON true",
-				 1, argtypes, values, NULL, false, 1);
-	ac->operation_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
-	ac->have_prev = !isnull;
-	if (!isnull)
-		strlcpy(ac->prev_hash, TextDatumGetCString(d), sizeof(ac->prev_hash));
-	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
-	ac->client_addr = isnull ? NULL : TextDatumGetCString(d);
-	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull);
-	ac->prev_id = isnull ? 0 : DatumGetInt64(d);
-	SPI_freetuptable(SPI_tuptable);
+	ac->operation_id = operation_id != 0 ? operation_id : catalog_next_operation_id();
+	ac->have_prev = catalog_history_tip(&ac->prev_id, ac->prev_hash);
 	ac->has_detail = catalog_history_has_detail();
 }
 

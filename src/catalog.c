@@ -7,6 +7,11 @@
  * and no function, operator or table of the caller's search_path can capture
  * them.  Migration SQL, by contrast, runs outside this scope as the caller.
  * Each query is prepared once per backend and kept.
+ *
+ * The reads made once per revision step or per call (a revision's SQL, a
+ * revision by id, the tip of the history chain) go straight to the tables'
+ * primary key indexes instead, without SPI: an index scan checks no
+ * privilege and resolves no name, so it needs no catalog scope.
  */
 #include "migrate.h"
 
@@ -18,15 +23,22 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
+#include "commands/sequence.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
-#include "storage/lock.h"
 
 /* The extension owner, looked up once per transaction. */
 static Oid	owner_cache = InvalidOid;
@@ -98,7 +110,13 @@ catalog_scope_enter(CatalogScope *scope)
 	/*
 	 * Kept plans are often made while the catalogs are nearly empty (the
 	 * first adds of a registration script); a sequential scan chosen then
-	 * would make every later lookup O(n).  Every lookup has an index.
+	 * would make every later lookup O(n).  Every lookup has an index.  The
+	 * reads by primary key no longer come here (catalog_read_revision() and
+	 * the other index reads below), but the lookups still made through SPI
+	 * need it: add's checks (labels, parents and depends_on by their GIN
+	 * indexes, the ancestry walk, the single head), remove's search for
+	 * revisions built on it, deploy's reading of the history rows written
+	 * since its last turn, the registrant checks and show()'s children.
 	 */
 	(void) set_config_option("enable_seqscan", "off",
 							 PGC_USERSET, PGC_S_SESSION,
@@ -178,30 +196,320 @@ catalog_exec(const char *sql, int nargs, Oid *argtypes, Datum *values,
 	return ret;
 }
 
+/*
+ * The relations read by index, each table followed by its primary key
+ * index (named as CREATE TABLE names it).
+ */
+typedef enum CatalogRel
+{
+	CATALOG_REVISION,
+	CATALOG_REVISION_PKEY,
+	CATALOG_REVISION_HEAD,
+	CATALOG_REVISION_HEAD_PKEY,
+	CATALOG_APPLIED,
+	CATALOG_APPLIED_PKEY,
+	CATALOG_HISTORY,
+	CATALOG_HISTORY_PKEY,
+	CATALOG_OPERATION_ID_SEQ,
+	CATALOG_NRELS
+} CatalogRel;
+
+static const char *const catalog_rel_names[CATALOG_NRELS] = {
+	"revision", "revision_pkey", "revision_head", "revision_head_pkey",
+	"applied", "applied_pkey", "history", "history_pkey", "operation_id_seq"
+};
+
+/*
+ * Their OIDs, looked up by name once and kept until an invalidation touches
+ * one of them or any schema: the extension may be dropped and created again
+ * in a session, even in one transaction.
+ */
+static Oid	catalog_relids[CATALOG_NRELS];
+static bool catalog_relids_valid = false;
+
+/* Forgets the OIDs when one of the relations changes, or every cache is reset. */
+static void
+catalog_relcache_callback(Datum arg pg_attribute_unused(), Oid relid)
+{
+	for (int i = 0; i < CATALOG_NRELS; i++)
+		if (!OidIsValid(relid) || relid == catalog_relids[i])
+			catalog_relids_valid = false;
+}
+
+/* Forgets the OIDs when a schema changes: schema migrate may have been renamed. */
+static void
+catalog_namespace_callback(Datum arg pg_attribute_unused(), int cacheid pg_attribute_unused(),
+						   uint32 hashvalue pg_attribute_unused())
+{
+	catalog_relids_valid = false;
+}
+
+/* Looks the relations up in schema migrate (no privilege is checked). */
+static void
+catalog_lookup_relids(void)
+{
+	static bool callbacks_registered = false;
+	Oid			nsp;
+
+	if (!callbacks_registered)
+	{
+		CacheRegisterRelcacheCallback(catalog_relcache_callback, (Datum) 0);
+		CacheRegisterSyscacheCallback(NAMESPACEOID, catalog_namespace_callback, (Datum) 0);
+		callbacks_registered = true;
+	}
+
+	/* set first: an invalidation taken in during the lookups clears it */
+	catalog_relids_valid = true;
+	nsp = get_namespace_oid("migrate", true);
+	for (int i = 0; i < CATALOG_NRELS; i++)
+	{
+		catalog_relids[i] = OidIsValid(nsp) ? get_relname_relid(catalog_rel_names[i], nsp) : InvalidOid;
+		if (OidIsValid(catalog_relids[i]))
+			continue;
+		catalog_relids_valid = false;
+		(void) extension_owner();	/* "not installed" when it is not */
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation \"migrate.%s\" does not exist", catalog_rel_names[i]),
+				 errdetail("The catalogs of the extension migrate were changed outside its functions.")));
+	}
+}
+
+/*
+ * The OID of one of the relations, locked in mode until the transaction
+ * ends, as a query would hold it.  Taking the lock takes in the pending
+ * invalidations; when they show the relation dropped or renamed meanwhile,
+ * it is looked up again.
+ */
+static Oid
+catalog_lock_relid(CatalogRel which, LOCKMODE mode)
+{
+	for (;;)
+	{
+		Oid			relid;
+
+		if (!catalog_relids_valid)
+			catalog_lookup_relids();
+		relid = catalog_relids[which];
+		LockRelationOid(relid, mode);
+		if (catalog_relids_valid)
+			return relid;
+		UnlockRelationOid(relid, mode);
+	}
+}
+
+/* Opens a table and its primary key index for reading. */
+static Relation
+catalog_open(CatalogRel table, Relation *pkey)
+{
+	Relation	rel = table_open(catalog_lock_relid(table, AccessShareLock), NoLock);
+
+	*pkey = index_open(catalog_lock_relid(table + 1, AccessShareLock), NoLock);
+	if ((*pkey)->rd_index->indrelid != RelationGetRelid(rel))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("index \"migrate.%s\" is not the primary key of table \"migrate.%s\"",
+						catalog_rel_names[table + 1], catalog_rel_names[table]),
+				 errdetail("The catalogs of the extension migrate were changed outside its functions.")));
+	return rel;
+}
+
+/* Closes what catalog_open() opened; the locks stay until the transaction ends. */
+static void
+catalog_close(Relation rel, Relation pkey)
+{
+	index_close(pkey, NoLock);
+	table_close(rel, NoLock);
+}
+
+/*
+ * The snapshot of an index read, registered (catalog_read_end() releases
+ * it).  fresh is what SPI_execute_plan() with read_only = false did: the
+ * command counter advanced, so that the transaction's own changes are seen,
+ * and GetTransactionSnapshot(), which under READ COMMITTED is a new snapshot,
+ * taken now, so that a call that has just been granted the deploy lock sees
+ * what the previous holder committed.  Not GetLatestSnapshot(): under
+ * REPEATABLE READ (refused by every state-changing call, allowed in the
+ * read-only ones) GetTransactionSnapshot() keeps the transaction's snapshot,
+ * as SPI did, where the latest one would mix two states of the catalogs in
+ * one call.  Otherwise, the query's own snapshot, as SPI with read_only =
+ * true used.
+ */
+static Snapshot
+catalog_read_begin(bool fresh)
+{
+	if (fresh)
+	{
+		CommandCounterIncrement();
+		return RegisterSnapshot(GetTransactionSnapshot());
+	}
+	return RegisterSnapshot(ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot());
+}
+
+/* Releases the snapshot of catalog_read_begin(). */
+static void
+catalog_read_end(Snapshot snapshot)
+{
+	UnregisterSnapshot(snapshot);
+}
+
+/* The number of a table's column, by name. */
+static AttrNumber
+catalog_attnum(Relation rel, const char *name)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
+			return att->attnum;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_COLUMN),
+			 errmsg("column \"%s\" of relation \"migrate.%s\" does not exist",
+					name, RelationGetRelationName(rel)),
+			 errdetail("The catalogs of the extension migrate were changed outside its functions.")));
+	return InvalidAttrNumber;	/* keep compiler quiet */
+}
+
+/*
+ * Copies columns of a row into the current memory context, detoasted: the
+ * row lives in a shared buffer, and its TOAST pointers only as long as the
+ * snapshot that found it.
+ */
+static void
+catalog_copy_columns(Relation rel, HeapTuple tuple, int ncols, const char *const *cols,
+					 Datum *values, bool *nulls)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+
+	for (int i = 0; i < ncols; i++)
+	{
+		AttrNumber	attnum = catalog_attnum(rel, cols[i]);
+		Form_pg_attribute att = TupleDescAttr(desc, attnum - 1);
+		Datum		d = heap_getattr(tuple, attnum, desc, &nulls[i]);
+
+		if (nulls[i])
+			values[i] = (Datum) 0;
+		else if (att->attlen == -1)
+			values[i] = PointerGetDatum(PG_DETOAST_DATUM_COPY(d));
+		else
+			values[i] = datumCopy(d, att->attbyval, att->attlen);
+	}
+}
+
+/*
+ * Finds the row of an open table whose primary key (one text column) is key,
+ * by that index, and copies the columns cols of it; false if there is none.
+ */
+static bool
+catalog_probe(Relation rel, Relation pkey, Snapshot snapshot, Datum key,
+			  int ncols, const char *const *cols, Datum *values, bool *nulls)
+{
+	ScanKeyData skey;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+
+	/* the index's collation: a btree is searched in the order it was built in */
+	ScanKeyEntryInitialize(&skey, 0, pkey->rd_index->indkey.values[0], BTEqualStrategyNumber,
+						   InvalidOid, pkey->rd_indcollation[0], F_TEXTEQ, key);
+	scan = systable_beginscan_ordered(rel, pkey, snapshot, 1, &skey);
+	tuple = systable_getnext_ordered(scan, ForwardScanDirection);
+	if (HeapTupleIsValid(tuple))
+		catalog_copy_columns(rel, tuple, ncols, cols, values, nulls);
+	systable_endscan_ordered(scan);
+	return HeapTupleIsValid(tuple);
+}
+
+/* catalog_probe() on a table opened for this one read. */
+static bool
+catalog_read_by_key(CatalogRel table, Snapshot snapshot, Datum key,
+					int ncols, const char *const *cols, Datum *values, bool *nulls)
+{
+	Relation	pkey;
+	Relation	rel = catalog_open(table, &pkey);
+	bool		found = catalog_probe(rel, pkey, snapshot, key, ncols, cols, values, nulls);
+
+	catalog_close(rel, pkey);
+	return found;
+}
+
+/*
+ * Reads the columns cols of revision id by index, and whether it is applied
+ * (when applied is not NULL), both with one snapshot (catalog_read_begin()
+ * says which); false if there is no such revision.
+ */
+bool
+catalog_read_revision(const char *id, bool fresh, int ncols, const char *const *cols,
+					  Datum *values, bool *nulls, bool *applied)
+{
+	Snapshot	snapshot = catalog_read_begin(fresh);
+	Datum		key = CStringGetTextDatum(id);
+	bool		found;
+
+	found = catalog_read_by_key(CATALOG_REVISION, snapshot, key, ncols, cols, values, nulls);
+	if (applied != NULL)
+		*applied = found &&
+			catalog_read_by_key(CATALOG_APPLIED, snapshot, key, 0, NULL, NULL, NULL);
+	catalog_read_end(snapshot);
+	return found;
+}
+
 /* The up or down SQL of a revision (NULL when irreversible). */
 char *
 catalog_fetch_sql(const char *id, bool down)
 {
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		values[1] = {CStringGetTextDatum(id)};
+	const char *col = down ? "down_sql" : "up_sql";
+	Datum		sql;
 	bool		isnull;
-	Datum		d;
-	char	   *sql;
 
-	if (down)
-		catalog_exec("SELECT down_sql FROM migrate.revision WHERE id = $1",
-					 1, argtypes, values, NULL, false, 1);
-	else
-		catalog_exec("SELECT up_sql FROM migrate.revision WHERE id = $1",
-					 1, argtypes, values, NULL, false, 1);
-	if (SPI_processed != 1)
+	if (!catalog_read_revision(id, true, 1, &col, &sql, &isnull, NULL))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("revision \"%s\" does not exist", id)));
-	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	sql = isnull ? NULL : TextDatumGetCString(d);
-	SPI_freetuptable(SPI_tuptable);
-	return sql;
+	return isnull ? NULL : TextDatumGetCString(sql);
+}
+
+/*
+ * The newest row of migrate.history (the highest id, by the primary key
+ * scanned backward), with a fresh snapshot: its id (0 if there is none) and
+ * its hash.  False when the history is empty.
+ */
+bool
+catalog_history_tip(int64 *id, char *hash)
+{
+	static const char *const cols[2] = {"id", "hash"};
+	Snapshot	snapshot = catalog_read_begin(true);
+	Relation	pkey;
+	Relation	rel = catalog_open(CATALOG_HISTORY, &pkey);
+	SysScanDesc scan = systable_beginscan_ordered(rel, pkey, snapshot, 0, NULL);
+	HeapTuple	tuple = systable_getnext_ordered(scan, BackwardScanDirection);
+	Datum		values[2];
+	bool		nulls[2] = {true, true};
+
+	if (HeapTupleIsValid(tuple))
+		catalog_copy_columns(rel, tuple, 2, cols, values, nulls);
+	systable_endscan_ordered(scan);
+	catalog_close(rel, pkey);
+	catalog_read_end(snapshot);
+
+	*id = nulls[0] ? 0 : DatumGetInt64(values[0]);
+	if (!nulls[1])
+		text_to_cstring_buffer(DatumGetTextPP(values[1]), hash, MIGRATE_HASH_HEXLEN + 1);
+	return !nulls[1];
+}
+
+/*
+ * The next value of migrate.operation_id_seq.  Called directly, without the
+ * privilege check of nextval(): the caller needs no privilege on migrate's
+ * sequences, as on its tables.
+ */
+int64
+catalog_next_operation_id(void)
+{
+	return nextval_internal(catalog_lock_relid(CATALOG_OPERATION_ID_SEQ, RowExclusiveLock), false);
 }
 
 /*
@@ -250,45 +558,44 @@ catalog_unset_applied(const char *id)
  * Whether upgrade(target) has nothing to do, judged from the graph heads
  * alone: as the applied set is closed under ancestry, all heads applied means
  * everything is.  Only for "head" and "heads"; false means "load the graph".
+ * The heads are read by index, each probed in applied's primary key, with a
+ * fresh snapshot (the caller has just been granted the deploy lock).
  */
 bool
 catalog_heads_all_applied(const char *target)
 {
-	bool		isnull;
-	int64		nheads;
-	int64		napplied;
+	bool		one_head = strcmp(target, "head") == 0;
+	Snapshot	snapshot;
+	Relation	heads_pkey;
+	Relation	heads;
+	Relation	applied_pkey;
+	Relation	applied;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	AttrNumber	attnum;
+	int64		nheads = 0;
+	bool		all_applied = true;
 
-	if (strcmp(target, "head") != 0 && strcmp(target, "heads") != 0)
+	if (!one_head && strcmp(target, "heads") != 0)
 		return false;
-	/* one index probe per head, whatever plan the join would get */
-	catalog_exec("SELECT pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE EXISTS"
-				 " (SELECT 1 FROM migrate.applied a WHERE a.revision = h.revision))"
-				 " FROM migrate.revision_head h",
-				 0, NULL, NULL, NULL, false, 1);
-	nheads = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	napplied = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	SPI_freetuptable(SPI_tuptable);
+	snapshot = catalog_read_begin(true);
+	heads = catalog_open(CATALOG_REVISION_HEAD, &heads_pkey);
+	applied = catalog_open(CATALOG_APPLIED, &applied_pkey);
+	attnum = catalog_attnum(heads, "revision");
+	scan = systable_beginscan_ordered(heads, heads_pkey, snapshot, 0, NULL);
+	while (all_applied && HeapTupleIsValid(tuple = systable_getnext_ordered(scan, ForwardScanDirection)))
+	{
+		bool		isnull;
+		Datum		head = heap_getattr(tuple, attnum, RelationGetDescr(heads), &isnull);
 
-	/* several heads make "head" an error: the full path reports it */
-	if (strcmp(target, "head") == 0 && nheads > 1)
-		return false;
-	return nheads > 0 && nheads == napplied;
-}
-
-/*
- * Runs the no-op check once per backend before the caller queues for the
- * deploy lock.  Waiters are granted the lock one after another; a waiter that
- * then only executes a kept plan holds it for microseconds, where parsing,
- * planning and loading the catalogs' relation cache took milliseconds, times
- * the number of waiters.
- */
-void
-catalog_warm_heads_check(void)
-{
-	static bool warmed = false;
-
-	if (warmed)
-		return;
-	(void) catalog_heads_all_applied("heads");
-	warmed = true;
+		/* several heads make "head" an error: the full path reports it */
+		nheads++;
+		all_applied = !(one_head && nheads > 1) &&
+			catalog_probe(applied, applied_pkey, snapshot, head, 0, NULL, NULL, NULL);
+	}
+	systable_endscan_ordered(scan);
+	catalog_close(applied, applied_pkey);
+	catalog_close(heads, heads_pkey);
+	catalog_read_end(snapshot);
+	return nheads > 0 && all_applied;
 }

@@ -241,7 +241,7 @@ deploy_next(DeployState *ds)
 	AuditContext ac;
 	StepPlan   *plan;
 
-	operation_begin("migrate.deploy()", OPERATION_CONNECTED | OPERATION_WARM_NOOP_CHECK);
+	operation_begin("migrate.deploy()", OPERATION_CONNECTED);
 
 	if (catalog_heads_all_applied(ds->target))
 		return deploy_finished(ds, outer);

@@ -154,44 +154,80 @@ migrate_revisions(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
+/* The columns of migrate.revision that show() returns first, in its order. */
+static const char *const show_columns[10] = {
+	"id", "parents", "depends_on", "branch_labels", "message", "up_sql", "down_sql",
+	"checksum", "created_at", "created_by"
+};
+
+/* The children of a revision, by the index on parents, in id order. */
+static ArrayType *
+children_by_index(const char *id)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1] = {CStringGetTextDatum(id)};
+	int			n;
+	char	  **children;
+
+	catalog_exec("SELECT r.id FROM migrate.revision r WHERE r.parents @> ARRAY[$1]"
+				 " ORDER BY r.id COLLATE \"C\"",
+				 1, argtypes, args, NULL, true, 0);
+	n = (int) SPI_processed;
+	children = palloc(sizeof(char *) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+		children[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+	SPI_freetuptable(SPI_tuptable);
+	return strings_to_array(children, n);
+}
+
+/*
+ * Fills the row of show() for a label or an id prefix, which only the whole
+ * graph resolves: its children come with it.
+ */
+static void
+show_by_graph(const char *ref, Datum *values, bool *nulls)
+{
+	Graph	   *g = graph_load(true);
+	Revision   *r = &g->revs[revision_resolve(g, ref)];
+	char	  **children;
+	bool		applied;
+
+	if (!catalog_read_revision(r->id, false, 10, show_columns, values, nulls, &applied))
+		elog(ERROR, "revision \"%s\" vanished", r->id);
+	children = palloc(sizeof(char *) * Max(r->nchildren, 1));
+	for (int j = 0; j < r->nchildren; j++)
+		children[j] = g->revs[r->children[j]].id;
+	values[10] = PointerGetDatum(strings_to_array(children, r->nchildren));
+	values[11] = BoolGetDatum(applied);
+}
+
 PG_FUNCTION_INFO_V1(migrate_show);
 
-/* migrate.show(revision): one revision, by id, label or unique prefix. */
+/*
+ * migrate.show(revision): one revision, by id, label or unique prefix.  An
+ * exact id is read by index, with its children, without loading the graph;
+ * the rows are read with the query's snapshot, as everywhere in listing.c.
+ */
 Datum
 migrate_show(PG_FUNCTION_ARGS)
 {
 	char	   *ref = required_text_arg(fcinfo, 0, "revision");
 	ReturnSetInfo *rsinfo;
-	Graph	   *g;
-	int			rev;
-	Revision   *r;
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		args[1];
 	Datum		values[12];
 	bool		nulls[12] = {0};
-	char	  **children;
+	bool		applied;
 
 	InitMaterializedSRF(fcinfo, 0);
 	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	validate_name(ref, NAME_REVISION);
 	catalog_connect();
-	g = graph_load(true);
-	rev = revision_resolve(g, ref);
-	r = &g->revs[rev];
-
-	args[0] = CStringGetTextDatum(r->id);
-	catalog_exec("SELECT id, parents, depends_on, branch_labels, message, up_sql, down_sql,"
-				 " checksum, created_at, created_by FROM migrate.revision WHERE id = $1",
-				 1, argtypes, args, NULL, true, 1);
-	if (SPI_processed != 1)
-		elog(ERROR, "revision \"%s\" vanished", r->id);
-	for (int i = 0; i < 10; i++)
-		values[i] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1, &nulls[i]);
-
-	children = palloc(sizeof(char *) * Max(r->nchildren, 1));
-	for (int j = 0; j < r->nchildren; j++)
-		children[j] = g->revs[r->children[j]].id;
-	values[10] = PointerGetDatum(strings_to_array(children, r->nchildren));
-	values[11] = BoolGetDatum(r->applied);
+	if (catalog_read_revision(ref, false, 10, show_columns, values, nulls, &applied))
+	{
+		values[10] = PointerGetDatum(children_by_index(ref));
+		values[11] = BoolGetDatum(applied);
+	}
+	else
+		show_by_graph(ref, values, nulls);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 
 	SPI_finish();

@@ -200,9 +200,8 @@ deploy_lock_take(void)
  * (a revision's SQL may not start another), checks that the transaction may
  * change state (before any lock or query, so a refused call takes nothing),
  * connects to SPI unless the caller holds a connection (deploy keeps one
- * across its transactions), prepares the no-op check if asked (so that lock
- * waiters do the parsing and planning before they queue), and takes the
- * deploy lock.  Each call writes its history through audit_begin() after it.
+ * across its transactions), and takes the deploy lock.  Each call writes its
+ * history through audit_begin() after it.
  */
 void
 operation_begin(const char *function_name, int flags)
@@ -211,8 +210,6 @@ operation_begin(const char *function_name, int flags)
 	deploy_rules_check(function_name);
 	if ((flags & OPERATION_CONNECTED) == 0)
 		catalog_connect();
-	if ((flags & OPERATION_WARM_NOOP_CHECK) != 0)
-		catalog_warm_heads_check();
 	deploy_lock_take();
 }
 

@@ -62,13 +62,15 @@ extern char *quoted_names(char **names, int n, int total, int limit);
 
 /* lock.c: the deploy lock and the rules checked before it is taken */
 #define OPERATION_CONNECTED			0x01	/* the caller holds the SPI connection */
-#define OPERATION_WARM_NOOP_CHECK	0x02	/* prepare the no-op check before queuing */
 
 extern void lock_init(void);
 extern void operation_begin(const char *function_name, int flags);
 extern void operation_end(int flags);
 
-/* catalog.c: SPI access to the catalogs, always as the extension owner */
+/*
+ * catalog.c: SPI access to the catalogs, always as the extension owner, and
+ * reads by primary key index
+ */
 typedef struct CatalogScope
 {
 	Oid			saved_userid;
@@ -82,12 +84,16 @@ extern void catalog_scope_exit(CatalogScope *scope);
 extern int	catalog_exec(const char *sql, int nargs, Oid *argtypes,
 						 Datum *values, const char *nulls, bool read_only,
 						 long count);
+extern bool catalog_read_revision(const char *id, bool fresh, int ncols,
+								  const char *const *cols, Datum *values, bool *nulls,
+								  bool *applied);
 extern char *catalog_fetch_sql(const char *id, bool down);
+extern bool catalog_history_tip(int64 *id, char *hash);
+extern int64 catalog_next_operation_id(void);
 extern void catalog_set_applied(const char *id, const char *checksum,
 								TimestampTz applied_at, const char *applied_by);
 extern void catalog_unset_applied(const char *id);
 extern bool catalog_heads_all_applied(const char *target);
-extern void catalog_warm_heads_check(void);
 extern bool catalog_history_has_detail(void);
 
 /* graph.c: the revision DAG, loaded once per call */

@@ -230,7 +230,7 @@ run_operation(FunctionCallInfo fcinfo, OperationKind op)
 	InitMaterializedSRF(fcinfo, 0);
 	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 
-	operation_begin(fname, op == OP_UPGRADE ? OPERATION_WARM_NOOP_CHECK : 0);
+	operation_begin(fname, 0);
 
 	if (op == OP_UPGRADE && catalog_heads_all_applied(target))
 	{

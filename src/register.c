@@ -69,33 +69,24 @@ strings_contain(char **a, int n, const char *s)
 
 /*
  * The stored parents, labels, message and checksum of a revision, and
- * whether it is applied.
+ * whether it is applied: two index probes, with the fresh snapshot a caller
+ * holding the deploy lock needs.
  */
 static ExistingRevision
 load_existing(const char *id)
 {
+	static const char *const cols[4] = {"parents", "branch_labels", "message", "checksum"};
 	ExistingRevision ex = {0};
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		values[1] = {CStringGetTextDatum(id)};
-	HeapTuple	tup;
-	TupleDesc	desc;
-	bool		isnull;
+	Datum		values[4];
+	bool		nulls[4];
 
-	catalog_exec("SELECT r.parents, r.branch_labels, r.message, r.checksum,"
-				 " EXISTS (SELECT 1 FROM migrate.applied a WHERE a.revision = r.id)"
-				 " FROM migrate.revision r WHERE r.id = $1",
-				 1, argtypes, values, NULL, false, 1);
-	if (SPI_processed == 0)
+	if (!catalog_read_revision(id, true, 4, cols, values, nulls, &ex.applied))
 		return ex;
-	tup = SPI_tuptable->vals[0];
-	desc = SPI_tuptable->tupdesc;
 	ex.found = true;
-	ex.parents = array_to_strings(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 1, &isnull)), "parents", &ex.nparents);
-	ex.labels = array_to_strings(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 2, &isnull)), "branch_labels", &ex.nlabels);
-	ex.message = TextDatumGetCString(SPI_getbinval(tup, desc, 3, &isnull));
-	ex.checksum = TextDatumGetCString(SPI_getbinval(tup, desc, 4, &isnull));
-	ex.applied = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
-	SPI_freetuptable(SPI_tuptable);
+	ex.parents = array_to_strings(DatumGetArrayTypeP(values[0]), "parents", &ex.nparents);
+	ex.labels = array_to_strings(DatumGetArrayTypeP(values[1]), "branch_labels", &ex.nlabels);
+	ex.message = TextDatumGetCString(values[2]);
+	ex.checksum = TextDatumGetCString(values[3]);
 	return ex;
 }
 
