@@ -28,6 +28,9 @@ static bool migrate_lock_wait = true;
 /* Nesting depth of migrate operations; a revision's SQL may not start one. */
 static int	operation_depth = 0;
 
+/* Set in a background worker that runs a revision's statement. */
+static bool running_revision_statement = false;
+
 /* The subtransaction the outermost operation started in. */
 static SubTransactionId operation_subxid = InvalidSubTransactionId;
 
@@ -38,7 +41,7 @@ static SubTransactionId operation_subxid = InvalidSubTransactionId;
 static void
 operation_enter(const char *function_name)
 {
-	if (operation_depth > 0)
+	if (operation_depth > 0 || running_revision_statement)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("%s cannot be called while another migrate operation runs", function_name),
@@ -53,6 +56,16 @@ operation_exit(void)
 {
 	if (operation_depth > 0)
 		operation_depth--;
+}
+
+/*
+ * Marks the process as running a revision's statement for good: a background
+ * worker running one calls this, so that migrate refuses to start there.
+ */
+void
+operation_forbid_nested(void)
+{
+	running_revision_statement = true;
 }
 
 /* Clears the nesting depth when an error aborts a call. */

@@ -66,6 +66,7 @@ extern char *quoted_names(char **names, int n, int total, int limit);
 extern void lock_init(void);
 extern void operation_begin(const char *function_name, int flags);
 extern void operation_end(int flags);
+extern void operation_forbid_nested(void);
 
 /*
  * catalog.c: SPI access to the catalogs, always as the extension owner, and
