@@ -90,8 +90,8 @@ SELECT call, sqlstate_of(call) FROM (VALUES
   -- syntax errors at add: 42601; non-transactional statements: 25001
   ($$SELECT migrate.add('x', 'CREATE TABLE (')$$),
   ($$SELECT migrate.add('x', 'SELECT 1', 'DROP TABL x')$$),
-  ($$SELECT migrate.add('x', 'VACUUM')$$),
-  ($$SELECT migrate.add('x', 'CREATE INDEX CONCURRENTLY i ON t_r1 (id)')$$),
+  ($$SELECT migrate.add('x', 'VACUUM', transactional => true)$$),
+  ($$SELECT migrate.add('x', 'CREATE INDEX CONCURRENTLY i ON t_r1 (id)', transactional => true)$$),
   -- downgrade has no default target
   ($$SELECT migrate.downgrade()$$)
 ) AS calls(call);

@@ -30,3 +30,119 @@ ALTER TABLE migrate.history ADD COLUMN detail jsonb;
 COMMENT ON COLUMN migrate.history.detail IS 'add and replace rows: the revision''s message, branch_labels and created_by as that row stored them; NULL otherwise and in rows written by version 1.0; part of the hash when not NULL';
 COMMENT ON FUNCTION migrate.verify() IS 'every integrity problem: checksum drift, altered revisions or applied rows, a broken history chain, invariant violations';
 -- --- end of migrate.history.detail -----------------------------------------
+
+-- --- Non-transactional revisions --------------------------------------------
+-- A revision holding a statement that cannot run inside a transaction block
+-- (CREATE INDEX CONCURRENTLY, VACUUM, ...), or marked so, runs statement by
+-- statement through CALL migrate.deploy() / CALL migrate.revert().
+ALTER TABLE migrate.revision ADD COLUMN transactional boolean NOT NULL DEFAULT true;
+COMMENT ON COLUMN migrate.revision.transactional IS 'false: its statements run one by one, each in a transaction of its own (CALL migrate.deploy/revert); covered by the checksum when false';
+
+-- Functions whose signature changes are dropped and created again; the
+-- EXECUTE privileges granted on the old ones are granted on the new ones.
+CREATE TEMPORARY TABLE migrate_update_grants AS
+SELECT p.proname::text AS proname, a.grantee
+  FROM pg_catalog.pg_proc p, LATERAL pg_catalog.aclexplode(p.proacl) a
+ WHERE p.pronamespace = 'migrate'::regnamespace
+   AND p.proname IN ('add', 'revisions', 'show')
+   AND a.privilege_type = 'EXECUTE' AND a.grantee <> p.proowner;
+
+ALTER EXTENSION migrate DROP FUNCTION migrate.add(text, text, text, text[], text, text[], text[]);
+DROP FUNCTION migrate.add(text, text, text, text[], text, text[], text[]);
+CREATE FUNCTION migrate.add(id text, up text, down text DEFAULT NULL,
+                            parents text[] DEFAULT NULL, message text DEFAULT '',
+                            depends_on text[] DEFAULT '{}', branch_labels text[] DEFAULT '{}',
+                            transactional boolean DEFAULT NULL)
+RETURNS text
+AS 'MODULE_PATHNAME', 'migrate_add'
+LANGUAGE c VOLATILE;
+REVOKE ALL ON FUNCTION migrate.add(text, text, text, text[], text, text[], text[], boolean) FROM PUBLIC;
+COMMENT ON FUNCTION migrate.add(text, text, text, text[], text, text[], text[], boolean) IS 'registers a revision (idempotent); transactional NULL: decided from its statements; returns its id';
+
+ALTER EXTENSION migrate DROP FUNCTION migrate.revisions(text);
+DROP FUNCTION migrate.revisions(text);
+CREATE FUNCTION migrate.revisions(range text DEFAULT NULL)
+RETURNS TABLE (revision text, parents text[], message text, branch_labels text[],
+               depends_on text[], is_applied boolean, is_head boolean, is_current boolean,
+               is_transactional boolean)
+AS 'MODULE_PATHNAME', 'migrate_revisions'
+LANGUAGE c STABLE;
+REVOKE ALL ON FUNCTION migrate.revisions(text) FROM PUBLIC;
+COMMENT ON FUNCTION migrate.revisions(text) IS 'the revision graph, newest first; range A:B limits it';
+
+ALTER EXTENSION migrate DROP FUNCTION migrate.show(text);
+DROP FUNCTION migrate.show(text);
+CREATE FUNCTION migrate.show(revision text)
+RETURNS TABLE (id text, parents text[], depends_on text[], branch_labels text[],
+               message text, up_sql text, down_sql text, checksum text,
+               created_at timestamptz, created_by name, children text[], is_applied boolean,
+               transactional boolean)
+AS 'MODULE_PATHNAME', 'migrate_show'
+LANGUAGE c STABLE;
+REVOKE ALL ON FUNCTION migrate.show(text) FROM PUBLIC;
+COMMENT ON FUNCTION migrate.show(text) IS 'one revision with every column, its children and whether it is applied';
+
+DO $grants$
+DECLARE
+    g record;
+BEGIN
+    FOR g IN SELECT * FROM migrate_update_grants LOOP
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s',
+            CASE g.proname
+                WHEN 'add' THEN 'migrate.add(text, text, text, text[], text, text[], text[], boolean)'
+                WHEN 'revisions' THEN 'migrate.revisions(text)'
+                ELSE 'migrate.show(text)' END,
+            CASE WHEN g.grantee = 0 THEN 'PUBLIC'
+                 ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(g.grantee)) END);
+    END LOOP;
+END
+$grants$;
+DROP TABLE migrate_update_grants;
+
+-- CALL migrate.revert(target): downgrade, one transaction per revision.
+CREATE PROCEDURE migrate.revert(target text)
+AS 'MODULE_PATHNAME', 'migrate_revert'
+LANGUAGE c;
+REVOKE ALL ON PROCEDURE migrate.revert(text) FROM PUBLIC;
+COMMENT ON PROCEDURE migrate.revert(text) IS 'like downgrade, but commits after each revision; a failure is recorded in history before the error is raised';
+COMMENT ON PROCEDURE migrate.deploy(text) IS 'like upgrade, but commits after each revision and runs non-transactional revisions statement by statement; a failure is recorded in history before the error is raised';
+
+-- The status view shows the deploy running a non-transactional revision.
+CREATE OR REPLACE VIEW migrate.status AS
+SELECT ARRAY(SELECT a.revision FROM migrate.applied a
+              WHERE NOT EXISTS (SELECT 1 FROM migrate.applied c
+                                  JOIN migrate.revision r ON r.id = c.revision
+                                 WHERE r.parents @> ARRAY[a.revision])
+              ORDER BY a.revision COLLATE "C") AS current_heads,
+       ARRAY(SELECT h.revision FROM migrate.revision_head h
+              ORDER BY h.revision COLLATE "C") AS heads,
+       p.pending,
+       p.pending = 0 AS up_to_date,
+       (SELECT l.pid FROM pg_catalog.pg_locks l
+         WHERE l.locktype = 'advisory' AND l.granted
+           AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d
+                              WHERE d.datname = pg_catalog.current_database())
+           AND l.classid = 1835624306::oid AND l.objid = 1635017985::oid
+           AND l.objsubid = 1
+         LIMIT 1) AS lock_holder_pid,
+       d.started_at AS last_deploy_at,
+       d.effective_role AS last_deploy_by,
+       ARRAY(SELECT r.id FROM migrate.revision r
+              WHERE NOT r.transactional
+                AND NOT EXISTS (SELECT 1 FROM migrate.applied a WHERE a.revision = r.id)
+              ORDER BY r.id COLLATE "C") AS pending_nontransactional,
+       (SELECT l.pid FROM pg_catalog.pg_locks l
+         WHERE l.locktype = 'advisory' AND l.granted AND l.mode = 'ExclusiveLock'
+           AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d
+                              WHERE d.datname = pg_catalog.current_database())
+           AND l.classid = 1835624306::oid AND l.objid = 1635017986::oid
+           AND l.objsubid = 1
+         LIMIT 1) AS step_holder_pid
+  FROM (SELECT count(*) AS pending FROM migrate.revision r
+         WHERE NOT EXISTS (SELECT 1 FROM migrate.applied a WHERE a.revision = r.id)) p
+  LEFT JOIN (SELECT h.started_at, h.effective_role FROM migrate.history h
+              WHERE h.operation IN ('upgrade', 'downgrade') AND h.success
+              ORDER BY h.id DESC LIMIT 1) d ON true;
+COMMENT ON COLUMN migrate.status.pending_nontransactional IS 'revisions not applied that only CALL migrate.deploy() can apply';
+COMMENT ON COLUMN migrate.status.step_holder_pid IS 'the deploy or revert running a non-transactional revision outside a transaction, if any';
+-- --- end of non-transactional revisions -------------------------------------

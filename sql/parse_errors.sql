@@ -1,6 +1,7 @@
--- Up and down SQL are parsed when added: syntax errors (42601) and
--- statements that cannot run in a transaction block (25001) are refused then,
--- naming the revision and the line, and nothing is registered.
+-- Up and down SQL are parsed when added: syntax errors (42601), and
+-- statements that cannot run in a transaction block (25001) in a revision
+-- marked transactional => true, are refused then, naming the revision and the
+-- line, and nothing is registered.
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS migrate CASCADE;
 CREATE EXTENSION migrate;
@@ -14,25 +15,26 @@ SELECT migrate.add('p1', E'CREATE FUNCTION f() RETURNS int AS $$ SELECT 1 $ LANG
 SELECT migrate.add('p1', E'SELECT \'unterminated');
 SELECT migrate.add(NULL, 'SELEC 1');
 -- a statement's line is that of its first word, after the comments before it
-SELECT migrate.add('p1', E'CREATE TABLE t_p1 (id int);\n/* an index,\n   built concurrently */ -- why\nCREATE INDEX CONCURRENTLY i_p1 ON t_p1 (id);');
+SELECT migrate.add('p1', E'CREATE TABLE t_p1 (id int);\n/* an index,\n   built concurrently */ -- why\nCREATE INDEX CONCURRENTLY i_p1 ON t_p1 (id);', transactional => true);
 SELECT migrate.add('p1', E'SELECT 1;\n/* no role\n   change */ SET ROLE postgres;');
 
--- Invalid input: statements that cannot run inside a transaction block
-SELECT migrate.add('p1', E'CREATE TABLE t_p1 (id int);\nCREATE INDEX CONCURRENTLY i_p1 ON t_p1 (id);');
-SELECT migrate.add('p1', 'SELECT 1', 'DROP INDEX CONCURRENTLY i_p1');
-SELECT migrate.add('p1', 'REINDEX (CONCURRENTLY) TABLE t_p1');
-SELECT migrate.add('p1', 'REINDEX TABLE CONCURRENTLY t_p1');
-SELECT migrate.add('p1', 'REINDEX DATABASE regression');
-SELECT migrate.add('p1', 'VACUUM');
-SELECT migrate.add('p1', 'VACUUM (ANALYZE) t_p1');
-SELECT migrate.add('p1', 'CREATE DATABASE p1');
-SELECT migrate.add('p1', 'DROP DATABASE p1');
-SELECT migrate.add('p1', E'CREATE TABLESPACE p1 LOCATION \'/tmp\'');
-SELECT migrate.add('p1', 'DROP TABLESPACE p1');
-SELECT migrate.add('p1', E'ALTER SYSTEM SET work_mem = \'8MB\'');
-SELECT migrate.add('p1', 'CLUSTER');
-SELECT migrate.add('p1', 'DISCARD ALL');
-SELECT migrate.add('p1', 'ALTER TABLE t_parent DETACH PARTITION t_child CONCURRENTLY');
+-- Invalid input: statements that cannot run inside a transaction block, in
+-- revisions marked transactional
+SELECT migrate.add('p1', E'CREATE TABLE t_p1 (id int);\nCREATE INDEX CONCURRENTLY i_p1 ON t_p1 (id);', transactional => true);
+SELECT migrate.add('p1', 'SELECT 1', 'DROP INDEX CONCURRENTLY i_p1', transactional => true);
+SELECT migrate.add('p1', 'REINDEX (CONCURRENTLY) TABLE t_p1', transactional => true);
+SELECT migrate.add('p1', 'REINDEX TABLE CONCURRENTLY t_p1', transactional => true);
+SELECT migrate.add('p1', 'REINDEX DATABASE regression', transactional => true);
+SELECT migrate.add('p1', 'VACUUM', transactional => true);
+SELECT migrate.add('p1', 'VACUUM (ANALYZE) t_p1', transactional => true);
+SELECT migrate.add('p1', 'CREATE DATABASE p1', transactional => true);
+SELECT migrate.add('p1', 'DROP DATABASE p1', transactional => true);
+SELECT migrate.add('p1', E'CREATE TABLESPACE p1 LOCATION \'/tmp\'', transactional => true);
+SELECT migrate.add('p1', 'DROP TABLESPACE p1', transactional => true);
+SELECT migrate.add('p1', E'ALTER SYSTEM SET work_mem = \'8MB\'', transactional => true);
+SELECT migrate.add('p1', 'CLUSTER', transactional => true);
+SELECT migrate.add('p1', 'DISCARD ALL', transactional => true);
+SELECT migrate.add('p1', 'ALTER TABLE t_parent DETACH PARTITION t_child CONCURRENTLY', transactional => true);
 -- transaction control of every kind
 SELECT migrate.add('p1', 'BEGIN; CREATE TABLE t_p1 (id int); COMMIT;');
 SELECT migrate.add('p1', 'COMMIT');

@@ -36,7 +36,7 @@ GRANT USAGE ON SCHEMA migrate TO regress_migrate_usage;
 -- the deployer, exactly as in docs/roles.md
 GRANT USAGE ON SCHEMA migrate TO regress_migrate_deployer;
 GRANT EXECUTE ON FUNCTION
-    migrate.add(text, text, text, text[], text, text[], text[]),
+    migrate.add(text, text, text, text[], text, text[], text[], boolean),
     migrate.add_script(text),
     migrate.remove(text),
     migrate.merge(text[], text, text),
@@ -57,7 +57,7 @@ GRANT EXECUTE ON FUNCTION
     migrate.check(),
     migrate.lock_key()
   TO regress_migrate_deployer;
-GRANT EXECUTE ON PROCEDURE migrate.deploy(text) TO regress_migrate_deployer;
+GRANT EXECUTE ON PROCEDURE migrate.deploy(text), migrate.revert(text) TO regress_migrate_deployer;
 GRANT SELECT ON migrate.revision, migrate.revision_head, migrate.applied,
                 migrate.history, migrate.status TO regress_migrate_deployer;
 GRANT CREATE ON SCHEMA public TO regress_migrate_deployer;
@@ -83,7 +83,7 @@ GRANT EXECUTE ON FUNCTION
 
 -- a registrant: adds revisions and runs its own
 GRANT USAGE ON SCHEMA migrate TO regress_migrate_weak;
-GRANT EXECUTE ON FUNCTION migrate.add(text, text, text, text[], text, text[], text[]),
+GRANT EXECUTE ON FUNCTION migrate.add(text, text, text, text[], text, text[], text[], boolean),
                           migrate.upgrade(text), migrate.downgrade(text) TO regress_migrate_weak;
 GRANT CREATE ON SCHEMA public TO regress_migrate_weak;
 

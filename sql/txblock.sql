@@ -1,8 +1,10 @@
 -- Statements that cannot run inside a transaction block (25001), as the
 -- callers of PreventInTransactionBlock() in PostgreSQL 15 decide it
--- (src/txblock.c).  migrate.add refuses every form and accepts the near
--- misses; the server, running each form in a transaction block through SPI
--- as migrate runs a revision's SQL, refuses the same ones in the same words.
+-- (src/txblock.c).  migrate.add, for a revision marked transactional =>
+-- true, refuses every form and accepts the near misses (unmarked, such a
+-- revision is registered non-transactional); the server, running each form
+-- in a transaction block through SPI as migrate runs a revision's SQL,
+-- refuses the same ones in the same words.
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS migrate CASCADE;
 CREATE EXTENSION migrate;
@@ -138,7 +140,7 @@ INSERT INTO tx_form (sql) VALUES
 -- migrate.add's verdict on each form
 CREATE FUNCTION tx_add_verdict(n int, sql text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
-	PERFORM migrate.add('tx' || n, sql, parents => '{}');
+	PERFORM migrate.add('tx' || n, sql, parents => '{}', transactional => true);
 	RETURN 'accepted';
 EXCEPTION WHEN OTHERS THEN
 	RETURN SQLSTATE || ' ' || SQLERRM;
@@ -218,12 +220,12 @@ SELECT revision FROM migrate.upgrade('txpart');
 SELECT migrate.remove('txpart');
 
 -- Invalid input: the refusal in full, with the revision, line and a hint
-SELECT migrate.add('txv', E'ALTER SUBSCRIPTION tx_sub DISABLE;\nDROP SUBSCRIPTION tx_sub;');
-SELECT migrate.add('txv', E'-- the slot\nCREATE SUBSCRIPTION tx_v CONNECTION \'dbname=tx_nowhere\' PUBLICATION tx_pub;');
-SELECT migrate.add('txv', 'SELECT 1', 'ALTER SUBSCRIPTION tx_sub REFRESH PUBLICATION WITH (copy_data = false)');
-SELECT migrate.add('txv', 'ALTER SUBSCRIPTION tx_sub ADD PUBLICATION tx_pub2');
-SELECT migrate.add('txv', E'SELECT 1;\n\nALTER DATABASE tx_nowhere SET TABLESPACE pg_default;');
-SELECT migrate.add('txv', 'REINDEX SCHEMA tx_s');
+SELECT migrate.add('txv', E'ALTER SUBSCRIPTION tx_sub DISABLE;\nDROP SUBSCRIPTION tx_sub;', transactional => true);
+SELECT migrate.add('txv', E'-- the slot\nCREATE SUBSCRIPTION tx_v CONNECTION \'dbname=tx_nowhere\' PUBLICATION tx_pub;', transactional => true);
+SELECT migrate.add('txv', 'SELECT 1', 'ALTER SUBSCRIPTION tx_sub REFRESH PUBLICATION WITH (copy_data = false)', transactional => true);
+SELECT migrate.add('txv', 'ALTER SUBSCRIPTION tx_sub ADD PUBLICATION tx_pub2', transactional => true);
+SELECT migrate.add('txv', E'SELECT 1;\n\nALTER DATABASE tx_nowhere SET TABLESPACE pg_default;', transactional => true);
+SELECT migrate.add('txv', 'REINDEX SCHEMA tx_s', transactional => true);
 SELECT count(*) FROM migrate.revision WHERE id = 'txv';
 
 SET client_min_messages = error;

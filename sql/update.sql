@@ -86,6 +86,13 @@ SELECT operation, checksum IS NOT NULL AS has_checksum, success, count(*)
 -- the current library serves a 1.0 database: verify() is empty there
 SELECT * FROM pg_temp.problems();
 
+-- a deployer role's grants on the functions that 1.1 creates again
+CREATE ROLE regress_update_deployer;
+GRANT USAGE ON SCHEMA migrate TO regress_update_deployer;
+GRANT EXECUTE ON FUNCTION migrate.add(text, text, text, text[], text, text[], text[]),
+                          migrate.revisions(text), migrate.show(text)
+   TO regress_update_deployer;
+
 -- what must survive the update
 CREATE TEMP TABLE before AS SELECT * FROM pg_temp.state();
 SELECT id AS tip_id, hash AS tip_hash FROM migrate.history ORDER BY id DESC LIMIT 1 \gset
@@ -101,6 +108,18 @@ SELECT b.what, b.rows, a.rows = b.rows AS same_count, a.md5 = b.md5 AS same_rows
   FROM before b JOIN pg_temp.state() a USING (what) ORDER BY b.what;
 SELECT count(*) AS rows_with_detail FROM migrate.history WHERE detail IS NOT NULL;
 SELECT * FROM pg_temp.problems();
+-- 1.1's add(), revisions() and show() have new columns or arguments; the
+-- grants on 1.0's carried over
+SELECT p.oid::regprocedure AS function,
+       has_function_privilege('regress_update_deployer', p.oid, 'EXECUTE') AS deployer_may
+  FROM pg_proc p WHERE p.pronamespace = 'migrate'::regnamespace
+   AND p.proname IN ('add', 'revisions', 'show') ORDER BY 1::text;
+SELECT count(*) AS transactional FROM migrate.revision WHERE transactional;
+REVOKE ALL ON FUNCTION migrate.add(text, text, text, text[], text, text[], text[], boolean),
+                       migrate.revisions(text), migrate.show(text)
+  FROM regress_update_deployer;
+REVOKE USAGE ON SCHEMA migrate FROM regress_update_deployer;
+DROP ROLE regress_update_deployer;
 
 -- the chain continues: a new add links to the old tip and records detail
 SELECT migrate.add('u7', 'SELECT 7', 'SELECT -7', parents => '{u4}',
@@ -114,8 +133,8 @@ SELECT * FROM pg_temp.problems();
 -- shows up here until it is called and listed)
 CREATE TEMP TABLE tested (name text, kind "char");
 INSERT INTO tested
-SELECT f, CASE f WHEN 'deploy' THEN 'p' ELSE 'f' END
-  FROM unnest('{add,add_dir,add_script,approve,check,current,deploy,downgrade,downgrade_sql,heads,lock_key,merge,offline_begin,offline_step,plan,remove,revisions,script,show,stamp,upgrade,upgrade_sql,verify}'::text[]) AS f;
+SELECT f, CASE WHEN f IN ('deploy', 'revert') THEN 'p' ELSE 'f' END
+  FROM unnest('{add,add_dir,add_script,approve,check,current,deploy,downgrade,downgrade_sql,heads,lock_key,merge,offline_begin,offline_step,plan,remove,revert,revisions,script,show,stamp,upgrade,upgrade_sql,verify}'::text[]) AS f;
 SELECT coalesce(e.name, t.name) AS function, e.kind AS prokind, t.name IS NOT NULL AS tested
   FROM (SELECT p.proname::text AS name, p.prokind AS kind
           FROM pg_depend d JOIN pg_proc p ON p.oid = d.objid
@@ -144,10 +163,11 @@ SELECT migrate.approve('u6', checksum) = checksum AS approved FROM migrate.revis
 SELECT migrate.merge(message => 'join again', id => 'u9');
 SELECT * FROM migrate.heads();
 SELECT * FROM migrate.current();
-SELECT revision, parents, message, branch_labels, depends_on, is_applied, is_head, is_current
+SELECT revision, parents, message, branch_labels, depends_on, is_applied, is_head, is_current,
+       is_transactional
   FROM migrate.revisions();
 SELECT id, parents, depends_on, branch_labels, message, up_sql, down_sql,
-       created_by = current_user AS by_me, children, is_applied
+       created_by = current_user AS by_me, children, is_applied, transactional
   FROM migrate.show('gamma');
 SELECT * FROM migrate.plan('upgrade', 'heads');
 SELECT revision FROM migrate.upgrade('u7');
@@ -173,6 +193,8 @@ SELECT pg_temp.offline('upgrade', 'heads', '{u6,u7,u9}');
 SELECT migrate.check();
 SELECT revision FROM migrate.downgrade('u4');
 SELECT migrate.stamp('u9');
+CALL migrate.revert('u7');
+SELECT * FROM migrate.current();
 SELECT migrate.stamp('u7');
 SELECT operation, revision, success, checksum IS NOT NULL AS has_checksum,
        detail - 'created_by' AS detail, detail ->> 'created_by' = current_user AS created_by_me

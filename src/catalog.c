@@ -512,6 +512,16 @@ catalog_next_operation_id(void)
 	return nextval_internal(catalog_lock_relid(CATALOG_OPERATION_ID_SEQ, RowExclusiveLock), false);
 }
 
+/* Whether a table of schema migrate has the column (the catalogs of 1.0 or 1.1). */
+static bool
+catalog_has_column(const char *table, const char *column)
+{
+	Oid			nsp = get_namespace_oid("migrate", true);
+	Oid			rel = OidIsValid(nsp) ? get_relname_relid(table, nsp) : InvalidOid;
+
+	return OidIsValid(rel) && get_attnum(rel, column) != InvalidAttrNumber;
+}
+
 /*
  * Whether migrate.history has the detail column of version 1.1.  The library
  * serves databases still at 1.0 until ALTER EXTENSION migrate UPDATE, so it
@@ -520,10 +530,17 @@ catalog_next_operation_id(void)
 bool
 catalog_history_has_detail(void)
 {
-	Oid			nsp = get_namespace_oid("migrate", true);
-	Oid			rel = OidIsValid(nsp) ? get_relname_relid("history", nsp) : InvalidOid;
+	return catalog_has_column("history", "detail");
+}
 
-	return OidIsValid(rel) && get_attnum(rel, "detail") != InvalidAttrNumber;
+/*
+ * Whether migrate.revision has column transactional (version 1.1): without
+ * it, a revision that cannot run in a transaction is refused as in 1.0.
+ */
+bool
+catalog_has_transactional(void)
+{
+	return catalog_has_column("revision", "transactional");
 }
 
 /* Records a revision as applied, with the checksum it has now. */

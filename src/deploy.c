@@ -23,44 +23,20 @@
 #include "utils/resowner.h"
 #include "utils/timestamp.h"
 
-/*
- * Runs one revision's SQL in a subtransaction.  Returns NULL on success, or
- * the error (already rolled back and flushed) on failure.
- */
-static ErrorData *
-run_in_subtransaction(const char *sql, StepContext *sc)
+/* Runs a revision's SQL (body of run_caught()). */
+static void
+run_sql_body(void *arg)
 {
-	MemoryContext oldcontext = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
-	ErrorData  *volatile edata = NULL;
+	void	  **args = arg;
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(oldcontext);
-
-	PG_TRY();
-	{
-		run_revision_sql(sql, sc);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcontext);
-		CurrentResourceOwner = oldowner;
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(oldcontext);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcontext);
-		CurrentResourceOwner = oldowner;
-	}
-	PG_END_TRY();
-
-	return edata;
+	run_revision_sql(args[0], args[1]);
 }
 
 /* What a deploy keeps from one of its transactions to the next. */
 typedef struct DeployState
 {
+	OperationKind op;			/* OP_UPGRADE (deploy) or OP_DOWNGRADE (revert) */
+	const char *fname;			/* "migrate.deploy()" or "migrate.revert()" */
 	char	   *target;
 	int64		operation_id;
 	int			done;
@@ -79,10 +55,18 @@ typedef struct DeployState
 	int64		seen_id;		/* history rows up to this one are in kept_graph */
 } DeployState;
 
+/* Whether the revision is where this deploy (or revert) takes it. */
+static inline bool
+step_done(DeployState *ds, Revision *r)
+{
+	return ds->op == OP_UPGRADE ? r->applied : !r->applied;
+}
+
 /*
  * Brings the kept graph up to date with the history rows written since this
- * deploy last looked, when they only record revisions applied (or failed) by
- * other deployers: the kept plan then still holds, without those.  Returns
+ * deploy last looked, when they only record revisions applied (or, for a
+ * revert, unapplied), or failed, by other deployers: the kept plan then
+ * still holds, without those.  Returns
  * false when anything else happened (a registration, a downgrade, a stamp),
  * which needs a fresh plan.  Without this, deployers taking turns would each
  * reload the graph for every revision, quadratic in the graph's size.
@@ -110,16 +94,16 @@ deploy_catch_up(DeployState *ds)
 		bool		success = DatumGetBool(SPI_getbinval(tuple, desc, 3, &isnull));
 		int			rev;
 
-		if (strcmp(operation, "upgrade") != 0)
+		if (strcmp(operation, operation_name(ds->op)) != 0)
 			plan_holds = false;
 		else if (success)
 		{
 			rev = graph_find_id(g, revision);
 			if (rev < 0)
 				plan_holds = false;
-			else if (!g->revs[rev].applied)
+			else if (!step_done(ds, &g->revs[rev]))
 			{
-				g->revs[rev].applied = true;
+				g->revs[rev].applied = (ds->op == OP_UPGRADE);
 				if (ds->in_plan[rev])
 					ds->remaining--;
 			}
@@ -135,8 +119,12 @@ deploy_catch_up(DeployState *ds)
 static bool
 deploy_finished(DeployState *ds, MemoryContext outer)
 {
-	if (ds->done == 0)
+	if (ds->done == 0 && ds->op == OP_UPGRADE)
 		notice_all_applied(true, ds->target);
+	else if (ds->done == 0)
+		ereport(NOTICE,
+				(errmsg("nothing to revert"),
+				 errdetail("No applied revision comes after target \"%s\".", ds->target)));
 	operation_end(OPERATION_CONNECTED);
 	MemoryContextSwitchTo(outer);
 	return false;
@@ -178,7 +166,7 @@ deploy_replan(DeployState *ds)
 	ds->kept_graph = graph_load(false);
 	if (ds->pinned_ids == NULL)
 		deploy_pin_target(ds);
-	ds->kept_plan = plan_build(ds->kept_graph, OP_UPGRADE,
+	ds->kept_plan = plan_build(ds->kept_graph, ds->op,
 							   target_from_ids(ds->kept_graph, ds->pinned_kind,
 											   ds->pinned_ids, ds->pinned_n),
 							   ds->target);
@@ -192,42 +180,97 @@ deploy_replan(DeployState *ds)
 }
 
 /*
- * Runs one revision in a subtransaction and records it.  A failure is
- * recorded and committed, then raised with its original error.
+ * Records a step's success in the catalogs and history, or its failure in
+ * history; a failure is committed, the step lock released, and the error
+ * raised again.  detail is the history row's detail (jsonb text) or NULL.
  */
 static void
-deploy_apply(DeployState *ds, Revision *r, AuditContext *ac, MemoryContext outer)
+deploy_record(DeployState *ds, Revision *r, AuditContext *ac, MemoryContext outer,
+			  ErrorData *edata, TimestampTz started_at, const char *detail)
 {
-	StepContext sc = {"deploy", r->id, ds->done + 1, ds->done + ds->remaining, 0};
-	char	   *sql;
-	TimestampTz started_at;
-	int64		duration_us;
-	ErrorData  *edata;
-
-	announce_step(&sc, r);
-	sql = catalog_fetch_sql(r->id, false);
-	started_at = GetCurrentTimestamp();
-	edata = run_in_subtransaction(sql, &sc);
-	duration_us = GetCurrentTimestamp() - started_at;
+	int64		duration_us = GetCurrentTimestamp() - started_at;
 
 	if (edata != NULL)
 	{
 		audit_record(ac, r->id, false, unpack_sql_state(edata->sqlerrcode),
-					 edata->message, started_at, duration_us, r->checksum, NULL);
+					 edata->message, started_at, duration_us, r->checksum, detail);
 		operation_end(OPERATION_CONNECTED);
 		MemoryContextSwitchTo(outer);
 		SPI_commit();
+		step_lock_release();
 		ReThrowError(edata);
 	}
 
 	/* applied_at and applied_by are the history row's: verify() compares them */
-	catalog_set_applied(r->id, r->checksum, started_at, ac->effective_role);
-	audit_record(ac, r->id, true, NULL, NULL, started_at, duration_us, r->checksum, NULL);
+	if (ds->op == OP_UPGRADE)
+		catalog_set_applied(r->id, r->checksum, started_at, ac->effective_role);
+	else
+		catalog_unset_applied(r->id);
+	audit_record(ac, r->id, true, NULL, NULL, started_at, duration_us, r->checksum, detail);
 	ds->done++;
-	r->applied = true;
+	r->applied = (ds->op == OP_UPGRADE);
 	ds->next_step++;
 	ds->remaining--;
 	memcpy(ds->last_hash, ac->prev_hash, sizeof(ds->last_hash));
+}
+
+/* Runs one transactional revision in a subtransaction, and records it. */
+static void
+deploy_apply(DeployState *ds, Revision *r, AuditContext *ac, MemoryContext outer)
+{
+	StepContext sc = {ds->op == OP_UPGRADE ? "deploy" : "revert", r->id, ds->done + 1, ds->done + ds->remaining, 0, 0};
+	void	   *args[2];
+	TimestampTz started_at;
+	ErrorData  *edata;
+
+	announce_step(&sc, r);
+	args[0] = catalog_fetch_sql(r->id, ds->op == OP_DOWNGRADE);
+	args[1] = &sc;
+	started_at = GetCurrentTimestamp();
+	edata = run_caught(run_sql_body, args);
+	deploy_record(ds, r, ac, outer, edata, started_at, NULL);
+}
+
+/*
+ * Runs one non-transactional revision statement by statement, under the
+ * step lock instead of the deploy lock (see lock.c), then takes the deploy
+ * lock again to record it.  Ends with the deploy lock's transaction
+ * committed, like every transaction of a deploy.
+ */
+static void
+deploy_apply_stepwise(DeployState *ds, Revision *r, MemoryContext outer)
+{
+	StepContext sc = {ds->op == OP_UPGRADE ? "deploy" : "revert", r->id, ds->done + 1, ds->done + ds->remaining, 0, 0};
+	char	   *sql = catalog_fetch_sql(r->id, ds->op == OP_DOWNGRADE);
+	int			first = stepwise_resume_point(r, operation_name(ds->op));
+	int			committed;
+	int			nstatements;
+	TimestampTz started_at = GetCurrentTimestamp();
+	ErrorData  *edata;
+	AuditContext ac;
+
+	announce_step(&sc, r);
+	if (first > 0)
+		ereport(NOTICE,
+				(errmsg("resuming revision \"%s\" after its first %d statements", r->id, first),
+				 errdetail("Its last attempt committed them before it failed.")));
+	step_lock_take();
+	operation_end(OPERATION_CONNECTED);
+	SPI_commit();
+
+	edata = stepwise_run(sql, &sc, first, &committed, &nstatements);
+
+	(void) operation_begin(ds->fname, OPERATION_CONNECTED | OPERATION_STEP_WAIT);
+	audit_begin(&ac, operation_name(ds->op), ds->target, ds->operation_id);
+	ds->seen_id = ac.prev_id;
+	deploy_record(ds, r, &ac, outer, edata, started_at,
+				  psprintf("{\"transactional\": false, \"statements\": %d, \"committed\": %d}",
+						   nstatements, committed));
+	operation_end(OPERATION_CONNECTED);
+	MemoryContextSwitchTo(outer);
+	MemoryContextReset(ds->step_cxt);
+	SPI_commit();
+	step_lock_release();
 }
 
 /*
@@ -240,14 +283,23 @@ deploy_next(DeployState *ds)
 	MemoryContext outer = MemoryContextSwitchTo(ds->step_cxt);
 	AuditContext ac;
 	StepPlan   *plan;
+	Revision   *r;
 
-	operation_begin("migrate.deploy()", OPERATION_CONNECTED);
+	if (!operation_begin(ds->fname, OPERATION_CONNECTED | OPERATION_STEP_WAIT))
+	{
+		/* another deploy runs a revision outside a transaction: wait for it */
+		operation_end(OPERATION_CONNECTED);
+		MemoryContextSwitchTo(outer);
+		SPI_commit();
+		step_lock_wait();
+		return true;
+	}
 
-	if (catalog_heads_all_applied(ds->target))
+	if (ds->op == OP_UPGRADE && catalog_heads_all_applied(ds->target))
 		return deploy_finished(ds, outer);
 
 	/* the state as of now: a concurrent deployer may have moved it */
-	audit_begin(&ac, "upgrade", ds->target, ds->operation_id);
+	audit_begin(&ac, operation_name(ds->op), ds->target, ds->operation_id);
 	ds->operation_id = ac.operation_id;
 
 	/*
@@ -262,15 +314,21 @@ deploy_next(DeployState *ds)
 	ds->seen_id = ac.prev_id;
 	plan = ds->kept_plan;
 
-	/* steps another deployer has applied meanwhile are skipped */
+	/* steps another deployer has taken meanwhile are skipped */
 	while (ds->next_step < plan->nsteps &&
-		   ds->kept_graph->revs[plan->steps[ds->next_step]].applied)
+		   step_done(ds, &ds->kept_graph->revs[plan->steps[ds->next_step]]))
 		ds->next_step++;
 	if (ds->next_step == plan->nsteps)
 		return deploy_finished(ds, outer);
 
 	/* only the next step runs in this transaction */
-	deploy_apply(ds, &ds->kept_graph->revs[plan->steps[ds->next_step]], &ac, outer);
+	r = &ds->kept_graph->revs[plan->steps[ds->next_step]];
+	if (!r->transactional)
+	{
+		deploy_apply_stepwise(ds, r, outer);
+		return true;
+	}
+	deploy_apply(ds, r, &ac, outer);
 
 	operation_end(OPERATION_CONNECTED);
 	MemoryContextSwitchTo(outer);
@@ -279,12 +337,14 @@ deploy_next(DeployState *ds)
 	return true;
 }
 
-PG_FUNCTION_INFO_V1(migrate_deploy);
-
-/* CALL migrate.deploy(target): one transaction per revision. */
-Datum
-migrate_deploy(PG_FUNCTION_ARGS)
+/*
+ * CALL migrate.deploy(target) and CALL migrate.revert(target): one
+ * transaction per revision.
+ */
+static void
+run_deploy(FunctionCallInfo fcinfo, OperationKind op)
 {
+	const char *fname = op == OP_UPGRADE ? "migrate.deploy()" : "migrate.revert()";
 	char	   *target_arg = target_argument(fcinfo, 0);
 	bool		atomic = fcinfo->context != NULL && IsA(fcinfo->context, CallContext) &&
 		castNode(CallContext, fcinfo->context)->atomic;
@@ -293,13 +353,17 @@ migrate_deploy(PG_FUNCTION_ARGS)
 	if (atomic)
 		ereport(ERROR,
 				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
-				 errmsg("migrate.deploy() cannot run inside a transaction block"),
+				 errmsg("%s cannot run inside a transaction block", fname),
 				 errdetail("Each revision is committed in a transaction of its own."),
-				 errhint("CALL it outside BEGIN ... COMMIT, or use SELECT migrate.upgrade() to deploy in one transaction.")));
+				 op == OP_UPGRADE ?
+				 errhint("CALL it outside BEGIN ... COMMIT, or use SELECT migrate.upgrade() to deploy in one transaction.") :
+				 errhint("CALL it outside BEGIN ... COMMIT, or use SELECT migrate.downgrade() to downgrade in one transaction.")));
 
 	if (SPI_connect_ext(SPI_OPT_NONATOMIC) != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	ds = palloc0(sizeof(DeployState));
+	ds->op = op;
+	ds->fname = fname;
 	ds->deploy_cxt = CurrentMemoryContext;
 	ds->target = pstrdup(target_arg);
 	ds->pinned_kind = TARGET_BASE;
@@ -314,10 +378,30 @@ migrate_deploy(PG_FUNCTION_ARGS)
 	}
 	PG_FINALLY();
 	{
+		step_lock_release();
 		pgstat_report_activity(STATE_RUNNING, debug_query_string);
 	}
 	PG_END_TRY();
 
 	SPI_finish();
+}
+
+PG_FUNCTION_INFO_V1(migrate_deploy);
+
+/* CALL migrate.deploy(target): upgrade, one transaction per revision. */
+Datum
+migrate_deploy(PG_FUNCTION_ARGS)
+{
+	run_deploy(fcinfo, OP_UPGRADE);
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(migrate_revert);
+
+/* CALL migrate.revert(target): downgrade, one transaction per revision. */
+Datum
+migrate_revert(PG_FUNCTION_ARGS)
+{
+	run_deploy(fcinfo, OP_DOWNGRADE);
 	PG_RETURN_VOID();
 }

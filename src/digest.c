@@ -112,7 +112,7 @@ digest_end(Digest *d, char *hex_out)
 char *
 revision_checksum(const char *id, char **parents, int nparents,
 				  char **depends, int ndepends,
-				  const char *up_sql, const char *down_sql)
+				  const char *up_sql, const char *down_sql, bool transactional)
 {
 	Digest	   *d = digest_begin("migrate revision v1");
 	char	   *hex = palloc(MIGRATE_HASH_HEXLEN + 1);
@@ -122,6 +122,9 @@ revision_checksum(const char *id, char **parents, int nparents,
 	digest_strings(d, depends, ndepends);
 	digest_text(d, up_sql);
 	digest_text(d, down_sql);
+	/* only when false, so that every transactional revision keeps its 1.0 checksum */
+	if (!transactional)
+		digest_text(d, "transactional false");
 	digest_end(d, hex);
 	return hex;
 }

@@ -173,6 +173,7 @@ read_revision(Graph *g, Revision *r, HeapTuple tup, TupleDesc desc,
 	r->checksum = TextDatumGetCString(SPI_getbinval(tup, desc, 7, &isnull));
 	r->created_by = pstrdup(NameStr(*DatumGetName(SPI_getbinval(tup, desc, 8, &isnull))));
 	r->applied = DatumGetBool(SPI_getbinval(tup, desc, 9, &isnull));
+	r->transactional = DatumGetBool(SPI_getbinval(tup, desc, 10, &isnull));
 	if (r->applied)
 		g->napplied++;
 }
@@ -260,8 +261,14 @@ graph_load(bool read_only)
 	char	 ***depend_names;
 	int			total_labels = 0;
 
-	catalog_exec("SELECT r.id, r.parents, r.depends_on, r.branch_labels, r.message,"
-				 " r.down_sql IS NULL, r.checksum, r.created_by, a.revision IS NOT NULL"
+	catalog_exec(catalog_has_transactional() ?
+				 "SELECT r.id, r.parents, r.depends_on, r.branch_labels, r.message,"
+				 " r.down_sql IS NULL, r.checksum, r.created_by, a.revision IS NOT NULL,"
+				 " r.transactional"
+				 " FROM migrate.revision r LEFT JOIN migrate.applied a ON a.revision = r.id"
+				 " ORDER BY r.id COLLATE \"C\"" :
+				 "SELECT r.id, r.parents, r.depends_on, r.branch_labels, r.message,"
+				 " r.down_sql IS NULL, r.checksum, r.created_by, a.revision IS NOT NULL, true"
 				 " FROM migrate.revision r LEFT JOIN migrate.applied a ON a.revision = r.id"
 				 " ORDER BY r.id COLLATE \"C\"",
 				 0, NULL, NULL, NULL, read_only, 0);

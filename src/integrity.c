@@ -125,9 +125,13 @@ arrays_well_formed(List **problems, const char *id, HeapTuple tup, TupleDesc des
 static List *
 check_revision_checksums(List *problems, bool *arrays_ok)
 {
-	Portal		portal = open_catalog_cursor(
+	Portal		portal = open_catalog_cursor(catalog_has_transactional() ?
 		"SELECT r.id, r.parents, r.depends_on, r.branch_labels, r.up_sql, r.down_sql,"
-		" r.checksum, a.checksum"
+		" r.checksum, a.checksum, r.transactional"
+		" FROM migrate.revision r LEFT JOIN migrate.applied a ON a.revision = r.id"
+		" ORDER BY r.id COLLATE \"C\"" :
+		"SELECT r.id, r.parents, r.depends_on, r.branch_labels, r.up_sql, r.down_sql,"
+		" r.checksum, a.checksum, true"
 		" FROM migrate.revision r LEFT JOIN migrate.applied a ON a.revision = r.id"
 		" ORDER BY r.id COLLATE \"C\"");
 
@@ -161,7 +165,8 @@ check_revision_checksums(List *problems, bool *arrays_ok)
 			}
 			parents = array_to_strings(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 2, &isnull)), "parents", &nparents);
 			depends = array_to_strings(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 3, &isnull)), "depends_on", &ndepends);
-			actual = revision_checksum(id, parents, nparents, depends, ndepends, up, down);
+			actual = revision_checksum(id, parents, nparents, depends, ndepends, up, down,
+									   DatumGetBool(SPI_getbinval(tup, desc, 9, &isnull)));
 
 			if (strcmp(actual, stored) != 0)
 				problems = add_problem(problems, "revision altered", id,

@@ -131,8 +131,8 @@ migrate_revisions(PG_FUNCTION_ARGS)
 	for (int k = n - 1; k >= 0; k--)
 	{
 		Revision   *r = &g->revs[order[k]];
-		Datum		values[8];
-		bool		nulls[8] = {0};
+		Datum		values[9];
+		bool		nulls[9] = {0};
 		char	  **names = palloc(sizeof(char *) * Max(Max(r->nparents, r->ndepends), 1));
 
 		values[0] = CStringGetTextDatum(r->id);
@@ -147,6 +147,8 @@ migrate_revisions(PG_FUNCTION_ARGS)
 		values[5] = BoolGetDatum(r->applied);
 		values[6] = BoolGetDatum(graph_is_head(g, order[k]));
 		values[7] = BoolGetDatum(graph_is_current(g, order[k]));
+		/* 1.0's revisions() has eight columns: the ninth is not read there */
+		values[8] = BoolGetDatum(r->transactional);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		pfree(names);
 	}
@@ -154,11 +156,36 @@ migrate_revisions(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
-/* The columns of migrate.revision that show() returns first, in its order. */
-static const char *const show_columns[10] = {
+/*
+ * The columns of migrate.revision that show() returns first, in its order,
+ * then transactional (1.1), which show() returns last.
+ */
+static const char *const show_columns[11] = {
 	"id", "parents", "depends_on", "branch_labels", "message", "up_sql", "down_sql",
-	"checksum", "created_at", "created_by"
+	"checksum", "created_at", "created_by", "transactional"
 };
+
+/*
+ * Reads the row of show() but children: revision id's columns, whether it
+ * is applied, and its transactional mark (true in 1.0's catalogs).
+ */
+static bool
+show_read(const char *id, Datum *values, bool *nulls)
+{
+	Datum		cols[11];
+	bool		colnulls[11];
+	bool		has_mark = catalog_has_transactional();
+	bool		applied;
+
+	if (!catalog_read_revision(id, false, has_mark ? 11 : 10, show_columns, cols, colnulls,
+							   &applied))
+		return false;
+	memcpy(values, cols, sizeof(Datum) * 10);
+	memcpy(nulls, colnulls, sizeof(bool) * 10);
+	values[11] = BoolGetDatum(applied);
+	values[12] = has_mark ? cols[10] : BoolGetDatum(true);
+	return true;
+}
 
 /* The children of a revision, by the index on parents, in id order. */
 static ArrayType *
@@ -190,15 +217,13 @@ show_by_graph(const char *ref, Datum *values, bool *nulls)
 	Graph	   *g = graph_load(true);
 	Revision   *r = &g->revs[revision_resolve(g, ref)];
 	char	  **children;
-	bool		applied;
 
-	if (!catalog_read_revision(r->id, false, 10, show_columns, values, nulls, &applied))
+	if (!show_read(r->id, values, nulls))
 		elog(ERROR, "revision \"%s\" vanished", r->id);
 	children = palloc(sizeof(char *) * Max(r->nchildren, 1));
 	for (int j = 0; j < r->nchildren; j++)
 		children[j] = g->revs[r->children[j]].id;
 	values[10] = PointerGetDatum(strings_to_array(children, r->nchildren));
-	values[11] = BoolGetDatum(applied);
 }
 
 PG_FUNCTION_INFO_V1(migrate_show);
@@ -213,19 +238,16 @@ migrate_show(PG_FUNCTION_ARGS)
 {
 	char	   *ref = required_text_arg(fcinfo, 0, "revision");
 	ReturnSetInfo *rsinfo;
-	Datum		values[12];
-	bool		nulls[12] = {0};
-	bool		applied;
+	Datum		values[13];
+	bool		nulls[13] = {0};
 
 	InitMaterializedSRF(fcinfo, 0);
 	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	validate_name(ref, NAME_REVISION);
 	catalog_connect();
-	if (catalog_read_revision(ref, false, 10, show_columns, values, nulls, &applied))
-	{
+	/* 1.0's show() has twelve columns: the thirteenth is not read there */
+	if (show_read(ref, values, nulls))
 		values[10] = PointerGetDatum(children_by_index(ref));
-		values[11] = BoolGetDatum(applied);
-	}
 	else
 		show_by_graph(ref, values, nulls);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);

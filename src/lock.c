@@ -6,6 +6,14 @@
  * through the lock manager exactly as pg_advisory_xact_lock(bigint) takes it,
  * so it shows in pg_locks, honours lock_timeout and deadlock detection, and
  * is released with the transaction (or the session, when a backend dies).
+ *
+ * The step lock (MIGRATE_STEP_LOCK_KEY) is held for its session by a deploy
+ * or revert while it runs a non-transactional revision outside any
+ * transaction, without the deploy lock: a concurrent index build waits for
+ * every transaction holding a snapshot, so no deployer may wait for the
+ * deploy lock with one meanwhile.  Whoever takes the deploy lock then finds
+ * the step lock taken: a deploy or revert commits and waits for the step
+ * lock without a snapshot; any other call fails at once (55P03).
  */
 #include "migrate.h"
 
@@ -179,6 +187,89 @@ deploy_rules_check(const char *function_name)
 				 errhint("Run it in a READ COMMITTED transaction, so that it sees the work of any deployer it waited for.")));
 }
 
+/* The locktag of the step lock. */
+static void
+step_lock_tag(LOCKTAG *tag)
+{
+	uint64		key = (uint64) MIGRATE_STEP_LOCK_KEY;
+
+	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, (uint32) (key >> 32), (uint32) key, 1);
+}
+
+/* Whether this session holds the step lock. */
+static bool step_lock_held = false;
+
+/*
+ * Takes the step lock for the session, under the deploy lock: this deploy is
+ * about to run a revision outside a transaction.
+ */
+void
+step_lock_take(void)
+{
+	LOCKTAG		tag;
+
+	step_lock_tag(&tag);
+	(void) LockAcquire(&tag, ExclusiveLock, true, false);
+	step_lock_held = true;
+}
+
+/* Releases the step lock if this session holds it; safe after any error. */
+void
+step_lock_release(void)
+{
+	LOCKTAG		tag;
+
+	if (!step_lock_held)
+		return;
+	step_lock_tag(&tag);
+	LockRelease(&tag, ExclusiveLock, true);
+	step_lock_held = false;
+}
+
+/*
+ * Waits until no session holds the step lock.  Called without a snapshot,
+ * so that the build the holder runs does not wait for this session.
+ */
+void
+step_lock_wait(void)
+{
+	LOCKTAG		tag;
+
+	step_lock_tag(&tag);
+	(void) LockAcquire(&tag, ShareLock, false, false);
+	LockRelease(&tag, ShareLock, false);
+}
+
+/* The pid of another session holding the step lock, or 0 (-1: one not found). */
+static int
+step_lock_holder(void)
+{
+	LOCKTAG		tag;
+	int			holder;
+
+	step_lock_tag(&tag);
+	if (LockAcquire(&tag, ShareLock, false, true) != LOCKACQUIRE_NOT_AVAIL)
+	{
+		LockRelease(&tag, ShareLock, false);
+		return 0;
+	}
+	holder = deploy_lock_holder(&tag);
+	return holder != 0 ? holder : -1;
+}
+
+/* Refuses a call that found a revision running outside a transaction. */
+static void
+refuse_during_step(int holder)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+			 errmsg("could not obtain the migrate deploy lock"),
+			 holder > 0 ?
+			 errdetail("The process with PID %d is running a non-transactional revision, and a concurrent index build waits for every transaction that holds a snapshot, as this one does.", holder) :
+			 errdetail("A deploy is running a non-transactional revision, and a concurrent index build waits for every transaction that holds a snapshot, as this one does."),
+			 errhint("Retry when it has finished, or use CALL migrate.deploy(), which waits for it without a snapshot.")));
+}
+
 /* Takes the deploy lock, waiting for it unless migrate.lock_wait is off. */
 static void
 deploy_lock_take(void)
@@ -214,16 +305,27 @@ deploy_lock_take(void)
  * change state (before any lock or query, so a refused call takes nothing),
  * connects to SPI unless the caller holds a connection (deploy keeps one
  * across its transactions), and takes the deploy lock.  Each call writes its
- * history through audit_begin() after it.
+ * history through audit_begin() after it.  Returns false, with the flag
+ * OPERATION_STEP_WAIT, when another session runs a revision outside a
+ * transaction: the caller ends the call's transaction and waits with
+ * step_lock_wait(); without the flag, such a call fails.
  */
-void
+bool
 operation_begin(const char *function_name, int flags)
 {
+	int			step_holder;
+
 	operation_enter(function_name);
 	deploy_rules_check(function_name);
 	if ((flags & OPERATION_CONNECTED) == 0)
 		catalog_connect();
 	deploy_lock_take();
+	step_holder = step_lock_holder();
+	if (step_holder != 0 && (flags & OPERATION_STEP_WAIT) != 0)
+		return false;
+	if (step_holder != 0)
+		refuse_during_step(step_holder);
+	return true;
 }
 
 /* Ends a call begun with operation_begin(), given the same flags. */

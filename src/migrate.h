@@ -19,11 +19,14 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
+#include "nodes/parsenodes.h"
 #include "utils/array.h"
 #include "utils/hsearch.h"
 
 /* "migrate\x01" as a big-endian bigint; see migrate.lock_key(). */
 #define MIGRATE_LOCK_KEY	INT64CONST(7883946363647714561)
+/* "migrate\x02": the step lock, held while a revision runs outside a transaction (lock.c) */
+#define MIGRATE_STEP_LOCK_KEY	INT64CONST(7883946363647714562)
 
 #define MIGRATE_ID_MAXLEN	128
 #define MIGRATE_HASH_HEXLEN 64
@@ -48,7 +51,7 @@ extern void digest_int64(Digest *d, int64 v);
 extern void digest_end(Digest *d, char *hex_out);	/* MIGRATE_HASH_HEXLEN + 1 */
 extern char *revision_checksum(const char *id, char **parents, int nparents,
 							   char **depends, int ndepends,
-							   const char *up_sql, const char *down_sql);
+							   const char *up_sql, const char *down_sql, bool transactional);
 
 /* datum.c: arguments, name lists, intervals, quoted names */
 extern char *required_text_arg(FunctionCallInfo fcinfo, int argno, const char *what);
@@ -62,9 +65,13 @@ extern char *quoted_names(char **names, int n, int total, int limit);
 
 /* lock.c: the deploy lock and the rules checked before it is taken */
 #define OPERATION_CONNECTED			0x01	/* the caller holds the SPI connection */
+#define OPERATION_STEP_WAIT			0x02	/* return false during another's step */
 
 extern void lock_init(void);
-extern void operation_begin(const char *function_name, int flags);
+extern bool operation_begin(const char *function_name, int flags);
+extern void step_lock_take(void);
+extern void step_lock_release(void);
+extern void step_lock_wait(void);
 extern void operation_end(int flags);
 extern void operation_forbid_nested(void);
 
@@ -96,6 +103,7 @@ extern void catalog_set_applied(const char *id, const char *checksum,
 extern void catalog_unset_applied(const char *id);
 extern bool catalog_heads_all_applied(const char *target);
 extern bool catalog_history_has_detail(void);
+extern bool catalog_has_transactional(void);
 
 /* graph.c: the revision DAG, loaded once per call */
 typedef struct Revision
@@ -116,6 +124,7 @@ typedef struct Revision
 	char	   *created_by;
 	bool		irreversible;
 	bool		applied;
+	bool		transactional;	/* false: runs statement by statement (deploy, revert) */
 } Revision;
 
 typedef struct Graph
@@ -210,13 +219,24 @@ typedef struct StepContext
 	int			step;
 	int			nsteps;
 	int			line;			/* first line of the running statement, or 0 */
+	int			line_base;		/* lines before the SQL being run, in the revision's */
 } StepContext;
 
+extern void step_error_context(void *arg);
 extern void report_progress(StepContext *sc);
 extern void announce_step(StepContext *sc, Revision *r);
 extern void run_revision_sql(const char *sql, StepContext *sc);
 extern void notice_all_applied(bool deploy, const char *target);
 extern void put_step_row(ReturnSetInfo *rsinfo, Revision *r, int64 duration_us);
+
+/* stepwise.c: a non-transactional revision, statement by statement */
+extern ErrorData *run_caught(void (*body) (void *arg), void *arg);
+extern ErrorData *stepwise_run(const char *sql, StepContext *sc, int first, int *committed,
+							   int *nstatements);
+extern int	stepwise_resume_point(Revision *r, const char *operation);
+
+/* worker.c: a statement run at top level by a background worker */
+extern void worker_run_statement(const char *sql, const char *revision, int line);
 
 /* residue.c: what a revision leaves in the caller's session */
 typedef struct SessionMark
@@ -236,13 +256,25 @@ extern void residue_check(SessionMark *mark);
 extern void check_registrants(Graph *g, StepPlan *plan);
 
 /* sqlcheck.c: up and down SQL checked by the server's parser at add time */
-extern void sqlcheck_validate(const char *revision, const char *section, const char *sql);
+typedef struct SqlFacts
+{
+	const char *top_level;		/* the first statement that cannot run in a transaction block */
+	int			top_level_line;
+	const char *top_level_hint;	/* how to write it so that it can, or NULL */
+	const char *setting;		/* "SET" or "RESET": the first such statement */
+	int			setting_line;
+} SqlFacts;
+
+extern void sqlcheck_validate(const char *revision, const char *section, const char *sql,
+							  SqlFacts *facts);
 extern int	line_of_offset(const char *sql, int offset);
 
 typedef struct SqlStatement
 {
 	char	   *sql;
 	int			line;
+	bool		top_level;		/* cannot run in a transaction block */
+	IndexStmt  *concurrent_index;	/* CREATE INDEX CONCURRENTLY with a name, or NULL */
 } SqlStatement;
 
 extern SqlStatement *sql_statements(const char *sql, int *count);
@@ -314,6 +346,6 @@ extern void audit_record(AuditContext *ac, const char *revision, bool success,
 extern char *register_revision(char *id, const char *up, const char *down,
 							   ArrayType *parents, const char *message,
 							   ArrayType *depends_on, ArrayType *branch_labels,
-							   AuditContext *ac);
+							   int transactional_mark, AuditContext *ac);
 
 #endif							/* MIGRATE_H */

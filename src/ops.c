@@ -24,7 +24,7 @@
 #include "utils/timestamp.h"
 
 /* Error context naming the revision, step and line being run. */
-static void
+void
 step_error_context(void *arg)
 {
 	StepContext *sc = arg;
@@ -87,7 +87,7 @@ run_revision_sql(const char *sql, StepContext *sc)
 	{
 		int			ret;
 
-		sc->line = stmts[i].line;
+		sc->line = sc->line_base + stmts[i].line;
 		/* each statement reads as it was checked at add */
 		residue_force_standard_strings();
 		ret = SPI_execute(stmts[i].sql, false, 0);
@@ -200,7 +200,7 @@ run_steps(OperationKind op, Graph *g, StepPlan *plan, AuditContext *ac,
 		for (int i = 0; i < plan->nsteps; i++)
 		{
 			Revision   *r = &g->revs[plan->steps[i]];
-			StepContext sc = {operation_name(op), r->id, i + 1, plan->nsteps, 0};
+			StepContext sc = {operation_name(op), r->id, i + 1, plan->nsteps, 0, 0};
 			MemoryContext outer = MemoryContextSwitchTo(step_cxt);
 
 			run_step(op, r, &sc, ac, rsinfo);
@@ -214,6 +214,29 @@ run_steps(OperationKind op, Graph *g, StepPlan *plan, AuditContext *ac,
 	}
 	PG_END_TRY();
 	MemoryContextDelete(step_cxt);
+}
+
+/*
+ * Refuses a plan holding a non-transactional revision before any step runs:
+ * its statements must each run in a transaction of their own.
+ */
+static void
+refuse_nontransactional(OperationKind op, Graph *g, StepPlan *plan, const char *target)
+{
+	for (int i = 0; i < plan->nsteps; i++)
+	{
+		Revision   *r = &g->revs[plan->steps[i]];
+
+		if (!r->transactional)
+			ereport(ERROR,
+					(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+					 errmsg("revision \"%s\" cannot run inside a transaction", r->id),
+					 errdetail("It is non-transactional: its statements run one by one, each in a transaction of its own (step %d of %d of this %s).",
+							   i + 1, plan->nsteps, operation_name(op)),
+					 op == OP_UPGRADE ?
+					 errhint("Use CALL migrate.deploy(%s) outside a transaction block.", quote_literal_cstr(target)) :
+					 errhint("Use CALL migrate.revert(%s) outside a transaction block.", quote_literal_cstr(target))));
+	}
 }
 
 /* upgrade and downgrade: plan, check, then run each step and record it. */
@@ -242,6 +265,7 @@ run_operation(FunctionCallInfo fcinfo, OperationKind op)
 	audit_begin(&ac, operation_name(op), target, 0);
 	g = graph_load(false);
 	plan = plan_build(g, op, target_resolve(g, target), target);
+	refuse_nontransactional(op, g, plan, target);
 	check_registrants(g, plan);
 
 	if (plan->nsteps == 0 && op == OP_UPGRADE)

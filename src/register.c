@@ -309,6 +309,18 @@ write_revision(bool is_new, bool same_sql, const char *id, char **parents, int n
 	return detail;
 }
 
+/* Stores the revision's transactional mark (a column of version 1.1). */
+static void
+write_transactional(const char *id, bool transactional)
+{
+	Oid			argtypes[2] = {TEXTOID, BOOLOID};
+	Datum		values[2] = {CStringGetTextDatum(id), BoolGetDatum(transactional)};
+
+	catalog_exec("UPDATE migrate.revision SET transactional = $2"
+				 " WHERE id = $1 AND transactional IS DISTINCT FROM $2",
+				 2, argtypes, values, NULL, false, 0);
+}
+
 /* Refuses a message of more than one line. */
 static void
 check_message(const char *message)
@@ -334,6 +346,8 @@ typedef struct NewRevision
 	int			ndepends;
 	char	  **labels;
 	int			nlabels;
+	int			transactional_mark;	/* -1: not given; else the given boolean */
+	bool		transactional;	/* as registered: the mark, or decided from the SQL */
 	char	   *checksum;
 } NewRevision;
 
@@ -372,18 +386,64 @@ read_new_revision(NewRevision *nr, char *id, const char *up, const char *down,
 	nr->down = down ? normalize_line_ends(down, true) : NULL;
 }
 
+/*
+ * Decides whether the revision is transactional: as marked, or else false
+ * when a statement cannot run in a transaction block.  A non-transactional
+ * revision runs each statement in a transaction of its own, some in a
+ * background worker, so a SET would not reach the statements after it.
+ */
+static void
+decide_transactional(NewRevision *nr, const char *name, SqlFacts *up, SqlFacts *down)
+{
+	SqlFacts   *top = up->top_level ? up : down->top_level ? down : NULL;
+	SqlFacts   *set = up->setting ? up : down->setting ? down : NULL;
+
+	nr->transactional = nr->transactional_mark >= 0 ? nr->transactional_mark : top == NULL;
+	if (top != NULL && (nr->transactional || !catalog_has_transactional()))
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("%s cannot run inside a transaction block", top->top_level),
+				 nr->transactional ?
+				 errdetail("Revision \"%s\" is marked transactional => true.", name) :
+				 errdetail("The migrate catalogs of this database are those of version 1.0, which runs every revision in a transaction."),
+				 nr->transactional && top->top_level_hint ?
+				 errhint("%s", top->top_level_hint) :
+				 nr->transactional ?
+				 errhint("Leave transactional unset: such a revision runs statement by statement through CALL migrate.deploy().") :
+				 errhint("Run ALTER EXTENSION migrate UPDATE to register non-transactional revisions."),
+				 errcontext("%s SQL of revision \"%s\", line %d", top == up ? "up" : "down",
+							name, top->top_level_line)));
+	if (!nr->transactional && !catalog_has_transactional())
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("revision \"%s\" cannot be marked transactional => false", name),
+				 errdetail("The migrate catalogs of this database are those of version 1.0."),
+				 errhint("Run ALTER EXTENSION migrate UPDATE first.")));
+	if (!nr->transactional && set != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s cannot run in a non-transactional revision", set->setting),
+				 errdetail("Each statement of a non-transactional revision runs in a transaction of its own, some in a background worker: a setting would not reach the statements after it."),
+				 errhint("Set it for the deploying role or database, or in the session before CALL migrate.deploy(): every statement runs with the caller's settings."),
+				 errcontext("%s SQL of revision \"%s\", line %d", set == up ? "up" : "down",
+							name, set->setting_line)));
+}
+
 /* Checks the up and down SQL: marker lines, then the server's parser. */
 static void
 check_new_sql(NewRevision *nr)
 {
 	const char *name = nr->id ? nr->id : "(generated id)";
+	SqlFacts	up = {0};
+	SqlFacts	down = {0};
 
 	check_no_marker_lines(name, "up", nr->up);
 	if (nr->down != NULL)
 		check_no_marker_lines(name, "down", nr->down);
-	sqlcheck_validate(name, "up", nr->up);
+	sqlcheck_validate(name, "up", nr->up, &up);
 	if (nr->down != NULL)
-		sqlcheck_validate(name, "down", nr->down);
+		sqlcheck_validate(name, "down", nr->down, &down);
+	decide_transactional(nr, name, &up, &down);
 }
 
 /*
@@ -433,7 +493,7 @@ char *
 register_revision(char *id, const char *up, const char *down,
 				  ArrayType *parents_arr, const char *message,
 				  ArrayType *depends_arr, ArrayType *labels_arr,
-				  AuditContext *ac)
+				  int transactional_mark, AuditContext *ac)
 {
 	TimestampTz started_at = GetCurrentTimestamp();
 	char	   *created_by = GetUserNameFromId(GetUserId(), false);
@@ -442,6 +502,7 @@ register_revision(char *id, const char *up, const char *down,
 	char	   *detail;
 
 	read_new_revision(&nr, id, up, down, parents_arr, message, depends_arr, labels_arr);
+	nr.transactional_mark = transactional_mark;
 	/* parse first: the parser may take a while on a huge revision */
 	check_new_sql(&nr);
 
@@ -464,7 +525,7 @@ register_revision(char *id, const char *up, const char *down,
 		nr.parents = default_parents(nr.id, &nr.nparents);
 
 	nr.checksum = revision_checksum(nr.id, nr.parents, nr.nparents, nr.depends, nr.ndepends,
-									nr.up, nr.down);
+									nr.up, nr.down, nr.transactional);
 	if (ex.found && same_as_existing(&nr, &ex))
 		return nr.id;			/* registered before: nothing to do */
 	check_graph_rules(&nr, ex.found);
@@ -472,6 +533,8 @@ register_revision(char *id, const char *up, const char *down,
 	detail = write_revision(!ex.found, ex.found && strcmp(nr.checksum, ex.checksum) == 0, nr.id,
 							nr.parents, nr.nparents, nr.depends, nr.ndepends, nr.labels, nr.nlabels,
 							nr.message, nr.up, nr.down, nr.checksum, created_by);
+	if (catalog_has_transactional() && (ex.found || !nr.transactional))
+		write_transactional(nr.id, nr.transactional);
 	update_heads(nr.id, !ex.found, ex.parents, ex.nparents, nr.parents, nr.nparents);
 
 	ac->operation = ex.found ? "replace" : "add";
@@ -482,7 +545,7 @@ register_revision(char *id, const char *up, const char *down,
 
 PG_FUNCTION_INFO_V1(migrate_add);
 
-/* migrate.add(id, up, down, parents, message, depends_on, branch_labels) */
+/* migrate.add(id, up, down, parents, message, depends_on, branch_labels, transactional) */
 Datum
 migrate_add(PG_FUNCTION_ARGS)
 {
@@ -493,6 +556,8 @@ migrate_add(PG_FUNCTION_ARGS)
 	char	   *message = text_arg_or_null(fcinfo, 4);
 	ArrayType  *depends = PG_ARGISNULL(5) ? NULL : PG_GETARG_ARRAYTYPE_P(5);
 	ArrayType  *labels = PG_ARGISNULL(6) ? NULL : PG_GETARG_ARRAYTYPE_P(6);
+	/* 1.0's add() has no argument transactional */
+	int			transactional = PG_NARGS() < 8 || PG_ARGISNULL(7) ? -1 : PG_GETARG_BOOL(7);
 	MemoryContext fn_cxt = CurrentMemoryContext;
 	AuditContext ac;
 	char	   *result;
@@ -500,7 +565,8 @@ migrate_add(PG_FUNCTION_ARGS)
 	operation_begin("migrate.add()", 0);
 
 	audit_begin(&ac, "add", NULL, 0);
-	result = register_revision(id, up, down, parents, message, depends, labels, &ac);
+	result = register_revision(id, up, down, parents, message, depends, labels,
+							   transactional, &ac);
 	result = MemoryContextStrdup(fn_cxt, result);
 
 	operation_end(0);
@@ -698,7 +764,7 @@ migrate_merge(PG_FUNCTION_ARGS)
 
 	audit_begin(&ac, "add", NULL, 0);
 	result = register_revision(id, "", "", strings_to_array(parents, nrevs),
-							   message ? message : "merge", NULL, NULL, &ac);
+							   message ? message : "merge", NULL, NULL, -1, &ac);
 	result = MemoryContextStrdup(fn_cxt, result);
 
 	operation_end(0);

@@ -42,7 +42,7 @@ script_error(int line, const char *what, const char *detail)
 			 detail ? errdetail("%s", detail) : 0,
 			 errhint("A migration script has header lines \"-- migrate:revision <id>\" (required), "
 					 "\"-- migrate:parents\", \"-- migrate:depends_on\", \"-- migrate:branch_labels\", "
-					 "\"-- migrate:message\", then \"-- migrate:up\" and optionally \"-- migrate:down\".")));
+					 "\"-- migrate:message\", \"-- migrate:transactional\", then \"-- migrate:up\" and optionally \"-- migrate:down\".")));
 }
 
 /*
@@ -111,6 +111,8 @@ typedef struct ScriptParse
 	bool		seen_depends;
 	bool		seen_labels;
 	bool		seen_message;
+	bool		seen_transactional;
+	int			transactional;	/* -1 without a "transactional" line */
 	int			up_start;		/* byte offsets of the sections, -1 if none */
 	int			up_end;
 	int			down_start;
@@ -187,6 +189,15 @@ read_header_line(ScriptParse *sp, const char *keyname, const char *value)
 	{
 		seen = &sp->seen_labels;
 		sp->labels = split_names(trimmed, "branch_labels", false);
+	}
+	else if (strcmp(keyname, "transactional") == 0)
+	{
+		char	   *word = trim_trailing_blanks(pstrdup(trimmed));
+
+		seen = &sp->seen_transactional;
+		if (strcmp(word, "true") != 0 && strcmp(word, "false") != 0)
+			script_error(sp->line, psprintf(_("\"-- migrate:transactional\" must be followed by true or false, not \"%s\""), word), NULL);
+		sp->transactional = strcmp(word, "true") == 0;
 	}
 	else
 		script_error(sp->line, psprintf(_("unknown key \"%s\""), keyname), NULL);
@@ -270,6 +281,7 @@ register_script(const char *raw, AuditContext *ac)
 	appendStringInfoString(&text, normalize_line_ends(raw, false));
 	markers = sqlscan_marker_lines(text.data, MARKER_PREFIX, &nmarkers);
 	sp.up_start = sp.up_end = sp.down_start = sp.down_end = -1;
+	sp.transactional = -1;
 
 	for (int pos = 0; pos < text.len;)
 	{
@@ -301,7 +313,8 @@ register_script(const char *raw, AuditContext *ac)
 
 	return register_revision(sp.id, section_sql(&text, sp.up_start, sp.up_end),
 							 sp.down_start >= 0 ? section_sql(&text, sp.down_start, sp.down_end) : NULL,
-							 sp.parents, sp.message ? sp.message : "", sp.depends, sp.labels, ac);
+							 sp.parents, sp.message ? sp.message : "", sp.depends, sp.labels,
+							 sp.transactional, ac);
 }
 
 PG_FUNCTION_INFO_V1(migrate_add_script);
@@ -389,6 +402,8 @@ migrate_script(PG_FUNCTION_ARGS)
 	message = TextDatumGetCString(SPI_getbinval(tup, desc, 5, &isnull));
 	if (message[0] != '\0')
 		appendStringInfo(&buf, MARKER_PREFIX "message %s\n", message);
+	if (!g->revs[rev].transactional)
+		appendStringInfoString(&buf, MARKER_PREFIX "transactional false\n");
 	appendStringInfo(&buf, MARKER_PREFIX "up\n%s\n",
 					 TextDatumGetCString(SPI_getbinval(tup, desc, 6, &isnull)));
 	down = SPI_getbinval(tup, desc, 7, &isnull);

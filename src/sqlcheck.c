@@ -225,9 +225,15 @@ rethrow_parse_error(SqlCheckContext *cxt, MemoryContext oldcxt)
 			 (errcontext("%s SQL of revision \"%s\"", cxt->section, cxt->revision))));
 }
 
-/* Checks a section's SQL at add: the parser, then what a revision may not run. */
+/*
+ * Checks a section's SQL at add: the parser, then what a revision may not
+ * run.  Notes in *facts the first statement that must run outside a
+ * transaction block and the first SET or RESET, which register.c weighs
+ * against the revision's transactional mark.
+ */
 void
-sqlcheck_validate(const char *revision, const char *section, const char *sql)
+sqlcheck_validate(const char *revision, const char *section, const char *sql,
+				  SqlFacts *facts)
 {
 	SqlCheckContext cxt = {revision, section, sql, -1};
 	MemoryContext oldcxt = CurrentMemoryContext;
@@ -287,13 +293,24 @@ sqlcheck_validate(const char *revision, const char *section, const char *sql)
 					 errdetail("Revision SQL is always parsed, checked and run with standard_conforming_strings on."),
 					 errhint("Write backslash escapes in E'...' strings.")));
 		what = outside_transaction_only(raw->stmt, &slotless, &hint);
-		if (what != NULL)
+		if (what != NULL && IsA(raw->stmt, TransactionStmt))
 			ereport(ERROR,
 					(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
 					 errmsg("%s cannot run inside a transaction block", what),
 					 errdetail("A revision's SQL always runs inside a transaction."),
-					 errhint("%s", hint != NULL ? hint :
-							 "Run such a statement outside migrate, or use its transactional form.")));
+					 errhint("Remove it: migrate decides where a revision's transactions begin and end.")));
+		if (what != NULL && facts->top_level == NULL)
+		{
+			facts->top_level = what;
+			facts->top_level_line = line_of_offset(sql, cxt.location);
+			facts->top_level_hint = hint;
+		}
+		if (IsA(raw->stmt, VariableSetStmt) && facts->setting == NULL)
+		{
+			facts->setting = ((VariableSetStmt *) raw->stmt)->kind == VAR_RESET ||
+				((VariableSetStmt *) raw->stmt)->kind == VAR_RESET_ALL ? "RESET" : "SET";
+			facts->setting_line = line_of_offset(sql, cxt.location);
+		}
 		if (IsA(raw->stmt, CopyStmt) && ((CopyStmt *) raw->stmt)->filename == NULL &&
 			!((CopyStmt *) raw->stmt)->is_program)
 			ereport(ERROR,
@@ -321,11 +338,13 @@ sql_statements(const char *sql, int *count)
 	SqlStatement *result = palloc(sizeof(SqlStatement) * Max(list_length(stmts), 1));
 	int			line = 1;
 	int			scanned = 0;
+	List	   *slotless = NIL;
 
 	*count = 0;
 	for (int i = 0; i < list_length(stmts); i++)
 	{
 		RawStmt    *raw = list_nth_node(RawStmt, stmts, i);
+		const char *hint;
 		int			start = starts[i];
 		int			len = raw->stmt_len > 0 ?
 			raw->stmt_len - (start - raw->stmt_location) : (int) strlen(sql + start);
@@ -336,6 +355,10 @@ sql_statements(const char *sql, int *count)
 				line++;
 		result[*count].sql = pnstrdup(sql + start, len);
 		result[*count].line = line;
+		result[*count].top_level = outside_transaction_only(raw->stmt, &slotless, &hint) != NULL;
+		result[*count].concurrent_index = IsA(raw->stmt, IndexStmt) &&
+			((IndexStmt *) raw->stmt)->concurrent && ((IndexStmt *) raw->stmt)->idxname ?
+			(IndexStmt *) raw->stmt : NULL;
 		(*count)++;
 	}
 	return result;
