@@ -16,6 +16,7 @@
 
 #include "storage/lock.h"
 #include "storage/proc.h"
+#include "tcop/pquery.h"
 #include "utils/backend_status.h"
 
 #if PG_VERSION_NUM < 150000
@@ -68,6 +69,21 @@ migrate_local_beentry(int idx)
 	return pgstat_get_local_beentry_by_index(idx);
 #else
 	return pgstat_fetch_stat_local_beentry(idx);
+#endif
+}
+
+/*
+ * Runs a portal to its end as a top-level statement, sending its rows (if
+ * any) to dest.
+ */
+static inline bool
+migrate_portal_run(Portal portal, DestReceiver *dest, QueryCompletion *qc)
+{
+	/* 18 dropped PortalRun()'s run_once argument */
+#if PG_VERSION_NUM >= 180000
+	return PortalRun(portal, FETCH_ALL, true, dest, dest, qc);
+#else
+	return PortalRun(portal, FETCH_ALL, true, true, dest, dest, qc);
 #endif
 }
 

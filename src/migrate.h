@@ -348,4 +348,8 @@ extern char *register_revision(char *id, const char *up, const char *down,
 							   ArrayType *depends_on, ArrayType *branch_labels,
 							   int transactional_mark, AuditContext *ac);
 
+/* worker.c: a revision's statement run at top level in a background worker */
+extern void worker_run_statement(const char *sql, const char *revision, int line);
+extern PGDLLEXPORT void migrate_worker_main(Datum main_arg);
+
 #endif							/* MIGRATE_H */
