@@ -235,9 +235,6 @@ extern ErrorData *stepwise_run(const char *sql, StepContext *sc, int first, int 
 							   int *nstatements);
 extern int	stepwise_resume_point(Revision *r, const char *operation);
 
-/* worker.c: a statement run at top level by a background worker */
-extern void worker_run_statement(const char *sql, const char *revision, int line);
-
 /* residue.c: what a revision leaves in the caller's session */
 typedef struct SessionMark
 {
