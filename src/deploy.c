@@ -250,7 +250,11 @@ deploy_apply_stepwise(DeployState *ds, Revision *r, MemoryContext outer)
 	AuditContext ac;
 
 	announce_step(&sc, r);
-	if (first > 0)
+	if (first == 1)
+		ereport(NOTICE,
+				(errmsg("resuming revision \"%s\" after its first statement", r->id),
+				 errdetail("Its last attempt committed it before it failed.")));
+	else if (first > 1)
 		ereport(NOTICE,
 				(errmsg("resuming revision \"%s\" after its first %d statements", r->id, first),
 				 errdetail("Its last attempt committed them before it failed.")));

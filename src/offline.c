@@ -11,6 +11,12 @@
  * and the history row.  The history rows are written by the server because
  * each one's hash chains to the row before it, which only exists when the
  * script runs.
+ *
+ * A plan holding a non-transactional revision gives a script in segments,
+ * each guarded by psql's \if so that a run after a failure skips what is
+ * done: consecutive transactional revisions in one transaction as above; a
+ * non-transactional one's statements each alone, under the step lock (see
+ * lock.c), then its bookkeeping in a transaction of its own.
  */
 #include "migrate.h"
 
@@ -79,6 +85,126 @@ apply_start(Graph *g, const char *start)
 		g->revs[i].applied = marks[i];
 }
 
+/* Appends one revision's SQL and its offline_step() call. */
+static void
+append_step(StringInfo buf, OperationKind op, Revision *r, int step, int nsteps)
+{
+	char	   *sql = catalog_fetch_sql(r->id, op == OP_DOWNGRADE);
+
+	appendStringInfo(buf, "\n-- %s %d/%d: revision %s%s%s%s\n", operation_name(op), step, nsteps,
+					 r->id, r->message[0] ? " - " : "", r->message,
+					 r->transactional ? "" : " (non-transactional: each statement alone)");
+	if (sql != NULL && sql[0] != '\0')
+		/* on a line of its own: the SQL may end inside a line comment */
+		appendStringInfo(buf, "%s\n;\n", sql_statements_on_own_lines(sql));
+	if (!r->transactional)
+		return;
+	appendStringInfoString(buf, "SELECT migrate.offline_step(");
+	append_literal(buf, r->id);
+	appendStringInfoString(buf, ", ");
+	append_literal(buf, r->checksum);
+	appendStringInfoString(buf, ");\n");
+}
+
+/* Appends the transaction start that every part of a script begins with. */
+static void
+append_begin(StringInfo buf, OperationKind op, Graph *g, const char *target, const bool *start_set)
+{
+	appendStringInfoString(buf, "BEGIN;\n-- the deploy lock: concurrent deployers wait here\n");
+	appendStringInfo(buf, "SELECT pg_catalog.pg_advisory_xact_lock(" INT64_FORMAT ");\n",
+					 MIGRATE_LOCK_KEY);
+	appendStringInfoString(buf, "-- refuses a database that is not in the state this script starts from\n");
+	appendStringInfo(buf, "SELECT migrate.offline_begin('%s', ", operation_name(op));
+	append_literal(buf, target);
+	appendStringInfoString(buf, ", ");
+	append_id_array(buf, g, start_set);
+	appendStringInfoString(buf, ");\n");
+}
+
+/*
+ * Appends the psql guard of a part that ends with revision last: the part
+ * is skipped when last is already where the part takes it.
+ */
+static void
+append_guard(StringInfo buf, OperationKind op, Revision *last)
+{
+	appendStringInfo(buf, "\nSELECT %sEXISTS (SELECT 1 FROM migrate.applied WHERE revision = ",
+					 op == OP_UPGRADE ? "" : "NOT ");
+	append_literal(buf, last->id);
+	appendStringInfoString(buf, ") AS migrate_done \\gset\n\\if :migrate_done\n");
+	appendStringInfo(buf, "\\echo 'skipped: revision %s is %s'\n\\else\n", last->id,
+					 op == OP_UPGRADE ? "applied" : "not applied");
+}
+
+/*
+ * Appends a non-transactional revision: its statements outside any
+ * transaction under the step lock, then its bookkeeping.
+ */
+static void
+append_stepwise(StringInfo buf, OperationKind op, Graph *g, const char *target,
+				const bool *start_set, Revision *r, int step, int nsteps)
+{
+	append_begin(buf, op, g, target, start_set);
+	appendStringInfoString(buf, "-- the step lock, for the session: deployers wait for it without a snapshot\n");
+	appendStringInfo(buf, "SELECT pg_catalog.pg_advisory_lock(" INT64_FORMAT ");\nCOMMIT;\n",
+					 MIGRATE_STEP_LOCK_KEY);
+	append_step(buf, op, r, step, nsteps);
+	appendStringInfoString(buf, "-- its bookkeeping\n");
+	append_begin(buf, op, g, target, start_set);
+	appendStringInfoString(buf, "SELECT migrate.offline_step(");
+	append_literal(buf, r->id);
+	appendStringInfoString(buf, ", ");
+	append_literal(buf, r->checksum);
+	appendStringInfoString(buf, ");\nCOMMIT;\n");
+	appendStringInfo(buf, "SELECT pg_catalog.pg_advisory_unlock(" INT64_FORMAT ");\n",
+					 MIGRATE_STEP_LOCK_KEY);
+}
+
+/*
+ * Appends the steps of a plan holding non-transactional revisions, part by
+ * part, each guarded; start_set moves with the parts.
+ */
+static void
+append_parts(StringInfo buf, OperationKind op, Graph *g, StepPlan *plan, const char *target,
+			 bool *start_set)
+{
+	int			i = 0;
+
+	while (i < plan->nsteps)
+	{
+		Revision   *r = &g->revs[plan->steps[i]];
+		int			end = i + 1;
+
+		if (r->transactional)
+			while (end < plan->nsteps && g->revs[plan->steps[end]].transactional)
+				end++;
+		append_guard(buf, op, &g->revs[plan->steps[end - 1]]);
+		if (!r->transactional)
+			append_stepwise(buf, op, g, target, start_set, r, i + 1, plan->nsteps);
+		else
+		{
+			append_begin(buf, op, g, target, start_set);
+			for (int k = i; k < end; k++)
+				append_step(buf, op, &g->revs[plan->steps[k]], k + 1, plan->nsteps);
+			appendStringInfoString(buf, "COMMIT;\n");
+		}
+		appendStringInfoString(buf, "\\endif\n");
+		for (int k = i; k < end; k++)
+			start_set[plan->steps[k]] = (op == OP_UPGRADE);
+		i = end;
+	}
+}
+
+/* Whether a plan holds a non-transactional revision. */
+static bool
+plan_has_stepwise(Graph *g, StepPlan *plan)
+{
+	for (int i = 0; i < plan->nsteps; i++)
+		if (!g->revs[plan->steps[i]].transactional)
+			return true;
+	return false;
+}
+
 /* upgrade_sql() and downgrade_sql(): plans from start, writes the script. */
 static text *
 generate_script(FunctionCallInfo fcinfo, OperationKind op)
@@ -123,35 +249,21 @@ generate_script(FunctionCallInfo fcinfo, OperationKind op)
 						   "-- Run it in one go with: psql -X -v ON_ERROR_STOP=1 -f <this file>\n"
 						   "\\set ON_ERROR_STOP on\n"
 						   "-- the revisions' SQL was checked as it reads with this setting\n"
-						   "SET standard_conforming_strings = on;\n"
-						   "BEGIN;\n"
-						   "-- the deploy lock: concurrent deployers wait here\n");
-	appendStringInfo(&buf, "SELECT pg_catalog.pg_advisory_xact_lock(" INT64_FORMAT ");\n",
-					 MIGRATE_LOCK_KEY);
-	appendStringInfoString(&buf, "-- refuses a database that is not in the state this script starts from\n");
-	appendStringInfo(&buf, "SELECT migrate.offline_begin('%s', ", opname);
-	append_literal(&buf, target);
-	appendStringInfoString(&buf, ", ");
-	append_id_array(&buf, g, start_set);
-	appendStringInfoString(&buf, ");\n");
-
-	for (int i = 0; i < plan->nsteps; i++)
+						   "SET standard_conforming_strings = on;\n");
+	if (plan_has_stepwise(g, plan))
 	{
-		Revision   *r = &g->revs[plan->steps[i]];
-		char	   *sql = catalog_fetch_sql(r->id, op == OP_DOWNGRADE);
-
-		appendStringInfo(&buf, "\n-- %s %d/%d: revision %s%s%s\n", opname, i + 1, plan->nsteps,
-						 r->id, r->message[0] ? " - " : "", r->message);
-		if (sql != NULL && sql[0] != '\0')
-			/* on a line of its own: the SQL may end inside a line comment */
-			appendStringInfo(&buf, "%s\n;\n", sql_statements_on_own_lines(sql));
-		appendStringInfoString(&buf, "SELECT migrate.offline_step(");
-		append_literal(&buf, r->id);
-		appendStringInfoString(&buf, ", ");
-		append_literal(&buf, r->checksum);
-		appendStringInfoString(&buf, ");\n");
+		appendStringInfoString(&buf,
+							   "-- It commits part by part: non-transactional revisions run outside a transaction.\n"
+							   "-- Run again after a failure, it skips the parts already done.\n");
+		append_parts(&buf, op, g, plan, target, start_set);
 	}
-	appendStringInfoString(&buf, "\nCOMMIT;\n");
+	else
+	{
+		append_begin(&buf, op, g, target, start_set);
+		for (int i = 0; i < plan->nsteps; i++)
+			append_step(&buf, op, &g->revs[plan->steps[i]], i + 1, plan->nsteps);
+		appendStringInfoString(&buf, "\nCOMMIT;\n");
+	}
 
 	MemoryContextSwitchTo(fn_cxt);
 	result = cstring_to_text_with_len(buf.data, buf.len);

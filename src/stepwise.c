@@ -61,6 +61,37 @@ run_caught(void (*body) (void *arg), void *arg)
 	return edata;
 }
 
+/*
+ * Runs body(arg), which hands a statement to a background worker, and
+ * returns its error (flushed) or NULL.  Not in a subtransaction: the worker
+ * refuses to run from a transaction block, which a subtransaction is.  The
+ * caller's transaction has done nothing, so an error rolls it back whole
+ * (SPI_rollback() cleans up as the top-level error handler would) and a new
+ * one starts, without a snapshot.
+ */
+static ErrorData *
+run_caught_in_worker(void (*body) (void *arg), void *arg)
+{
+	MemoryContext oldcontext = CurrentMemoryContext;
+	ErrorData  *volatile edata = NULL;
+
+	PG_TRY();
+	{
+		body(arg);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(oldcontext);
+		edata = CopyErrorData();
+		FlushErrorState();
+		SPI_rollback();
+		MemoryContextSwitchTo(oldcontext);
+	}
+	PG_END_TRY();
+
+	return edata;
+}
+
 /* One statement of a revision, with the step it belongs to. */
 typedef struct StatementRun
 {
@@ -143,7 +174,7 @@ drop_invalid_index(SqlStatement *stmt, StepContext *sc)
 					leftover, sc->revision),
 			 errdetail("The statement at line %d builds it again.", stmt->line)));
 	run.sql = psprintf("DROP INDEX CONCURRENTLY %s", leftover);
-	return run_caught(run_statement, &run);
+	return run_caught_in_worker(run_statement, &run);
 }
 
 /* Shows the statement running in pg_stat_activity and sends its NOTICE. */
@@ -182,7 +213,8 @@ stepwise_run(const char *sql, StepContext *sc, int first, int *committed, int *n
 		if (stmts[i].concurrent_index != NULL &&
 			(edata = drop_invalid_index(&stmts[i], sc)) != NULL)
 			return edata;
-		edata = run_caught(run_statement, &run);
+		edata = stmts[i].top_level ? run_caught_in_worker(run_statement, &run) :
+			run_caught(run_statement, &run);
 		if (edata != NULL)
 			return edata;
 		SPI_commit();
