@@ -107,6 +107,8 @@ run_statement(void *arg)
 {
 	StatementRun *run = arg;
 	ErrorContextCallback callback;
+	Oid			saved_userid;
+	int			saved_sec_context;
 
 	if (!run->in_worker)
 	{
@@ -120,7 +122,11 @@ run_statement(void *arg)
 	callback.arg = run->sc;
 	callback.previous = error_context_stack;
 	error_context_stack = &callback;
+	/* the worker takes this context: unable to change role, as run_revision_sql() */
+	GetUserIdAndSecContext(&saved_userid, &saved_sec_context);
+	SetUserIdAndSecContext(saved_userid, saved_sec_context | SECURITY_LOCAL_USERID_CHANGE);
 	worker_run_statement(run->sql, run->sc->revision, run->line);
+	SetUserIdAndSecContext(saved_userid, saved_sec_context);
 	error_context_stack = callback.previous;
 	run->sc->line = 0;
 }
