@@ -4,12 +4,22 @@
 
 \echo Use "ALTER EXTENSION migrate UPDATE TO '1.1'" to load this file. \quit
 
--- History operations of 1.1: approve (migrate.approve()).
+-- History operations of 1.1: approve (migrate.approve()), amend (an applied
+-- revision's text changed, its statements the same), repair
+-- (migrate.repair()), adopt (migrate.adopt_alembic(), migrate.adopt_flyway())
+-- and import (a row copied from another tool's history by an adoption).
 ALTER TABLE migrate.history DROP CONSTRAINT history_operation_check;
 ALTER TABLE migrate.history ADD CONSTRAINT history_operation_check
     CHECK (operation OPERATOR(pg_catalog.=) ANY
-           ('{add,replace,remove,upgrade,downgrade,stamp,approve}'::text[]));
-COMMENT ON COLUMN migrate.history.operation IS 'add, replace, remove, upgrade, downgrade, stamp or approve';
+           ('{add,replace,remove,upgrade,downgrade,stamp,approve,amend,repair,adopt,import}'::text[]));
+COMMENT ON COLUMN migrate.history.operation IS 'add, replace, remove, upgrade, downgrade, stamp, approve, amend, repair, adopt or import';
+
+-- Ids as projects name them: "-" too (2019-02-26-002946_create_user).
+ALTER TABLE migrate.revision DROP CONSTRAINT revision_id_check;
+ALTER TABLE migrate.revision ADD CONSTRAINT revision_id_check CHECK (
+    id OPERATOR(pg_catalog.~) '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$'
+    AND id OPERATOR(pg_catalog.<>) ALL ('{head,heads,base,current}'::text[]));
+COMMENT ON COLUMN migrate.revision.id IS 'the revision''s name: letters, digits, _, . and -, not starting with . or -, not head, heads, base or current';
 
 -- Approvals: a role holding a registrant's privileges approves its revision,
 -- which then runs for callers whose privileges the approver holds.
@@ -146,3 +156,14 @@ SELECT ARRAY(SELECT a.revision FROM migrate.applied a
 COMMENT ON COLUMN migrate.status.pending_nontransactional IS 'revisions not applied that only CALL migrate.deploy() can apply';
 COMMENT ON COLUMN migrate.status.step_holder_pid IS 'the deploy or revert running a non-transactional revision outside a transaction, if any';
 -- --- end of non-transactional revisions -------------------------------------
+
+-- --- Real projects move in ------------------------------------------------
+-- repair: an applied revision's SQL replaced without running it.
+CREATE FUNCTION migrate.repair(revision text, up text, down text DEFAULT NULL)
+RETURNS text
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'migrate_repair';
+REVOKE ALL ON FUNCTION migrate.repair(text, text, text) FROM PUBLIC;
+COMMENT ON FUNCTION migrate.repair(text, text, text) IS 'replaces an applied revision''s up and down SQL without running them (down NULL: irreversible), as add() would register them; returns the new checksum';
+
+-- --- end of real projects move in -----------------------------------------

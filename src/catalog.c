@@ -560,6 +560,17 @@ catalog_set_applied(const char *id, const char *checksum, TimestampTz applied_at
 				 4, argtypes, values, NULL, false, 0);
 }
 
+/* Records an applied revision's new checksum: its text changed without running. */
+void
+catalog_set_applied_checksum(const char *id, const char *checksum)
+{
+	Oid			argtypes[2] = {TEXTOID, TEXTOID};
+	Datum		values[2] = {CStringGetTextDatum(id), CStringGetTextDatum(checksum)};
+
+	catalog_exec("UPDATE migrate.applied SET checksum = $2 WHERE revision = $1",
+				 2, argtypes, values, NULL, false, 0);
+}
+
 /* Records a revision as no longer applied. */
 void
 catalog_unset_applied(const char *id)

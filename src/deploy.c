@@ -120,7 +120,7 @@ static bool
 deploy_finished(DeployState *ds, MemoryContext outer)
 {
 	if (ds->done == 0 && ds->op == OP_UPGRADE)
-		notice_all_applied(true, ds->target);
+		notice_all_applied(true, ds->target, ds->kept_graph);
 	else if (ds->done == 0)
 		ereport(NOTICE,
 				(errmsg("nothing to revert"),

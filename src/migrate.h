@@ -101,6 +101,7 @@ extern int64 catalog_next_operation_id(void);
 extern void catalog_set_applied(const char *id, const char *checksum,
 								TimestampTz applied_at, const char *applied_by);
 extern void catalog_unset_applied(const char *id);
+extern void catalog_set_applied_checksum(const char *id, const char *checksum);
 extern bool catalog_heads_all_applied(const char *target);
 extern bool catalog_history_has_detail(void);
 extern bool catalog_has_transactional(void);
@@ -226,7 +227,7 @@ extern void step_error_context(void *arg);
 extern void report_progress(StepContext *sc);
 extern void announce_step(StepContext *sc, Revision *r);
 extern void run_revision_sql(const char *sql, StepContext *sc);
-extern void notice_all_applied(bool deploy, const char *target);
+extern void notice_all_applied(bool deploy, const char *target, Graph *g);
 extern void put_step_row(ReturnSetInfo *rsinfo, Revision *r, int64 duration_us);
 
 /* stepwise.c: a non-transactional revision, statement by statement */
@@ -263,7 +264,9 @@ typedef struct SqlFacts
 } SqlFacts;
 
 extern void sqlcheck_validate(const char *revision, const char *section, const char *sql,
-							  SqlFacts *facts);
+							  int line_base, SqlFacts *facts);
+extern int	errcontext_sql_line(const char *section, const char *revision, int line,
+								int line_base);
 extern int	line_of_offset(const char *sql, int offset);
 
 typedef struct SqlStatement
@@ -289,6 +292,7 @@ extern const char *outside_transaction_only(Node *stmt, List **slotless, const c
 typedef bool (*SqlTokenVisitor) (int start, int end, void *arg);
 
 extern int	sqlscan_tokens(const char *sql, SqlTokenVisitor visit, void *arg);
+extern bool sqlscan_same_tokens(const char *a, const char *b);
 extern int *sqlscan_marker_lines(const char *sql, const char *prefix, int *count);
 
 /* audit.c: history rows and their hash chain */
@@ -343,7 +347,7 @@ extern void audit_record(AuditContext *ac, const char *revision, bool success,
 extern char *register_revision(char *id, const char *up, const char *down,
 							   ArrayType *parents, const char *message,
 							   ArrayType *depends_on, ArrayType *branch_labels,
-							   int transactional_mark, AuditContext *ac);
+							   int transactional_mark, const int *line_bases, AuditContext *ac);
 
 /* worker.c: a revision's statement run at top level in a background worker */
 extern void worker_run_statement(const char *sql, const char *revision, int line);

@@ -15,7 +15,7 @@ bool
 is_name_char(char c)
 {
 	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		(c >= '0' && c <= '9') || c == '_' || c == '.';
+		(c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
 }
 
 /* Whether name is a target keyword that no id or label may take. */
@@ -78,12 +78,13 @@ validate_name(const char *name, NameKind kind)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg_invalid_name(kind, name),
-					 errdetail("Revision ids and branch labels may contain only letters A-Z and a-z, digits, \"_\" and \".\".")));
-	if (name[0] == '.')
+					 errdetail("Revision ids and branch labels may contain only letters A-Z and a-z, digits, \"_\", \".\" and \"-\".")));
+	/* "-1" reads as a relative target */
+	if (name[0] == '.' || name[0] == '-')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg_invalid_name(kind, name),
-				 errdetail("Revision ids and branch labels may not start with \".\".")));
+				 errdetail("Revision ids and branch labels may not start with \"%c\".", name[0])));
 	if (is_reserved_name(name))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -119,11 +119,20 @@ run_revision_sql(const char *sql, StepContext *sc)
 	error_context_stack = callback.previous;
 }
 
-/* The NOTICE of an upgrade or deploy that finds every revision applied. */
+/*
+ * The NOTICE of an upgrade or deploy that finds every revision applied, or
+ * (g given and empty) no revision registered at all.
+ */
 void
-notice_all_applied(bool deploy, const char *target)
+notice_all_applied(bool deploy, const char *target, Graph *g)
 {
-	ereport(NOTICE,
+	if (g != NULL && g->nrevs == 0)
+		ereport(NOTICE,
+				(deploy ? errmsg("nothing to deploy: no revision is registered") :
+				 errmsg("nothing to upgrade: no revision is registered"),
+				 errhint("Register revisions with migrate.add(), migrate.add_script() or migrate.add_dir() first.")));
+	else
+		ereport(NOTICE,
 			(deploy ? errmsg("nothing to deploy") : errmsg("nothing to upgrade"),
 			 errdetail("Every revision that target \"%s\" needs is already applied.", target)));
 }
@@ -257,7 +266,7 @@ run_operation(FunctionCallInfo fcinfo, OperationKind op)
 
 	if (op == OP_UPGRADE && catalog_heads_all_applied(target))
 	{
-		notice_all_applied(false, target);
+		notice_all_applied(false, target, NULL);
 		operation_end(0);
 		return;
 	}
@@ -269,7 +278,7 @@ run_operation(FunctionCallInfo fcinfo, OperationKind op)
 	check_registrants(g, plan);
 
 	if (plan->nsteps == 0 && op == OP_UPGRADE)
-		notice_all_applied(false, target);
+		notice_all_applied(false, target, g);
 	else if (plan->nsteps == 0)
 		ereport(NOTICE,
 				(errmsg("nothing to downgrade"),

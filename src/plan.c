@@ -107,7 +107,7 @@ check_reversible(Graph *g, const int *order, int n, const char *target_text)
 								  "The downgrade would unapply %d revisions without down SQL: %s.",
 								  nirreversible,
 								  nirreversible, graph_id_list(g, irreversible, nirreversible, 10)),
-				 errhint("Add down SQL with migrate.add(), or use migrate.stamp() to change the applied set without running SQL.")));
+				 errhint("Give it down SQL with migrate.repair(), or use migrate.stamp() to change the applied set without running SQL.")));
 	pfree(irreversible);
 }
 

@@ -13,6 +13,7 @@
 #include "common/hashfn.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
@@ -29,6 +30,13 @@ typedef struct ExistingRevision
 	char	   *message;
 	char	   *checksum;
 	bool		applied;
+	/* read by load_existing_sql(), for an applied revision's amendment or repair */
+	char	   *up;
+	char	   *down;
+	char	  **depends;
+	int			ndepends;
+	char	   *created_by;
+	bool		transactional;
 } ExistingRevision;
 
 /* A random 12-hex-digit revision id, for add(id => NULL). */
@@ -88,6 +96,26 @@ load_existing(const char *id)
 	ex.message = TextDatumGetCString(values[2]);
 	ex.checksum = TextDatumGetCString(values[3]);
 	return ex;
+}
+
+/* Reads the rest of an existing revision: its SQL, depends_on, registrant and mark. */
+static void
+load_existing_sql(const char *id, ExistingRevision *ex)
+{
+	static const char *const cols[5] = {"up_sql", "down_sql", "depends_on", "created_by",
+	"transactional"};
+	Datum		values[5];
+	bool		nulls[5];
+	bool		applied;
+
+	if (!catalog_read_revision(id, true, catalog_has_transactional() ? 5 : 4, cols, values,
+							   nulls, &applied))
+		elog(ERROR, "revision \"%s\" vanished", id);
+	ex->up = TextDatumGetCString(values[0]);
+	ex->down = nulls[1] ? NULL : TextDatumGetCString(values[1]);
+	ex->depends = array_to_strings(DatumGetArrayTypeP(values[2]), "depends_on", &ex->ndepends);
+	ex->created_by = pstrdup(NameStr(*DatumGetName(values[3])));
+	ex->transactional = catalog_has_transactional() ? DatumGetBool(values[4]) : true;
 }
 
 /* The parents of a new revision registered without parents: the single head. */
@@ -347,6 +375,8 @@ typedef struct NewRevision
 	char	  **labels;
 	int			nlabels;
 	int			transactional_mark;	/* -1: not given; else the given boolean */
+	int			up_line_base;	/* from a file: its lines before each section's SQL; else -1 */
+	int			down_line_base;
 	bool		transactional;	/* as registered: the mark, or decided from the SQL */
 	char	   *checksum;
 } NewRevision;
@@ -378,6 +408,9 @@ read_new_revision(NewRevision *nr, char *id, const char *up, const char *down,
 	if (parents_arr)
 	{
 		nr->parents = list_names(parents_arr, "parents", &nr->nparents);
+		/* '{base}' is a root, as a file's "-- migrate:parents base" */
+		if (nr->nparents == 1 && strcmp(nr->parents[0], "base") == 0)
+			nr->nparents = 0;
 		validate_name_list(nr->parents, nr->nparents, NAME_REVISION_ID, "parents");
 	}
 
@@ -411,8 +444,8 @@ decide_transactional(NewRevision *nr, const char *name, SqlFacts *up, SqlFacts *
 				 nr->transactional ?
 				 errhint("Leave transactional unset: such a revision runs statement by statement through CALL migrate.deploy().") :
 				 errhint("Run ALTER EXTENSION migrate UPDATE to register non-transactional revisions."),
-				 errcontext("%s SQL of revision \"%s\", line %d", top == up ? "up" : "down",
-							name, top->top_level_line)));
+				 errcontext_sql_line(top == up ? "up" : "down", name, top->top_level_line,
+									 top == up ? nr->up_line_base : nr->down_line_base)));
 	if (!nr->transactional && !catalog_has_transactional())
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -425,8 +458,8 @@ decide_transactional(NewRevision *nr, const char *name, SqlFacts *up, SqlFacts *
 				 errmsg("%s cannot run in a non-transactional revision", set->setting),
 				 errdetail("Each statement of a non-transactional revision runs in a transaction of its own, some in a background worker: a setting would not reach the statements after it."),
 				 errhint("Set it for the deploying role or database, or in the session before CALL migrate.deploy(): every statement runs with the caller's settings."),
-				 errcontext("%s SQL of revision \"%s\", line %d", set == up ? "up" : "down",
-							name, set->setting_line)));
+				 errcontext_sql_line(set == up ? "up" : "down", name, set->setting_line,
+									 set == up ? nr->up_line_base : nr->down_line_base)));
 }
 
 /* Checks the up and down SQL: marker lines, then the server's parser. */
@@ -440,32 +473,98 @@ check_new_sql(NewRevision *nr)
 	check_no_marker_lines(name, "up", nr->up);
 	if (nr->down != NULL)
 		check_no_marker_lines(name, "down", nr->down);
-	sqlcheck_validate(name, "up", nr->up, &up);
+	sqlcheck_validate(name, "up", nr->up, nr->up_line_base, &up);
 	if (nr->down != NULL)
-		sqlcheck_validate(name, "down", nr->down, &down);
+		sqlcheck_validate(name, "down", nr->down, nr->down_line_base, &down);
 	decide_transactional(nr, name, &up, &down);
 }
 
 /*
- * Whether the stored revision is this one already (nothing to do); refuses
- * other SQL for an applied revision.
+ * Whether new content for an applied revision is an amendment: the same
+ * parents, depends_on and mark, and the same statements token for token
+ * (only comments, whitespace and line ends differ), so that nothing it would
+ * run changes.
  */
 static bool
-same_as_existing(NewRevision *nr, ExistingRevision *ex)
+is_amendment(NewRevision *nr, ExistingRevision *ex)
+{
+	load_existing_sql(nr->id, ex);
+	return strings_equal(nr->parents, nr->nparents, ex->parents, ex->nparents) &&
+		strings_equal(nr->depends, nr->ndepends, ex->depends, ex->ndepends) &&
+		nr->transactional == ex->transactional &&
+		(nr->down == NULL) == (ex->down == NULL) &&
+		sqlscan_same_tokens(nr->up, ex->up) &&
+		(nr->down == NULL || sqlscan_same_tokens(nr->down, ex->down));
+}
+
+/* What registering content for an existing revision does. */
+typedef enum ChangeKind
+{
+	CHANGE_NONE,				/* registered before: nothing to do */
+	CHANGE_WRITE,				/* replaced, or message and labels edited */
+	CHANGE_AMEND				/* an applied revision amended */
+} ChangeKind;
+
+/* Classifies new content for an existing revision; refuses other SQL for an applied one. */
+static ChangeKind
+classify_change(NewRevision *nr, ExistingRevision *ex)
 {
 	bool		same_sql = strcmp(nr->checksum, ex->checksum) == 0;
 
 	if (same_sql && strcmp(nr->message, ex->message) == 0 &&
 		strings_equal(nr->labels, nr->nlabels, ex->labels, ex->nlabels))
-		return true;
-	if (!same_sql && ex->applied)
-		ereport(ERROR,
-				(errcode(ERRCODE_DUPLICATE_OBJECT),
-				 errmsg("revision \"%s\" is applied and cannot be replaced", nr->id),
-				 errdetail("Its stored checksum is %s; the new content has checksum %s.",
-						   ex->checksum, nr->checksum),
-				 errhint("Add a new revision for the change, or downgrade below \"%s\" first.", nr->id)));
-	return false;
+		return CHANGE_NONE;
+	if (same_sql || !ex->applied)
+		return CHANGE_WRITE;
+	if (is_amendment(nr, ex))
+		return CHANGE_AMEND;
+	ereport(ERROR,
+			(errcode(ERRCODE_DUPLICATE_OBJECT),
+			 errmsg("revision \"%s\" is applied and cannot be replaced", nr->id),
+			 errdetail("Its stored checksum is %s; the new content has checksum %s, and its statements differ.",
+					   ex->checksum, nr->checksum),
+			 errhint("Add a new revision for the change, or downgrade below \"%s\" first. "
+					 "A change of comments and whitespace alone is accepted as an amendment; "
+					 "migrate.repair() replaces an applied revision's SQL without running it.", nr->id)));
+	return CHANGE_WRITE;
+}
+
+/* A history row's detail with the revision's checksums before and after. */
+static char *
+detail_with_checksums(const char *detail, const char *old_checksum, const char *new_checksum)
+{
+	Oid			argtypes[3] = {TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[3] = {CStringGetTextDatum(detail), CStringGetTextDatum(old_checksum),
+	CStringGetTextDatum(new_checksum)};
+	char	   *result;
+
+	catalog_exec("SELECT (pg_catalog.jsonb($1) OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object("
+				 "'old_checksum', $2, 'new_checksum', $3))::pg_catalog.text",
+				 3, argtypes, values, NULL, true, 1);
+	result = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	SPI_freetuptable(SPI_tuptable);
+	return result;
+}
+
+/*
+ * Writes an applied revision's new text without running it (an amendment or
+ * a repair): the revision, its mark, the checksum of its applied row, and a
+ * history row with both checksums.
+ */
+static void
+write_applied_change(NewRevision *nr, ExistingRevision *ex, const char *created_by,
+					 AuditContext *ac, TimestampTz started_at)
+{
+	char	   *detail;
+
+	detail = write_revision(false, false, nr->id, nr->parents, nr->nparents, nr->depends,
+							nr->ndepends, nr->labels, nr->nlabels, nr->message, nr->up,
+							nr->down, nr->checksum, created_by);
+	if (catalog_has_transactional())
+		write_transactional(nr->id, nr->transactional);
+	catalog_set_applied_checksum(nr->id, nr->checksum);
+	audit_record(ac, nr->id, true, NULL, NULL, started_at, GetCurrentTimestamp() - started_at,
+				 nr->checksum, detail_with_checksums(detail, ex->checksum, nr->checksum));
 }
 
 /* The graph's rules: no self-reference, references exist, names unique, no cycle. */
@@ -493,16 +592,25 @@ char *
 register_revision(char *id, const char *up, const char *down,
 				  ArrayType *parents_arr, const char *message,
 				  ArrayType *depends_arr, ArrayType *labels_arr,
-				  int transactional_mark, AuditContext *ac)
+				  int transactional_mark, const int *line_bases, AuditContext *ac)
 {
 	TimestampTz started_at = GetCurrentTimestamp();
 	char	   *created_by = GetUserNameFromId(GetUserId(), false);
 	NewRevision nr;
 	ExistingRevision ex;
+	ChangeKind	change;
 	char	   *detail;
 
 	read_new_revision(&nr, id, up, down, parents_arr, message, depends_arr, labels_arr);
 	nr.transactional_mark = transactional_mark;
+	nr.up_line_base = line_bases ? line_bases[0] : -1;
+	nr.down_line_base = line_bases ? line_bases[1] : -1;
+	if (nr.id != NULL && strchr(nr.id, '-') != NULL && !catalog_has_transactional())
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("revision id \"%s\" needs version 1.1 of the migrate catalogs", nr.id),
+				 errdetail("The catalogs of version 1.0 accept letters, digits, \"_\" and \".\" in ids."),
+				 errhint("Run ALTER EXTENSION migrate UPDATE first.")));
 	/* parse first: the parser may take a while on a huge revision */
 	check_new_sql(&nr);
 
@@ -526,8 +634,16 @@ register_revision(char *id, const char *up, const char *down,
 
 	nr.checksum = revision_checksum(nr.id, nr.parents, nr.nparents, nr.depends, nr.ndepends,
 									nr.up, nr.down, nr.transactional);
-	if (ex.found && same_as_existing(&nr, &ex))
+	change = ex.found ? classify_change(&nr, &ex) : CHANGE_WRITE;
+	if (change == CHANGE_NONE)
 		return nr.id;			/* registered before: nothing to do */
+	if (change == CHANGE_AMEND)
+	{
+		/* the statements are the registrant's still: created_by stays */
+		ac->operation = "amend";
+		write_applied_change(&nr, &ex, ex.created_by, ac, started_at);
+		return nr.id;
+	}
 	check_graph_rules(&nr, ex.found);
 
 	detail = write_revision(!ex.found, ex.found && strcmp(nr.checksum, ex.checksum) == 0, nr.id,
@@ -566,9 +682,90 @@ migrate_add(PG_FUNCTION_ARGS)
 
 	audit_begin(&ac, "add", NULL, 0);
 	result = register_revision(id, up, down, parents, message, depends, labels,
-							   transactional, &ac);
+							   transactional, NULL, &ac);
 	result = MemoryContextStrdup(fn_cxt, result);
 
+	operation_end(0);
+	PG_RETURN_TEXT_P(cstring_to_text(result));
+}
+
+/* Refuses a repair by a role without the privileges of the revision's registrant. */
+static void
+check_may_repair(const char *id, const char *registrant)
+{
+	Oid			registrant_oid = get_role_oid(registrant, true);
+
+	if (!OidIsValid(registrant_oid) || !has_privs_of_role(GetUserId(), registrant_oid))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("role \"%s\" cannot repair revision \"%s\"",
+						GetUserNameFromId(GetUserId(), false), id),
+				 errdetail("It was added by role \"%s\"; replacing its SQL needs that role's privileges.",
+						   registrant),
+				 errhint("Have role \"%s\", or a role holding its privileges, repair it.", registrant)));
+}
+
+/*
+ * Replaces an applied revision's up and down SQL without running them:
+ * checked as add() checks them, its parents, depends_on, labels and message
+ * kept; the caller becomes its registrant.  Returns the new checksum.
+ */
+static char *
+repair_revision(const char *id, const char *up, const char *down, AuditContext *ac)
+{
+	TimestampTz started_at = GetCurrentTimestamp();
+	ExistingRevision ex = load_existing(id);
+	NewRevision nr;
+
+	if (!ex.found)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("revision \"%s\" does not exist", id),
+				 errhint("Pass the full revision id to migrate.repair().")));
+	if (!ex.applied)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("revision \"%s\" is not applied", id),
+				 errhint("Replace an unapplied revision with migrate.add(): repair is for applied ones, whose SQL must not run again.")));
+	load_existing_sql(id, &ex);
+	check_may_repair(id, ex.created_by);
+
+	read_new_revision(&nr, pstrdup(id), up, down, NULL, ex.message, NULL, NULL);
+	nr.parents = ex.parents;
+	nr.nparents = ex.nparents;
+	nr.depends = ex.depends;
+	nr.ndepends = ex.ndepends;
+	nr.labels = ex.labels;
+	nr.nlabels = ex.nlabels;
+	/* a revision marked non-transactional stays so; else the SQL decides */
+	nr.transactional_mark = ex.transactional ? -1 : 0;
+	nr.up_line_base = nr.down_line_base = -1;
+	check_new_sql(&nr);
+	nr.checksum = revision_checksum(nr.id, nr.parents, nr.nparents, nr.depends, nr.ndepends,
+									nr.up, nr.down, nr.transactional);
+	if (strcmp(nr.checksum, ex.checksum) == 0)
+		return nr.checksum;		/* the same already: nothing to do */
+	write_applied_change(&nr, &ex, GetUserNameFromId(GetUserId(), false), ac, started_at);
+	return nr.checksum;
+}
+
+PG_FUNCTION_INFO_V1(migrate_repair);
+
+/* migrate.repair(revision, up, down): an applied revision's SQL replaced, not run. */
+Datum
+migrate_repair(PG_FUNCTION_ARGS)
+{
+	char	   *id = required_text_arg(fcinfo, 0, "revision");
+	char	   *up = text_arg_or_null(fcinfo, 1);
+	char	   *down = text_arg_or_null(fcinfo, 2);
+	MemoryContext fn_cxt = CurrentMemoryContext;
+	AuditContext ac;
+	char	   *result;
+
+	validate_name(id, NAME_REVISION);
+	operation_begin("migrate.repair()", 0);
+	audit_begin(&ac, "repair", NULL, 0);
+	result = MemoryContextStrdup(fn_cxt, repair_revision(id, up, down, &ac));
 	operation_end(0);
 	PG_RETURN_TEXT_P(cstring_to_text(result));
 }
@@ -764,7 +961,7 @@ migrate_merge(PG_FUNCTION_ARGS)
 
 	audit_begin(&ac, "add", NULL, 0);
 	result = register_revision(id, "", "", strings_to_array(parents, nrevs),
-							   message ? message : "merge", NULL, NULL, -1, &ac);
+							   message ? message : "merge", NULL, NULL, -1, NULL, &ac);
 	result = MemoryContextStrdup(fn_cxt, result);
 
 	operation_end(0);

@@ -9,7 +9,7 @@
  * migrate.approve(): the approval is a history row (hash-chained like every
  * row) naming the approver and the checksum approved, and the revision then
  * runs for any caller whose privileges the approver holds.  Any later add
- * or replace of the revision voids the approval, as does a changed checksum.
+ * replace, amendment or repair of the revision voids the approval, as does a changed checksum.
  */
 #include "migrate.h"
 
@@ -36,7 +36,7 @@ approved_for(Revision *r, Oid caller)
 	catalog_exec("SELECT h.effective_role FROM migrate.history h"
 				 " WHERE h.revision = $1 AND h.operation = 'approve' AND h.success AND h.checksum = $2"
 				 "   AND h.id > COALESCE((SELECT max(a.id) FROM migrate.history a"
-				 "                        WHERE a.revision = $1 AND a.operation = ANY ('{add,replace}')), 0)",
+				 "                        WHERE a.revision = $1 AND a.operation = ANY ('{add,replace,amend,repair}')), 0)",
 				 2, argtypes, values, NULL, false, 0);
 	for (uint64 i = 0; i < SPI_processed && !approved; i++)
 	{

@@ -117,7 +117,8 @@ typedef struct ScriptParse
 	int			up_end;
 	int			down_start;
 	int			down_end;
-	int			up_line;
+	int			up_line;		/* of "-- migrate:up", 0 if none */
+	int			down_line;		/* of "-- migrate:down", 0 if none */
 } ScriptParse;
 
 /* Reads a "-- migrate:up" or "-- migrate:down" line; next starts its SQL. */
@@ -145,6 +146,7 @@ read_section_marker(ScriptParse *sp, bool up, const char *value, int next)
 		script_error(sp->line, _("\"-- migrate:down\" before \"-- migrate:up\""), NULL);
 	sp->section = IN_DOWN;
 	sp->down_start = next;
+	sp->down_line = sp->line;
 }
 
 /* Reads a header line "-- migrate:<key> <value>"; each key at most once. */
@@ -262,6 +264,7 @@ register_script(const char *raw, AuditContext *ac)
 {
 	StringInfoData text;
 	ScriptParse sp = {0};
+	int			line_bases[2];
 	int		   *markers;
 	int			nmarkers;
 	int			next_marker = 0;
@@ -311,10 +314,13 @@ register_script(const char *raw, AuditContext *ac)
 	if (sp.up_start < 0)
 		script_error(Max(sp.line, 1), _("no \"-- migrate:up\" section"), NULL);
 
+	/* errors in the SQL name the file's lines: each section starts after its marker */
+	line_bases[0] = sp.up_line;
+	line_bases[1] = sp.down_line;
 	return register_revision(sp.id, section_sql(&text, sp.up_start, sp.up_end),
 							 sp.down_start >= 0 ? section_sql(&text, sp.down_start, sp.down_end) : NULL,
 							 sp.parents, sp.message ? sp.message : "", sp.depends, sp.labels,
-							 sp.transactional, ac);
+							 sp.transactional, line_bases, ac);
 }
 
 PG_FUNCTION_INFO_V1(migrate_add_script);

@@ -20,7 +20,22 @@ typedef struct SqlCheckContext
 	const char *section;
 	const char *sql;
 	int			location;		/* byte offset of the statement checked, or -1 */
+	int			line_base;		/* lines of its file before the SQL, or -1 */
 } SqlCheckContext;
+
+/*
+ * The context line of an error at a line of a revision's SQL: the line of
+ * its migration file when it came from one (line_base >= 0: the lines before
+ * its section's SQL), else the line of the SQL.  For ereport()'s arguments.
+ */
+int
+errcontext_sql_line(const char *section, const char *revision, int line, int line_base)
+{
+	if (line_base >= 0)
+		return errcontext("%s SQL of revision \"%s\", line %d of its migration file",
+						  section, revision, line_base + line);
+	return errcontext("%s SQL of revision \"%s\", line %d", section, revision, line);
+}
 
 /* 1-based line of a byte offset into sql. */
 int
@@ -195,8 +210,8 @@ sqlcheck_error_context(void *arg)
 	SqlCheckContext *cxt = arg;
 
 	if (cxt->location >= 0)
-		errcontext("%s SQL of revision \"%s\", line %d",
-				   cxt->section, cxt->revision, line_of_offset(cxt->sql, cxt->location));
+		errcontext_sql_line(cxt->section, cxt->revision, line_of_offset(cxt->sql, cxt->location),
+							cxt->line_base);
 	else
 		errcontext("%s SQL of revision \"%s\"", cxt->section, cxt->revision);
 }
@@ -221,7 +236,7 @@ rethrow_parse_error(SqlCheckContext *cxt, MemoryContext oldcxt)
 			 edata->hint ? errhint("%s", edata->hint) : 0,
 			 /* errcontext() is a comma expression: parenthesized in the choice */
 			 line > 0 ?
-			 (errcontext("%s SQL of revision \"%s\", line %d", cxt->section, cxt->revision, line)) :
+			 errcontext_sql_line(cxt->section, cxt->revision, line, cxt->line_base) :
 			 (errcontext("%s SQL of revision \"%s\"", cxt->section, cxt->revision))));
 }
 
@@ -233,9 +248,9 @@ rethrow_parse_error(SqlCheckContext *cxt, MemoryContext oldcxt)
  */
 void
 sqlcheck_validate(const char *revision, const char *section, const char *sql,
-				  SqlFacts *facts)
+				  int line_base, SqlFacts *facts)
 {
-	SqlCheckContext cxt = {revision, section, sql, -1};
+	SqlCheckContext cxt = {revision, section, sql, -1, line_base};
 	MemoryContext oldcxt = CurrentMemoryContext;
 	MemoryContext parsecxt;
 	ErrorContextCallback callback;

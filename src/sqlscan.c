@@ -255,3 +255,54 @@ sqlscan_marker_lines(const char *sql, const char *prefix, int *count)
 	}
 	return result;
 }
+
+/* The tokens of a text, as byte ranges: what sqlscan_same_tokens() compares. */
+typedef struct TokenRanges
+{
+	int			n;
+	int			cap;
+	int		   *bounds;			/* start and end of each token */
+} TokenRanges;
+
+/* A token visitor: notes each token's range. */
+static bool
+note_token(int start, int end, void *arg)
+{
+	TokenRanges *tr = arg;
+
+	if (tr->n == tr->cap)
+	{
+		tr->cap = tr->cap == 0 ? 256 : tr->cap * 2;
+		tr->bounds = tr->bounds == NULL ? palloc(sizeof(int) * 2 * tr->cap) :
+			repalloc(tr->bounds, sizeof(int) * 2 * tr->cap);
+	}
+	tr->bounds[2 * tr->n] = start;
+	tr->bounds[2 * tr->n + 1] = end;
+	tr->n++;
+	return true;
+}
+
+/*
+ * Whether two texts are the same statements token for token, byte for byte,
+ * differing only in comments, whitespace and line ends.  A text the scanner
+ * refuses is never the same as another.
+ */
+bool
+sqlscan_same_tokens(const char *a, const char *b)
+{
+	TokenRanges ta = {0};
+	TokenRanges tb = {0};
+
+	if (sqlscan_tokens(a, note_token, &ta) >= 0 || sqlscan_tokens(b, note_token, &tb) >= 0 ||
+		ta.n != tb.n)
+		return false;
+	for (int i = 0; i < ta.n; i++)
+	{
+		int			len = ta.bounds[2 * i + 1] - ta.bounds[2 * i];
+
+		if (len != tb.bounds[2 * i + 1] - tb.bounds[2 * i] ||
+			memcmp(a + ta.bounds[2 * i], b + tb.bounds[2 * i], len) != 0)
+			return false;
+	}
+	return true;
+}

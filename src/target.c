@@ -8,6 +8,10 @@
  * A <rev> is a full id, a branch label or a unique id prefix of at least four
  * characters.  Relative steps walk the unique child or parent chain and stop
  * with an error at a fork or a merge, where "one step" has no single meaning.
+ *
+ * Ids may contain "-" (2019-02-26-002946_create_user), so a text that is an
+ * id or a label is that revision, even "x-1", and a text with "-" that starts
+ * some id is that prefix; only then is "-N" at its end a relative step.
  */
 #include "migrate.h"
 
@@ -311,8 +315,10 @@ step_backward(Graph *g, Position pos, int n, int root, const char *text)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_OBJECT),
 					 errmsg("target \"%s\" does not exist", text),
-					 errdetail_plural("It goes %d step past base.", "It goes %d steps past base.",
-									  n - k, n - k)));
+					 errdetail_plural("It goes %d step back, but base is %d step back.",
+									  "It goes %d steps back, but base is %d steps back.",
+									  n, n, k),
+					 errhint("Use a step of at most %d, or \"base\".", k)));
 		r = &g->revs[pos.rev];
 		/* back from a root, or from a branch's root to its base */
 		if (pos.rev == root || r->nparents == 0)
@@ -444,7 +450,7 @@ parse_branch_target(const char *text, const char *at, ParsedTarget *pt)
 		target_syntax_error(text, _("After \"@\" comes head, base, +N or -N."));
 }
 
-/* Parses +N, -N, <rev>+N or <rev>-N; sign is the first "+" or "-". */
+/* Parses +N, -N, <rev>+N or <rev>-N; sign is the last "+" or "-". */
 static void
 parse_step_target(const char *text, const char *sign, ParsedTarget *pt)
 {
@@ -469,7 +475,11 @@ target_parse(const char *text, ParsedTarget *pt)
 	check_target_text(text);
 	memset(pt, 0, sizeof(ParsedTarget));
 	at = strchr(text, '@');
-	sign = strpbrk(text, "+-");
+	/* the last one: the <rev> before it may hold "-" */
+	sign = NULL;
+	for (const char *c = text; *c; c++)
+		if (*c == '+' || *c == '-')
+			sign = c;
 	if (at != NULL)
 		parse_branch_target(text, at, pt);
 	else if (sign != NULL)
@@ -554,12 +564,40 @@ heads_target(Graph *g, bool current)
 	return t;
 }
 
+/*
+ * The revision a target with "-" names as a whole (an id, a label, or the
+ * prefix of some id), or -1 when it is to be parsed as a relative step.
+ */
+static int
+revision_with_dash(Graph *g, const char *text)
+{
+	int			first;
+	int			second;
+
+	if (strchr(text, '-') == NULL || strpbrk(text, "@+") != NULL || text[0] == '-')
+		return -1;
+	if (graph_lookup(g, text) >= 0 ||
+		(strlen(text) >= PREFIX_MINLEN && graph_find_prefix(g, text, &first, &second) > 0))
+		return revision_resolve(g, text);
+	return -1;
+}
+
 /* Parses and resolves a target against the graph and the applied set. */
 Target *
 target_resolve(Graph *g, const char *text)
 {
 	ParsedTarget pt;
 	Target	   *t;
+	int			rev;
+
+	check_target_text(text);
+	rev = revision_with_dash(g, text);
+	if (rev >= 0)
+	{
+		t = make_target(TARGET_REVISIONS, 1);
+		t->revs[0] = rev;
+		return t;
+	}
 
 	/*
 	 * The whole syntax first: a malformed target is 22023 whatever it names.
