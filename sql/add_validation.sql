@@ -40,7 +40,7 @@ SELECT operation, revision FROM migrate.history ORDER BY id DESC LIMIT 1;
 -- Invalid input: NULL up SQL
 SELECT migrate.add('b1', NULL);
 -- Invalid input: forbidden characters, empty, leading dot, too long, reserved
-SELECT migrate.add('b-1', '');
+SELECT migrate.add('b/1', '');
 SELECT migrate.add('b 1', '');
 SELECT migrate.add('bé', '');
 SELECT migrate.add('', '');
@@ -60,7 +60,7 @@ SELECT migrate.add('b1', '', parents => '{a1,a1}');
 SELECT migrate.add('b1', '', parents => '{b1}');
 SELECT migrate.add('b1', '', parents => ARRAY[NULL]::text[]);
 SELECT migrate.add('b1', '', parents => '{{a1},{a2}}');
-SELECT migrate.add('b1', '', parents => '{bad-id}');
+SELECT migrate.add('b1', '', parents => '{bad/id}');
 -- several heads: parents => NULL cannot choose
 SELECT migrate.add('b1', '');
 -- Invalid input: depends_on

@@ -37,8 +37,8 @@ SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
 -- the first name, in list order, that repeats an earlier one is reported
 SELECT migrate.add('big', '', parents => '{b,a,c,a,b}');
 -- an invalid name before the repetition is reported first, one after it is not
-SELECT migrate.add('big', '', parents => '{a,bad-id,a}');
-SELECT migrate.add('big', '', parents => '{a,a,bad-id}');
+SELECT migrate.add('big', '', parents => '{a,bad/id,a}');
+SELECT migrate.add('big', '', parents => '{a,a,bad/id}');
 SELECT migrate.add('big', '', parents => ARRAY[repeat('y', 200), repeat('y', 200)]);
 
 -- at the limit, distinct names are checked, then refused at the first

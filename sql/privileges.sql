@@ -38,6 +38,7 @@ GRANT USAGE ON SCHEMA migrate TO regress_migrate_deployer;
 GRANT EXECUTE ON FUNCTION
     migrate.add(text, text, text, text[], text, text[], text[], boolean),
     migrate.add_script(text),
+    migrate.repair(text, text, text),
     migrate.remove(text),
     migrate.merge(text[], text, text),
     migrate.upgrade(text),

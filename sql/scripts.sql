@@ -275,7 +275,7 @@ SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate, * FROM counts;
 
 -- Checks shared with migrate.add(), nothing registered
 -- Invalid input: a bad id
-SELECT migrate.add_script(E'-- migrate:revision bad-id\n-- migrate:parents s1\n-- migrate:up\n');
+SELECT migrate.add_script(E'-- migrate:revision bad/id\n-- migrate:parents s1\n-- migrate:up\n');
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate, * FROM counts;
 SELECT migrate.add_script(E'-- migrate:revision head\n-- migrate:parents s1\n-- migrate:up\n');
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate, * FROM counts;

@@ -134,7 +134,7 @@ SELECT * FROM pg_temp.problems();
 CREATE TEMP TABLE tested (name text, kind "char");
 INSERT INTO tested
 SELECT f, CASE WHEN f IN ('deploy', 'revert') THEN 'p' ELSE 'f' END
-  FROM unnest('{add,add_dir,add_script,approve,check,current,deploy,downgrade,downgrade_sql,heads,lock_key,merge,offline_begin,offline_step,plan,remove,revert,revisions,script,show,stamp,upgrade,upgrade_sql,verify}'::text[]) AS f;
+  FROM unnest('{add,add_dir,add_script,approve,check,current,deploy,downgrade,downgrade_sql,heads,lock_key,merge,offline_begin,offline_step,plan,remove,repair,revert,revisions,script,show,stamp,upgrade,upgrade_sql,verify}'::text[]) AS f;
 SELECT coalesce(e.name, t.name) AS function, e.kind AS prokind, t.name IS NOT NULL AS tested
   FROM (SELECT p.proname::text AS name, p.prokind AS kind
           FROM pg_depend d JOIN pg_proc p ON p.oid = d.objid
@@ -193,11 +193,14 @@ SELECT pg_temp.offline('upgrade', 'heads', '{u6,u7,u9}');
 SELECT migrate.check();
 SELECT revision FROM migrate.downgrade('u4');
 SELECT migrate.stamp('u9');
+-- repair (1.1): u7's down SQL replaced, not run; a repair row
+SELECT migrate.repair('u7', 'SELECT 7', 'SELECT -7 AS repaired') IS NOT NULL AS repaired;
 CALL migrate.revert('u7');
 SELECT * FROM migrate.current();
 SELECT migrate.stamp('u7');
 SELECT operation, revision, success, checksum IS NOT NULL AS has_checksum,
-       detail - 'created_by' AS detail, detail ->> 'created_by' = current_user AS created_by_me
+       detail - 'created_by' - 'old_checksum' - 'new_checksum' AS detail,
+       detail ->> 'created_by' = current_user AS created_by_me
   FROM migrate.history WHERE id > :tip_id ORDER BY id;
 SELECT * FROM pg_temp.problems();
 SELECT revision FROM migrate.downgrade('base');

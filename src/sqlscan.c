@@ -259,16 +259,31 @@ sqlscan_marker_lines(const char *sql, const char *prefix, int *count)
 /* The tokens of a text, as byte ranges: what sqlscan_same_tokens() compares. */
 typedef struct TokenRanges
 {
+	const char *sql;
 	int			n;
 	int			cap;
 	int		   *bounds;			/* start and end of each token */
 } TokenRanges;
 
-/* A token visitor: notes each token's range. */
+/* Whether the token noted last is a ";". */
+static bool
+last_is_semicolon(TokenRanges *tr)
+{
+	return tr->n > 0 && tr->bounds[2 * tr->n - 1] - tr->bounds[2 * tr->n - 2] == 1 &&
+		tr->sql[tr->bounds[2 * tr->n - 2]] == ';';
+}
+
+/*
+ * A token visitor: notes each token's range, but not a ";" right after
+ * another (an empty statement), nor a first one.
+ */
 static bool
 note_token(int start, int end, void *arg)
 {
 	TokenRanges *tr = arg;
+
+	if (end - start == 1 && tr->sql[start] == ';' && (tr->n == 0 || last_is_semicolon(tr)))
+		return true;
 
 	if (tr->n == tr->cap)
 	{
@@ -284,17 +299,23 @@ note_token(int start, int end, void *arg)
 
 /*
  * Whether two texts are the same statements token for token, byte for byte,
- * differing only in comments, whitespace and line ends.  A text the scanner
- * refuses is never the same as another.
+ * differing only in comments, whitespace, line ends and empty statements (a
+ * ";" at the end or after another).  A text the scanner refuses is never
+ * the same as another.
  */
 bool
 sqlscan_same_tokens(const char *a, const char *b)
 {
-	TokenRanges ta = {0};
-	TokenRanges tb = {0};
+	TokenRanges ta = {a, 0, 0, NULL};
+	TokenRanges tb = {b, 0, 0, NULL};
 
-	if (sqlscan_tokens(a, note_token, &ta) >= 0 || sqlscan_tokens(b, note_token, &tb) >= 0 ||
-		ta.n != tb.n)
+	if (sqlscan_tokens(a, note_token, &ta) >= 0 || sqlscan_tokens(b, note_token, &tb) >= 0)
+		return false;
+	if (last_is_semicolon(&ta))
+		ta.n--;
+	if (last_is_semicolon(&tb))
+		tb.n--;
+	if (ta.n != tb.n)
 		return false;
 	for (int i = 0; i < ta.n; i++)
 	{

@@ -315,10 +315,11 @@ step_backward(Graph *g, Position pos, int n, int root, const char *text)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_OBJECT),
 					 errmsg("target \"%s\" does not exist", text),
-					 errdetail_plural("It goes %d step back, but base is %d step back.",
-									  "It goes %d steps back, but base is %d steps back.",
-									  n, n, k),
-					 errhint("Use a step of at most %d, or \"base\".", k)));
+					 k == 0 ? errdetail("It starts at base, with nothing before it.") :
+					 errdetail_plural("It goes %d steps back, but base is only %d step back.",
+									  "It goes %d steps back, but base is only %d steps back.",
+									  k, n, k),
+					 k == 0 ? 0 : errhint("Go back at most %d, or to \"base\".", k)));
 		r = &g->revs[pos.rev];
 		/* back from a root, or from a branch's root to its base */
 		if (pos.rev == root || r->nparents == 0)
@@ -461,6 +462,9 @@ parse_step_target(const char *text, const char *sign, ParsedTarget *pt)
 	if (sign == text)
 		return;					/* from current */
 	pt->ref = pnstrdup(text, sign - text);
+	/* a "-" may belong to an id, a "+" never does */
+	if (strchr(pt->ref, '+') != NULL || pt->ref[0] == '-')
+		target_syntax_error(text, _("A relative step is \"+\" or \"-\" followed by digits."));
 	if (strcmp(pt->ref, "heads") == 0)
 		target_syntax_error(text, _("\"heads\" names several revisions; a relative step needs one."));
 }

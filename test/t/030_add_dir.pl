@@ -197,7 +197,8 @@ write_file("$bad/002_broken.sql",
 	"-- migrate:revision broken\n-- migrate:up\nSELECT 1;\nCREAT TABLE t (id int);\n");
 $err = query_fails(qq{SELECT * FROM migrate.add_dir('$bad')});
 like($err, qr/ERROR:  42601: syntax error at or near "CREAT"/, 'a syntax error is 42601');
-like($err, qr/up SQL of revision "broken", line 2/, 'naming the revision and the line of the SQL');
+like($err, qr/up SQL of revision "broken", line 4 of its migration file/,
+	'naming the revision and the line of the file');
 like($err, qr/migration file "\Q$bad\E\/002_broken.sql"/, 'and the file');
 is(query($counts_sql), $counts, 'nothing registered');
 
