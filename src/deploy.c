@@ -382,6 +382,8 @@ run_deploy(FunctionCallInfo fcinfo, OperationKind op)
 	}
 	PG_FINALLY();
 	{
+		/* the worker that ran this deploy's top-level statements, if any */
+		worker_session_end();
 		step_lock_release();
 		pgstat_report_activity(STATE_RUNNING, debug_query_string);
 	}

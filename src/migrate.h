@@ -351,6 +351,7 @@ extern char *register_revision(char *id, const char *up, const char *down,
 
 /* worker.c: a revision's statement run at top level in a background worker */
 extern void worker_run_statement(const char *sql, const char *revision, int line);
+extern void worker_session_end(void);
 extern PGDLLEXPORT void migrate_worker_main(Datum main_arg);
 
 #endif							/* MIGRATE_H */

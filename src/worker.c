@@ -49,10 +49,9 @@
 #define WORKER_KEY_SHARED		0
 #define WORKER_KEY_LIBRARIES	1
 #define WORKER_KEY_GUC			2
-#define WORKER_KEY_SQL			3
-#define WORKER_KEY_REVISION		4
-#define WORKER_KEY_QUEUE		5
-#define WORKER_NKEYS			6
+#define WORKER_KEY_QUEUE		3	/* worker to leader */
+#define WORKER_KEY_STATEMENTS	4	/* leader to worker */
+#define WORKER_NKEYS			5
 
 /*
  * The queue from the worker to the leader.  Large enough for a usual error
@@ -60,6 +59,12 @@
  * the leader to read; longer messages pass through it in parts.
  */
 #define WORKER_QUEUE_SIZE		16384
+
+/* The queue of statements from the leader; a longer one passes in parts. */
+#define WORKER_STATEMENT_QUEUE_SIZE	16384
+
+/* The worker's message saying that its statement committed. */
+#define WORKER_MSG_DONE			'C'
 
 /* The leader's identity, and the worker's result. */
 typedef struct WorkerShared
@@ -73,13 +78,31 @@ typedef struct WorkerShared
 	int			sec_context;
 	pid_t		leader_pid;
 	pid_t		worker_pid;		/* set by the worker before it attaches the queue */
-	bool		succeeded;		/* set by the worker when its statement committed */
 } WorkerShared;
+
+/*
+ * The leader's worker: started for a deploy's first statement that must run
+ * at top level, it runs the deploy's next ones too (one process start and
+ * one warm-up of its memory per deploy), idle between them, outside any
+ * transaction.  Everything lives in TopMemoryContext and the segment's
+ * mapping is pinned: the deploy commits between statements.
+ */
+typedef struct WorkerSession
+{
+	dsm_segment *seg;
+	WorkerShared *shared;
+	shm_mq_handle *to_worker;
+	shm_mq_handle *from_worker;
+	BackgroundWorkerHandle *handle;
+} WorkerSession;
+
+static WorkerSession *session = NULL;
 
 /* What the leader's error context line names. */
 typedef struct WorkerContext
 {
-	volatile WorkerShared *shared;
+	volatile WorkerShared *shared;	/* NULL once the segment is gone */
+	int			worker_pid;		/* then, the pid it held */
 	int			line;
 	const char *revision;
 } WorkerContext;
@@ -133,33 +156,19 @@ fill_shared(WorkerShared *shared)
 	GetUserIdAndSecContext(&shared->current_user_id, &shared->sec_context);
 	shared->leader_pid = MyProcPid;
 	shared->worker_pid = 0;
-	shared->succeeded = false;
-}
-
-/* Copies a string into the segment under key. */
-static void
-put_string(shm_toc *toc, uint64 key, const char *s)
-{
-	Size		len = strlen(s) + 1;
-	char	   *space = shm_toc_allocate(toc, len);
-
-	memcpy(space, s, len);
-	shm_toc_insert(toc, key, space);
 }
 
 /*
- * Creates the segment with everything the worker needs, and attaches the
- * leader to the queue as its receiver.
+ * Creates the segment with everything the worker needs, attaches the leader
+ * to both queues, and pins the mapping for the session.
  */
-static dsm_segment *
-create_segment(const char *sql, const char *revision,
-			   WorkerShared **shared, shm_mq_handle **mqh)
+static void
+create_segment(WorkerSession *ws)
 {
 	shm_toc_estimator e;
 	Size		library_len = EstimateLibraryStateSpace();
 	Size		guc_len = EstimateGUCStateSpace();
 	Size		segsize;
-	dsm_segment *seg;
 	shm_toc    *toc;
 	char	   *space;
 	shm_mq	   *mq;
@@ -168,18 +177,18 @@ create_segment(const char *sql, const char *revision,
 	shm_toc_estimate_chunk(&e, sizeof(WorkerShared));
 	shm_toc_estimate_chunk(&e, library_len);
 	shm_toc_estimate_chunk(&e, guc_len);
-	shm_toc_estimate_chunk(&e, strlen(sql) + 1);
-	shm_toc_estimate_chunk(&e, strlen(revision) + 1);
 	shm_toc_estimate_chunk(&e, WORKER_QUEUE_SIZE);
+	shm_toc_estimate_chunk(&e, WORKER_STATEMENT_QUEUE_SIZE);
 	shm_toc_estimate_keys(&e, WORKER_NKEYS);
 	segsize = shm_toc_estimate(&e);
 
-	seg = dsm_create(segsize, 0);
-	toc = shm_toc_create(WORKER_MAGIC, dsm_segment_address(seg), segsize);
+	ws->seg = dsm_create(segsize, 0);
+	dsm_pin_mapping(ws->seg);
+	toc = shm_toc_create(WORKER_MAGIC, dsm_segment_address(ws->seg), segsize);
 
-	*shared = shm_toc_allocate(toc, sizeof(WorkerShared));
-	fill_shared(*shared);
-	shm_toc_insert(toc, WORKER_KEY_SHARED, *shared);
+	ws->shared = shm_toc_allocate(toc, sizeof(WorkerShared));
+	fill_shared(ws->shared);
+	shm_toc_insert(toc, WORKER_KEY_SHARED, ws->shared);
 
 	space = shm_toc_allocate(toc, library_len);
 	SerializeLibraryState(library_len, space);
@@ -189,14 +198,16 @@ create_segment(const char *sql, const char *revision,
 	SerializeGUCState(guc_len, space);
 	shm_toc_insert(toc, WORKER_KEY_GUC, space);
 
-	put_string(toc, WORKER_KEY_SQL, sql);
-	put_string(toc, WORKER_KEY_REVISION, revision);
-
 	mq = shm_mq_create(shm_toc_allocate(toc, WORKER_QUEUE_SIZE), WORKER_QUEUE_SIZE);
 	shm_toc_insert(toc, WORKER_KEY_QUEUE, mq);
 	shm_mq_set_receiver(mq, MyProc);
-	*mqh = shm_mq_attach(mq, seg, NULL);
-	return seg;
+	ws->from_worker = shm_mq_attach(mq, ws->seg, NULL);
+
+	mq = shm_mq_create(shm_toc_allocate(toc, WORKER_STATEMENT_QUEUE_SIZE),
+					   WORKER_STATEMENT_QUEUE_SIZE);
+	shm_toc_insert(toc, WORKER_KEY_STATEMENTS, mq);
+	shm_mq_set_sender(mq, MyProc);
+	ws->to_worker = shm_mq_attach(mq, ws->seg, NULL);
 }
 
 /* Registers the worker for the segment, or fails when no slot is free. */
@@ -229,9 +240,8 @@ register_worker(dsm_segment *seg, const char *revision)
 }
 
 /*
- * Waits for the worker to start.  A worker already stopped may have run and
- * ended: whether it ran its statement is read from the queue and the
- * succeeded flag, as for any worker.
+ * Waits for the worker to start.  A worker already stopped may have failed
+ * as it started: its queue says why, as for any worker.
  */
 static void
 wait_for_start(BackgroundWorkerHandle *handle, const char *revision)
@@ -254,7 +264,7 @@ static void
 worker_error_context(void *arg)
 {
 	WorkerContext *wc = arg;
-	int			pid = (int) wc->shared->worker_pid;
+	int			pid = wc->shared != NULL ? (int) wc->shared->worker_pid : wc->worker_pid;
 
 	if (wc->line > 0)
 		errcontext("background worker (PID %d) running statement at line %d of revision \"%s\"",
@@ -290,12 +300,12 @@ raise_from_worker(ErrorData *edata, const char *sql, WorkerContext *wc)
 }
 
 /*
- * Reads the worker's messages until it detaches from the queue.  Notices are
- * passed on at once; the first error is returned, to be raised once the
- * worker is gone.
+ * Reads the worker's messages until it says its statement is done (*done),
+ * or detaches from the queue.  Notices are passed on at once; the first
+ * error is returned, to be raised once the worker is gone.
  */
 static ErrorData *
-receive_messages(shm_mq_handle *mqh, const char *sql, WorkerContext *wc)
+receive_messages(shm_mq_handle *mqh, const char *sql, WorkerContext *wc, bool *done)
 {
 	MemoryContext caller_cxt = CurrentMemoryContext;
 	MemoryContext msg_cxt = AllocSetContextCreate(caller_cxt, "migrate worker message",
@@ -318,6 +328,12 @@ receive_messages(shm_mq_handle *mqh, const char *sql, WorkerContext *wc)
 		initStringInfo(&msg);
 		appendBinaryStringInfo(&msg, data, nbytes);
 		msgtype = pq_getmsgbyte(&msg);
+		if (msgtype == WORKER_MSG_DONE && error == NULL)
+		{
+			*done = true;
+			MemoryContextSwitchTo(caller_cxt);
+			break;
+		}
 		if (msgtype == 'E' && error == NULL)
 		{
 			MemoryContextSwitchTo(caller_cxt);
@@ -355,36 +371,117 @@ stop_worker(BackgroundWorkerHandle *handle)
 	RESUME_INTERRUPTS();
 }
 
-/*
- * Waits for the worker's messages and its end, then raises its error, or
- * fails if it ended without committing its statement.
- */
+/* Stops the session's worker if it runs, and forgets the session. */
 static void
-wait_for_worker(BackgroundWorkerHandle *handle, shm_mq_handle *mqh,
-				volatile WorkerShared *shared, const char *sql, WorkerContext *wc,
-				volatile bool *stopped)
+session_stop(bool terminate)
 {
-	ErrorData  *error = receive_messages(mqh, sql, wc);
+	WorkerSession *ws = session;
 
-	/* its queue is detached: wait until it is gone, and its locks with it */
-	(void) WaitForBackgroundWorkerShutdown(handle);
-	*stopped = true;
-	pg_memory_barrier();
-	if (error != NULL)
-		raise_from_worker(error, sql, wc);
-	if (!shared->succeeded)
+	if (ws == NULL)
+		return;
+	session = NULL;
+	running_worker = NULL;
+	if (terminate)
+		stop_worker(ws->handle);
+	else
+	{
+		/* its queue of statements ends: the worker exits of itself */
+		shm_mq_detach(ws->to_worker);
+		HOLD_INTERRUPTS();
+		(void) WaitForBackgroundWorkerShutdown(ws->handle);
+		RESUME_INTERRUPTS();
+	}
+	dsm_detach(ws->seg);
+	pfree(ws->handle);
+	pfree(ws);
+}
+
+/* Starts the session's worker: its segment, its registration, its start. */
+static void
+session_start(const char *revision)
+{
+	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+	WorkerSession *ws = palloc0(sizeof(WorkerSession));
+
+	create_segment(ws);
+	MemoryContextSwitchTo(old);
+	PG_TRY();
+	{
+		MemoryContextSwitchTo(TopMemoryContext);
+		ws->handle = register_worker(ws->seg, revision);
+		MemoryContextSwitchTo(old);
+		shm_mq_set_handle(ws->from_worker, ws->handle);
+		shm_mq_set_handle(ws->to_worker, ws->handle);
+		session = ws;
+		arm_exit_callback(ws->handle);
+		wait_for_start(ws->handle, revision);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(old);
+		if (session == NULL)
+		{
+			dsm_detach(ws->seg);
+			pfree(ws);
+		}
+		else
+			session_stop(true);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+}
+
+/* Sends a statement to the session's worker: its line, its revision, its text. */
+static void
+session_send(const char *sql, const char *revision, int line)
+{
+	StringInfoData msg;
+	int32		line32 = line;
+
+	initStringInfo(&msg);
+	appendBinaryStringInfo(&msg, (char *) &line32, sizeof(line32));
+	appendBinaryStringInfo(&msg, revision, strlen(revision) + 1);
+	appendBinaryStringInfo(&msg, sql, strlen(sql) + 1);
+	if (shm_mq_send(session->to_worker, msg.len, msg.data, false, true) != SHM_MQ_SUCCESS)
 		ereport(ERROR,
 				(errcode(ERRCODE_ADMIN_SHUTDOWN),
-				 errmsg("background worker running revision \"%s\" ended without finishing its statement",
-						wc->revision),
-				 errdetail("The worker exited without reporting an error; the server log may say why.")));
+				 errmsg("background worker for revision \"%s\" ended before it could run a statement",
+						revision)));
+	pfree(msg.data);
+}
+
+/*
+ * Waits until the worker has run the statement; raises its error (once it
+ * is gone), or fails if it ended without finishing.
+ */
+static void
+session_wait(const char *sql, WorkerContext *wc)
+{
+	bool		done = false;
+	ErrorData  *error = receive_messages(session->from_worker, sql, wc, &done);
+
+	if (done)
+		return;
+	/* its queue is detached: wait until it is gone, and its locks with it */
+	wc->worker_pid = (int) session->shared->worker_pid;
+	wc->shared = NULL;
+	session_stop(false);
+	if (error != NULL)
+		raise_from_worker(error, sql, wc);
+	ereport(ERROR,
+			(errcode(ERRCODE_ADMIN_SHUTDOWN),
+			 errmsg("background worker running revision \"%s\" ended without finishing its statement",
+					wc->revision),
+			 errdetail("The worker exited without reporting an error; the server log may say why.")));
 }
 
 /*
  * Runs sql, one statement already checked by the parser, at top level in a
- * new background worker, as the caller's role with the caller's settings,
- * and waits for it.  The worker's notices reach the caller as they come; its
- * error is raised here with its SQLSTATE, message, detail, hint and context.
+ * background worker, as the caller's role with the caller's settings, and
+ * waits for it.  The worker is started for the first statement and runs the
+ * next ones of the same deploy, until worker_session_end().  The worker's
+ * notices reach the caller as they come; its error is raised here with its
+ * SQLSTATE, message, detail, hint and context, and ends the worker.
  *
  * The caller is in a transaction that has taken no snapshot, and takes none
  * here: a concurrent index build waits for every transaction with an older
@@ -395,11 +492,6 @@ wait_for_worker(BackgroundWorkerHandle *handle, shm_mq_handle *mqh,
 void
 worker_run_statement(const char *sql, const char *revision, int line)
 {
-	WorkerShared *shared;
-	shm_mq_handle *mqh;
-	dsm_segment *seg;
-	BackgroundWorkerHandle *volatile handle = NULL;
-	volatile bool stopped = false;
 	WorkerContext wc;
 
 	/* the statement commits on its own: in a block it would escape its rollback */
@@ -412,26 +504,34 @@ worker_run_statement(const char *sql, const char *revision, int line)
 	if (HaveRegisteredOrActiveSnapshot())
 		elog(ERROR, "a revision's statement cannot run in a background worker while its caller holds a snapshot");
 
-	seg = create_segment(sql, revision, &shared, &mqh);
+	if (session == NULL)
+		session_start(revision);
+	wc.shared = session->shared;
+	wc.worker_pid = 0;
+	wc.line = line;
+	wc.revision = revision;
 	PG_TRY();
 	{
-		handle = register_worker(seg, revision);
-		shm_mq_set_handle(mqh, handle);
-		arm_exit_callback(handle);
-		wait_for_start(handle, revision);
-		wc.shared = shared;
-		wc.line = line;
-		wc.revision = revision;
-		wait_for_worker(handle, mqh, shared, sql, &wc, &stopped);
+		session_send(sql, revision, line);
+		session_wait(sql, &wc);
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
-		running_worker = NULL;
-		if (handle != NULL && !stopped)
-			stop_worker(handle);
-		dsm_detach(seg);
+		/* a cancel or a timeout here, or the worker's error: no worker is left */
+		session_stop(true);
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
+}
+
+/*
+ * Ends the worker of a deploy, if one was started: called when the deploy
+ * ends, whether it succeeded or not.
+ */
+void
+worker_session_end(void)
+{
+	session_stop(false);
 }
 
 /*
@@ -547,9 +647,32 @@ run_at_top_level(const char *sql, const char *revision)
 }
 
 /*
+ * Receives the leader's next statement; false when the leader has ended the
+ * queue (its deploy is over).
+ */
+static bool
+receive_statement(shm_mq_handle *mqh, int *line, const char **revision, const char **sql)
+{
+	Size		nbytes;
+	void	   *data;
+	int32		line32;
+
+	if (shm_mq_receive(mqh, &nbytes, &data, false) != SHM_MQ_SUCCESS)
+		return false;
+	if (nbytes < sizeof(line32) + 2 || ((char *) data)[nbytes - 1] != '\0')
+		elog(ERROR, "malformed statement message of %zu bytes in a migrate worker", nbytes);
+	memcpy(&line32, data, sizeof(line32));
+	*line = line32;
+	*revision = pstrdup((char *) data + sizeof(line32));
+	*sql = pstrdup((char *) data + sizeof(line32) + strlen(*revision) + 1);
+	return true;
+}
+
+/*
  * The worker's entry point.  Its errors, from connecting on, go to the
  * leader through the queue: the bgworker's error path reports them
- * (EmitErrorReport) and exits with status 1.
+ * (EmitErrorReport) and exits with status 1.  Between statements it waits,
+ * idle, outside any transaction and without a snapshot.
  */
 void
 migrate_worker_main(Datum main_arg)
@@ -557,8 +680,12 @@ migrate_worker_main(Datum main_arg)
 	dsm_segment *seg;
 	shm_toc    *toc;
 	shm_mq	   *mq;
+	shm_mq_handle *statements;
 	WorkerShared *shared;
+	MemoryContext statement_cxt;
+	int			line;
 	const char *revision;
+	const char *sql;
 
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
@@ -581,7 +708,9 @@ migrate_worker_main(Datum main_arg)
 	mq = shm_toc_lookup(toc, WORKER_KEY_QUEUE, false);
 	shm_mq_set_sender(mq, MyProc);
 	pq_redirect_to_shm_mq(seg, shm_mq_attach(mq, seg, NULL));
-	revision = shm_toc_lookup(toc, WORKER_KEY_REVISION, false);
+	mq = shm_toc_lookup(toc, WORKER_KEY_STATEMENTS, false);
+	shm_mq_set_receiver(mq, MyProc);
+	statements = shm_mq_attach(mq, seg, NULL);
 
 	/*
 	 * As the user who logged in, who may log in (the session user may be
@@ -594,12 +723,22 @@ migrate_worker_main(Datum main_arg)
 	adopt_leader_state(toc, shared);
 	/* migrate's own functions refuse to run here */
 	operation_forbid_nested();
-	elog(DEBUG1, "migrate worker for PID %d running a statement of revision \"%s\"",
-		 (int) shared->leader_pid, revision);
 
-	run_at_top_level(shm_toc_lookup(toc, WORKER_KEY_SQL, false), revision);
+	statement_cxt = AllocSetContextCreate(CurrentMemoryContext, "migrate worker statement",
+										  ALLOCSET_DEFAULT_SIZES);
+	for (;;)
+	{
+		StringInfoData done;
 
-	shared->succeeded = true;
-	pg_memory_barrier();
-	pgstat_report_activity(STATE_IDLE, NULL);
+		pgstat_report_activity(STATE_IDLE, NULL);
+		MemoryContextReset(statement_cxt);
+		MemoryContextSwitchTo(statement_cxt);
+		if (!receive_statement(statements, &line, &revision, &sql))
+			break;
+		elog(DEBUG1, "migrate worker for PID %d running line %d of revision \"%s\"",
+			 (int) shared->leader_pid, line, revision);
+		run_at_top_level(sql, revision);
+		pq_beginmessage(&done, WORKER_MSG_DONE);
+		pq_endmessage(&done);
+	}
 }
