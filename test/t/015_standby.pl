@@ -30,11 +30,13 @@ $primary->wait_for_catchup($standby);
 
 is($standby->safe_psql('postgres', 'SELECT pg_is_in_recovery()'), 't', 'the standby is in recovery');
 
-# Another session of the standby holds the deploy lock (advisory locks work
-# during recovery), so a call that tried to take the lock first would wait.
+# Another session of the standby holds the deploy lock and the step lock
+# ("migrate\x02", README "Non-transactional revisions") (advisory locks work
+# during recovery), so a call that tried to take either first would wait.
 my $holder = $standby->background_psql('postgres');
 $holder->query_safe('BEGIN');
 $holder->query_safe('SELECT pg_advisory_xact_lock(migrate.lock_key())');
+$holder->query_safe('SELECT pg_advisory_xact_lock(7883946363647714562)');
 
 # Runs a statement on the standby and returns its SQLSTATE and message (or
 # "ok").  statement_timeout turns a wait into 57014 instead of a hang.
@@ -54,7 +56,8 @@ my @calls = (
 	[ q{SELECT migrate.add('r4', 'CREATE TABLE s_4 (id int)')}, 'migrate.add()' ],
 	[ q{SELECT migrate.remove('r3')},       'migrate.remove()' ],
 	[ q{SELECT migrate.merge(ARRAY['r2', 'r3'])}, 'migrate.merge()' ],
-	[ q{CALL migrate.deploy()},             'migrate.deploy()' ],);
+	[ q{CALL migrate.deploy()},             'migrate.deploy()' ],
+	[ q{CALL migrate.revert('base')},       'migrate.revert()' ],);
 for my $call (@calls)
 {
 	my ($sql, $name) = @$call;
@@ -72,6 +75,9 @@ is(standby_error(q{SELECT migrate.upgrade('head')}),
 is(standby_error(q{CALL migrate.deploy()}),
 	'25006 cannot execute migrate.deploy() during recovery',
 	'deploy is refused with the lock free too');
+is(standby_error(q{CALL migrate.revert('base')}),
+	'25006 cannot execute migrate.revert() during recovery',
+	'revert is refused with the lock free too');
 
 # Nothing changed, and reads work.
 is($standby->safe_psql('postgres', 'SELECT string_agg(revision, \',\') FROM migrate.applied'),

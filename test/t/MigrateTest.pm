@@ -7,8 +7,10 @@ use warnings;
 use Exporter 'import';
 use IPC::Run;
 use PostgreSQL::Test::Utils;
+use Test::More;
 
-our @EXPORT = qw(start_client finish_client add_table_chain $LOCK_WAITERS_SQL);
+our @EXPORT =
+  qw(start_client finish_client add_table_chain deploy_dropping_invalid_index $LOCK_WAITERS_SQL);
 
 # Starts psql on $node running the given statements (one -c each) in the
 # background, with application_name $name; returns a client handle.
@@ -56,6 +58,20 @@ sub add_table_chain
 	END
 	\$\$;
 });
+	return;
+}
+
+# After a build of $index by revision $rev failed or was killed: CALL
+# migrate.deploy($rev) on $node succeeds, dropping the invalid index first
+# (two assertions).
+sub deploy_dropping_invalid_index
+{
+	my ($node, $rev, $index) = @_;
+	my ($rc, $stdout, $stderr) = $node->psql('postgres', "CALL migrate.deploy('$rev')");
+	is($rc, 0, "the next deploy of $rev succeeds");
+	like($stderr,
+		qr/NOTICE:  dropping invalid index public\.$index, left by an earlier attempt of revision "$rev"/,
+		"dropping the invalid index $index first");
 	return;
 }
 
