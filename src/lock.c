@@ -234,9 +234,20 @@ void
 step_lock_wait(void)
 {
 	LOCKTAG		tag;
+	int			holder;
 
 	step_lock_tag(&tag);
-	(void) LockAcquire(&tag, ShareLock, false, false);
+	if (LockAcquire(&tag, ShareLock, false, !migrate_lock_wait) == LOCKACQUIRE_NOT_AVAIL)
+	{
+		holder = deploy_lock_holder(&tag);
+		ereport(ERROR,
+				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+				 errmsg("could not obtain the migrate deploy lock"),
+				 holder != 0 ?
+				 errdetail("The process with PID %d is running a non-transactional revision.", holder) :
+				 errdetail("A deploy is running a non-transactional revision."),
+				 errhint("Wait for it to finish, or set migrate.lock_wait to on to wait for it.")));
+	}
 	LockRelease(&tag, ShareLock, false);
 }
 
