@@ -268,14 +268,15 @@ check_invariants(List *problems, bool *references_ok)
 						   "         SELECT r.id, false FROM migrate.revision r"
 						   "          WHERE NOT EXISTS (SELECT 1 FROM migrate.applied a WHERE a.revision = r.id)) x"
 						   "  WHERE x.applied IS DISTINCT FROM"
-						   "        (SELECT h.operation = 'upgrade' OR (h.operation = 'stamp' AND h.checksum IS NOT NULL)"
+						   "        (SELECT h.operation = ANY ('{upgrade,adopt}')"
+						   "                OR (h.operation = 'stamp' AND h.checksum IS NOT NULL)"
 						   "           FROM migrate.history h"
 						   "          WHERE h.revision = x.revision AND h.success"
-						   "            AND h.operation = ANY ('{upgrade,downgrade,stamp}')"
+						   "            AND h.operation = ANY ('{upgrade,downgrade,stamp,adopt}')"
 						   "          ORDER BY h.id DESC LIMIT 1)"
 						   "    AND (x.applied OR EXISTS (SELECT 1 FROM migrate.history h"
 						   "                               WHERE h.revision = x.revision AND h.success"
-						   "                                 AND h.operation = ANY ('{upgrade,downgrade,stamp}')))"
+						   "                                 AND h.operation = ANY ('{upgrade,downgrade,stamp,adopt}')))"
 						   ") s ORDER BY s.id COLLATE \"C\"",
 						   "history incomplete",
 						   "%s: rows were deleted from the history, or the catalogs were changed outside migrate.");
@@ -288,7 +289,8 @@ check_invariants(List *problems, bool *references_ok)
  * registrant rule trusts) against the detail of its newest add or replace
  * row, skipped when that row was written by version 1.0 and has none; an
  * applied revision's applied_by and applied_at against the newest row that
- * applied it (an upgrade, offline ones included, or a stamp that added it).
+ * applied it (an upgrade, offline ones included, a stamp that added it, or
+ * an adoption).
  */
 static List *
 check_recorded_values(List *problems, bool has_detail)
@@ -316,7 +318,7 @@ check_recorded_values(List *problems, bool has_detail)
 					   " FROM migrate.applied a"
 					   " JOIN LATERAL (SELECT h.id, h.effective_role, h.started_at FROM migrate.history h"
 					   "                WHERE h.revision = a.revision AND h.success"
-					   "                  AND (h.operation = 'upgrade'"
+					   "                  AND (h.operation = ANY ('{upgrade,adopt}')"
 					   "                       OR (h.operation = 'stamp' AND h.checksum IS NOT NULL))"
 					   "                ORDER BY h.id DESC LIMIT 1) h ON true,"
 					   " LATERAL (VALUES (1, 'applied_by', a.applied_by = h.effective_role,"
