@@ -4,12 +4,13 @@
 
 \echo Use "ALTER EXTENSION migrate UPDATE TO '1.1'" to load this file. \quit
 
--- History operations of 1.1: approve (migrate.approve()).
+-- History operations of 1.1: approve (migrate.approve()), adopt and import
+-- (migrate.adopt_alembic(), migrate.adopt_flyway()).
 ALTER TABLE migrate.history DROP CONSTRAINT history_operation_check;
 ALTER TABLE migrate.history ADD CONSTRAINT history_operation_check
     CHECK (operation OPERATOR(pg_catalog.=) ANY
-           ('{add,replace,remove,upgrade,downgrade,stamp,approve}'::text[]));
-COMMENT ON COLUMN migrate.history.operation IS 'add, replace, remove, upgrade, downgrade, stamp or approve';
+           ('{add,replace,remove,upgrade,downgrade,stamp,approve,adopt,import}'::text[]));
+COMMENT ON COLUMN migrate.history.operation IS 'add, replace, remove, upgrade, downgrade, stamp, approve, adopt or import';
 
 -- Approvals: a role holding a registrant's privileges approves its revision,
 -- which then runs for callers whose privileges the approver holds.
@@ -146,3 +147,24 @@ SELECT ARRAY(SELECT a.revision FROM migrate.applied a
 COMMENT ON COLUMN migrate.status.pending_nontransactional IS 'revisions not applied that only CALL migrate.deploy() can apply';
 COMMENT ON COLUMN migrate.status.step_holder_pid IS 'the deploy or revert running a non-transactional revision outside a transaction, if any';
 -- --- end of non-transactional revisions -------------------------------------
+
+-- --- Adoption: the state another tool recorded, taken over -----------------
+-- Both read the other tool's table as the caller and need a database with
+-- nothing applied; their rows are "adopt" (a revision marked applied) and
+-- "import" (a row of Flyway's history, copied).
+CREATE FUNCTION migrate.adopt_alembic(version_table text DEFAULT 'alembic_version')
+RETURNS text[]
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'migrate_adopt_alembic';
+REVOKE ALL ON FUNCTION migrate.adopt_alembic(text) FROM PUBLIC;
+COMMENT ON FUNCTION migrate.adopt_alembic(text) IS 'stamps the registered revisions to the heads listed in Alembic''s version table; returns the new current heads';
+
+CREATE FUNCTION migrate.adopt_flyway(history_table text DEFAULT 'flyway_schema_history')
+RETURNS text[]
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'migrate_adopt_flyway';
+REVOKE ALL ON FUNCTION migrate.adopt_flyway(text) FROM PUBLIC;
+COMMENT ON FUNCTION migrate.adopt_flyway(text) IS 'marks applied the registered revisions matching Flyway''s successful versioned migrations, and imports Flyway''s history rows; returns the revisions marked applied';
+
+COMMENT ON COLUMN migrate.history.detail IS 'add and replace rows: the revision''s message, branch_labels and created_by as that row stored them; adopt rows: where the state came from; import rows: the other tool''s row; NULL otherwise and in rows written by version 1.0; part of the hash when not NULL';
+-- --- end of adoption --------------------------------------------------------
