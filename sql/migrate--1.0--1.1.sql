@@ -167,3 +167,24 @@ REVOKE ALL ON FUNCTION migrate.repair(text, text, text) FROM PUBLIC;
 COMMENT ON FUNCTION migrate.repair(text, text, text) IS 'replaces an applied revision''s up and down SQL without running them (down NULL: irreversible), as add() would register them; returns the new checksum';
 
 -- --- end of real projects move in -----------------------------------------
+
+-- --- Adoption: the state another tool recorded, taken over -----------------
+-- Both read the other tool's table as the caller and need a database with
+-- nothing applied; their rows are "adopt" (a revision marked applied) and
+-- "import" (a row of Flyway's history, copied).
+CREATE FUNCTION migrate.adopt_alembic(version_table text DEFAULT 'alembic_version')
+RETURNS text[]
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'migrate_adopt_alembic';
+REVOKE ALL ON FUNCTION migrate.adopt_alembic(text) FROM PUBLIC;
+COMMENT ON FUNCTION migrate.adopt_alembic(text) IS 'stamps the registered revisions to the heads listed in Alembic''s version table; returns the new current heads';
+
+CREATE FUNCTION migrate.adopt_flyway(history_table text DEFAULT 'flyway_schema_history')
+RETURNS text[]
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'migrate_adopt_flyway';
+REVOKE ALL ON FUNCTION migrate.adopt_flyway(text) FROM PUBLIC;
+COMMENT ON FUNCTION migrate.adopt_flyway(text) IS 'marks applied the registered revisions matching Flyway''s successful versioned migrations, and imports Flyway''s history rows; returns the revisions marked applied';
+
+COMMENT ON COLUMN migrate.history.detail IS 'add, replace, amend and repair rows: the revision''s message, branch_labels and created_by as that row stored them (amend and repair rows: also old_checksum and new_checksum); adopt rows: where the state came from; import rows: the other tool''s row; NULL otherwise and in rows written by version 1.0; part of the hash when not NULL';
+-- --- end of adoption --------------------------------------------------------

@@ -39,6 +39,8 @@ GRANT EXECUTE ON FUNCTION
     migrate.add(text, text, text, text[], text, text[], text[], boolean),
     migrate.add_script(text),
     migrate.repair(text, text, text),
+    migrate.adopt_alembic(text),
+    migrate.adopt_flyway(text),
     migrate.remove(text),
     migrate.merge(text[], text, text),
     migrate.upgrade(text),

@@ -134,7 +134,7 @@ SELECT * FROM pg_temp.problems();
 CREATE TEMP TABLE tested (name text, kind "char");
 INSERT INTO tested
 SELECT f, CASE WHEN f IN ('deploy', 'revert') THEN 'p' ELSE 'f' END
-  FROM unnest('{add,add_dir,add_script,approve,check,current,deploy,downgrade,downgrade_sql,heads,lock_key,merge,offline_begin,offline_step,plan,remove,repair,revert,revisions,script,show,stamp,upgrade,upgrade_sql,verify}'::text[]) AS f;
+  FROM unnest('{add,add_dir,add_script,adopt_alembic,adopt_flyway,approve,check,current,deploy,downgrade,downgrade_sql,heads,lock_key,merge,offline_begin,offline_step,plan,remove,repair,revert,revisions,script,show,stamp,upgrade,upgrade_sql,verify}'::text[]) AS f;
 SELECT coalesce(e.name, t.name) AS function, e.kind AS prokind, t.name IS NOT NULL AS tested
   FROM (SELECT p.proname::text AS name, p.prokind AS kind
           FROM pg_depend d JOIN pg_proc p ON p.oid = d.objid
@@ -206,6 +206,17 @@ SELECT * FROM pg_temp.problems();
 SELECT revision FROM migrate.downgrade('base');
 SELECT count(*) AS tables_left FROM pg_class WHERE relname LIKE 't\_u%';
 SELECT * FROM pg_temp.problems();
+-- adopt_alembic and adopt_flyway (1.1), with nothing applied: the tools'
+-- tables as they create them, empty, adopt nothing
+CREATE TABLE alembic_version (version_num varchar(32) NOT NULL PRIMARY KEY);
+SELECT migrate.adopt_alembic();
+CREATE TABLE flyway_schema_history (
+    installed_rank int NOT NULL PRIMARY KEY, version varchar(50), description varchar(200) NOT NULL,
+    type varchar(20) NOT NULL, script varchar(1000) NOT NULL, checksum int,
+    installed_by varchar(100) NOT NULL, installed_on timestamp NOT NULL DEFAULT now(),
+    execution_time int NOT NULL, success boolean NOT NULL);
+SELECT migrate.adopt_flyway();
+DROP TABLE alembic_version, flyway_schema_history;
 
 -- The objects of the extension: members, columns, constraints, indexes,
 -- functions, privileges, comments, config tables and the view's query.

@@ -268,7 +268,8 @@ check_invariants(List *problems, bool *references_ok)
 						   "         SELECT r.id, false FROM migrate.revision r"
 						   "          WHERE NOT EXISTS (SELECT 1 FROM migrate.applied a WHERE a.revision = r.id)) x"
 						   "  WHERE x.applied IS DISTINCT FROM"
-						   "        (SELECT h.operation = ANY ('{upgrade,adopt}') OR (h.operation = 'stamp' AND h.checksum IS NOT NULL)"
+						   "        (SELECT h.operation = ANY ('{upgrade,adopt}')"
+						   "                OR (h.operation = 'stamp' AND h.checksum IS NOT NULL)"
 						   "           FROM migrate.history h"
 						   "          WHERE h.revision = x.revision AND h.success"
 						   "            AND h.operation = ANY ('{upgrade,downgrade,stamp,adopt}')"
@@ -286,9 +287,10 @@ check_invariants(List *problems, bool *references_ok)
  * Catalog columns that no checksum covers, against the history rows that
  * wrote them: a revision's message, branch_labels and created_by (which the
  * registrant rule trusts) against the detail of its newest add, replace,
- * amend or repair row, skipped when that row was written by version 1.0 and has none; an
- * applied revision's applied_by and applied_at against the newest row that
- * applied it (an upgrade, offline ones included, or a stamp that added it).
+ * amend or repair row, skipped when that row was written by version 1.0 and
+ * has none; an applied revision's applied_by and applied_at against the
+ * newest row that applied it (an upgrade, offline ones included, a stamp
+ * that added it, or an adoption).
  */
 static List *
 check_recorded_values(List *problems, bool has_detail)
