@@ -82,6 +82,9 @@ SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
 SELECT migrate.downgrade_sql('base', 'head', register => true);
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
 
+-- what the online upgrade made goes, for the tests that follow
+SELECT revision FROM migrate.downgrade('base');
+SELECT * FROM state;
 DROP VIEW state;
 DROP EXTENSION migrate;
 CREATE EXTENSION migrate;
