@@ -54,7 +54,7 @@ CREATE TEMPORARY TABLE migrate_update_grants AS
 SELECT p.proname::text AS proname, a.grantee
   FROM pg_catalog.pg_proc p, LATERAL pg_catalog.aclexplode(p.proacl) a
  WHERE p.pronamespace = 'migrate'::regnamespace
-   AND p.proname IN ('add', 'revisions', 'show')
+   AND p.proname IN ('add', 'revisions', 'show', 'upgrade_sql')
    AND a.privilege_type = 'EXECUTE' AND a.grantee <> p.proowner;
 
 ALTER EXTENSION migrate DROP FUNCTION migrate.add(text, text, text, text[], text, text[], text[]);
@@ -92,6 +92,18 @@ LANGUAGE c STABLE;
 REVOKE ALL ON FUNCTION migrate.show(text) FROM PUBLIC;
 COMMENT ON FUNCTION migrate.show(text) IS 'one revision with every column, its children and whether it is applied';
 
+-- upgrade_sql(..., register => true): a self-contained script that also
+-- creates the extension where it is missing and registers the revisions.
+ALTER EXTENSION migrate DROP FUNCTION migrate.upgrade_sql(text, text);
+DROP FUNCTION migrate.upgrade_sql(text, text);
+CREATE FUNCTION migrate.upgrade_sql(target text DEFAULT 'head', start text DEFAULT 'current',
+                                    register boolean DEFAULT false)
+RETURNS text
+AS 'MODULE_PATHNAME', 'migrate_upgrade_sql'
+LANGUAGE c STABLE;
+REVOKE ALL ON FUNCTION migrate.upgrade_sql(text, text, boolean) FROM PUBLIC;
+COMMENT ON FUNCTION migrate.upgrade_sql(text, text, boolean) IS 'offline SQL: one psql script doing what upgrade(target) would, planned from start; register: the script also creates the extension and registers the revisions, for an empty database';
+
 DO $grants$
 DECLARE
     g record;
@@ -101,6 +113,7 @@ BEGIN
             CASE g.proname
                 WHEN 'add' THEN 'migrate.add(text, text, text, text[], text, text[], text[], boolean)'
                 WHEN 'revisions' THEN 'migrate.revisions(text)'
+                WHEN 'upgrade_sql' THEN 'migrate.upgrade_sql(text, text, boolean)'
                 ELSE 'migrate.show(text)' END,
             CASE WHEN g.grantee = 0 THEN 'PUBLIC'
                  ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(g.grantee)) END);

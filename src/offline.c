@@ -17,6 +17,12 @@
  * done: consecutive transactional revisions in one transaction as above; a
  * non-transactional one's statements each alone, under the step lock (see
  * lock.c), then its bookkeeping in a transaction of its own.
+ *
+ * upgrade_sql(..., register => true) writes a self-contained script: it
+ * also creates the extension where it is missing and registers, through
+ * migrate.add() calls, every revision the target needs, before the steps
+ * and under the same guard, so that it brings an empty database to the
+ * target and a second run skips what is done.
  */
 #include "migrate.h"
 
@@ -54,22 +60,32 @@ append_literal(StringInfo buf, const char *s)
 	appendStringInfoChar(buf, '\'');
 }
 
+/* Appends strings as a text[] literal. */
+static void
+append_string_array(StringInfo buf, char **elems, int n)
+{
+	appendStringInfoString(buf, "ARRAY[");
+	for (int i = 0; i < n; i++)
+	{
+		if (i > 0)
+			appendStringInfoString(buf, ", ");
+		append_literal(buf, elems[i]);
+	}
+	appendStringInfoString(buf, "]::text[]");
+}
+
 /* Appends the member revisions as a text[] literal, in id order. */
 static void
 append_id_array(StringInfo buf, Graph *g, const bool *members)
 {
-	bool		first = true;
+	char	  **ids = palloc(sizeof(char *) * Max(g->nrevs, 1));
+	int			n = 0;
 
-	appendStringInfoString(buf, "ARRAY[");
 	for (int i = 0; i < g->nrevs; i++)
 		if (members[i])
-		{
-			if (!first)
-				appendStringInfoString(buf, ", ");
-			append_literal(buf, g->revs[i].id);
-			first = false;
-		}
-	appendStringInfoString(buf, "]::text[]");
+			ids[n++] = g->revs[i].id;
+	append_string_array(buf, ids, n);
+	pfree(ids);
 }
 
 /* Sets the graph's applied flags to the state the script starts from. */
@@ -106,19 +122,34 @@ append_step(StringInfo buf, OperationKind op, Revision *r, int step, int nsteps)
 	appendStringInfoString(buf, ");\n");
 }
 
-/* Appends the transaction start that every part of a script begins with. */
+/* Appends a transaction start and the deploy lock. */
 static void
-append_begin(StringInfo buf, OperationKind op, Graph *g, const char *target, const bool *start_set)
+append_lock(StringInfo buf)
 {
 	appendStringInfoString(buf, "BEGIN;\n-- the deploy lock: concurrent deployers wait here\n");
 	appendStringInfo(buf, "SELECT pg_catalog.pg_advisory_xact_lock(" INT64_FORMAT ");\n",
 					 MIGRATE_LOCK_KEY);
+}
+
+/* Appends the offline_begin() call that checks the state the script starts from. */
+static void
+append_offline_begin(StringInfo buf, OperationKind op, Graph *g, const char *target,
+					 const bool *start_set)
+{
 	appendStringInfoString(buf, "-- refuses a database that is not in the state this script starts from\n");
 	appendStringInfo(buf, "SELECT migrate.offline_begin('%s', ", operation_name(op));
 	append_literal(buf, target);
 	appendStringInfoString(buf, ", ");
 	append_id_array(buf, g, start_set);
 	appendStringInfoString(buf, ");\n");
+}
+
+/* Appends the transaction start that every part of a script begins with. */
+static void
+append_begin(StringInfo buf, OperationKind op, Graph *g, const char *target, const bool *start_set)
+{
+	append_lock(buf);
+	append_offline_begin(buf, op, g, target, start_set);
 }
 
 /*
@@ -134,6 +165,26 @@ append_guard(StringInfo buf, OperationKind op, Revision *last)
 	appendStringInfoString(buf, ") AS migrate_done \\gset\n\\if :migrate_done\n");
 	appendStringInfo(buf, "\\echo 'skipped: revision %s is %s'\n\\else\n", last->id,
 					 op == OP_UPGRADE ? "applied" : "not applied");
+}
+
+/*
+ * Appends the psql guard of a self-contained script's registrations (and, in
+ * one transaction, its steps): they are skipped when every revision of the
+ * plan is applied, and only then, whatever order other deploys applied them in.
+ */
+static void
+append_plan_guard(StringInfo buf, Graph *g, StepPlan *plan)
+{
+	bool	   *members = graph_new_marks(g);
+
+	for (int i = 0; i < plan->nsteps; i++)
+		members[plan->steps[i]] = true;
+	appendStringInfoString(buf, "\nSELECT NOT EXISTS (SELECT 1 FROM pg_catalog.unnest(");
+	append_id_array(buf, g, members);
+	appendStringInfoString(buf, ") AS r\n"
+						   "                   WHERE NOT EXISTS (SELECT 1 FROM migrate.applied a WHERE a.revision = r))"
+						   " AS migrate_done \\gset\n\\if :migrate_done\n"
+						   "\\echo 'skipped: every revision of the plan is applied'\n\\else\n");
 }
 
 /*
@@ -205,20 +256,198 @@ plan_has_stepwise(Graph *g, StepPlan *plan)
 	return false;
 }
 
-/* upgrade_sql() and downgrade_sql(): plans from start, writes the script. */
-static text *
-generate_script(FunctionCallInfo fcinfo, OperationKind op)
+/* A revision as a self-contained script registers it: add()'s arguments. */
+typedef struct Registration
 {
-	const char *opname = operation_name(op);
-	MemoryContext fn_cxt = CurrentMemoryContext;
-	char	   *target;
-	char	   *start;
-	Graph	   *g;
-	StepPlan   *plan;
-	bool	   *start_set;
-	StringInfoData buf;
-	text	   *result;
+	Revision   *rev;
+	char	   *up;
+	char	   *down;			/* NULL: irreversible */
+	ArrayType  *parents;		/* as stored: their order is in the checksum */
+	ArrayType  *depends;
+	ArrayType  *labels;
+} Registration;
 
+/*
+ * The revisions target t needs, parents and dependencies first (the order
+ * add() accepts them in), with their columns read with the graph's snapshot.
+ */
+static Registration *
+read_registrations(Graph *g, Target *t, int *n)
+{
+	static const char *const cols[5] = {"parents", "depends_on", "branch_labels", "up_sql", "down_sql"};
+	int		   *order = graph_order(g, target_closure(g, t), n);
+	Registration *regs = palloc(sizeof(Registration) * Max(*n, 1));
+
+	for (int i = 0; i < *n; i++)
+	{
+		Registration *reg = &regs[i];
+		Datum		values[5];
+		bool		nulls[5];
+
+		CHECK_FOR_INTERRUPTS();
+		reg->rev = &g->revs[order[i]];
+		if (!catalog_read_revision(reg->rev->id, false, 5, cols, values, nulls, NULL))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("revision \"%s\" does not exist", reg->rev->id)));
+		reg->parents = DatumGetArrayTypeP(values[0]);
+		reg->depends = DatumGetArrayTypeP(values[1]);
+		reg->labels = DatumGetArrayTypeP(values[2]);
+		reg->up = TextDatumGetCString(values[3]);
+		reg->down = nulls[4] ? NULL : TextDatumGetCString(values[4]);
+	}
+	return regs;
+}
+
+#define DOLLAR_TAG_WORD "$migrate"
+
+/*
+ * Marks used[k] for each tag the script could choose that occurs in s:
+ * "$migrate$" is k = 0, "$migrate<k>$" (no leading zero) is k; only k <= max.
+ */
+static void
+mark_used_tags(const char *s, bool *used, int64 max)
+{
+	for (const char *p = strstr(s, DOLLAR_TAG_WORD); p != NULL; p = strstr(p + 1, DOLLAR_TAG_WORD))
+	{
+		const char *q = p + strlen(DOLLAR_TAG_WORD);
+		int64		k = 0;
+		int			ndigits = 0;
+
+		while (isdigit((unsigned char) q[ndigits]) && ndigits < 18)
+			k = k * 10 + (q[ndigits++] - '0');
+		if (q[ndigits] == '$' && k <= max && (ndigits == 0 || q[0] != '0'))
+			used[k] = true;
+	}
+}
+
+/*
+ * The dollar-quote tag that the registrations' SQL is quoted with: the first
+ * of $migrate$, $migrate1$, $migrate2$, ... that occurs in none of it, so
+ * that no SQL can end the quote early.  Linear in the SQL's length: each
+ * occurrence takes at least 8 bytes, so one of the first total / 8 + 1
+ * tags is free.
+ */
+static char *
+dollar_tag(Registration *regs, int n)
+{
+	int64		total = 0;
+	int64		max;
+	bool	   *used;
+	int64		k = 0;
+
+	for (int i = 0; i < n; i++)
+		total += strlen(regs[i].up) + (regs[i].down ? strlen(regs[i].down) : 0);
+	max = total / strlen(DOLLAR_TAG_WORD) + 1;
+	used = palloc0(sizeof(bool) * (max + 1));
+	for (int i = 0; i < n; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		mark_used_tags(regs[i].up, used, max);
+		if (regs[i].down != NULL)
+			mark_used_tags(regs[i].down, used, max);
+	}
+	while (used[k])
+		k++;
+	pfree(used);
+	return k == 0 ? pstrdup(DOLLAR_TAG_WORD "$") : psprintf(DOLLAR_TAG_WORD INT64_FORMAT "$", k);
+}
+
+/* Appends ",\n  name => ARRAY[...]::text[]"; an empty list only when always. */
+static void
+append_names_argument(StringInfo buf, const char *name, ArrayType *arr, bool always)
+{
+	int			n;
+	char	  **names = array_to_strings(arr, name, &n);
+
+	if (n == 0 && !always)
+		return;
+	appendStringInfo(buf, ",\n  %s => ", name);
+	append_string_array(buf, names, n);
+}
+
+/*
+ * Appends the migrate.add() call that registers a revision as it is here:
+ * its SQL in dollar quotes as it is stored, so the same checksum.  Named
+ * arguments, and transactional only when false, so that the call is the
+ * same for 1.0's add() and 1.1's.
+ */
+static void
+append_add_call(StringInfo buf, Registration *reg, const char *tag, int step, int nsteps)
+{
+	Revision   *r = reg->rev;
+
+	appendStringInfo(buf, "\n-- register %d/%d: revision %s%s%s\n", step, nsteps, r->id,
+					 r->message[0] ? " - " : "", r->message);
+	appendStringInfoString(buf, "SELECT migrate.add(");
+	append_literal(buf, r->id);
+	appendStringInfo(buf, ",\n  up => %s%s%s", tag, reg->up, tag);
+	if (reg->down != NULL)
+		appendStringInfo(buf, ",\n  down => %s%s%s", tag, reg->down, tag);
+	else
+		appendStringInfoString(buf, ",\n  down => NULL");
+	append_names_argument(buf, "parents", reg->parents, true);
+	append_names_argument(buf, "depends_on", reg->depends, false);
+	append_names_argument(buf, "branch_labels", reg->labels, false);
+	if (r->message[0] != '\0')
+	{
+		appendStringInfoString(buf, ",\n  message => ");
+		append_literal(buf, r->message);
+	}
+	if (!r->transactional)
+		appendStringInfoString(buf, ",\n  transactional => false");
+	appendStringInfoString(buf, ");\n");
+}
+
+/* The version of migrate installed here: the one a self-contained script creates. */
+static char *
+extension_version(void)
+{
+	catalog_exec("SELECT e.extversion FROM pg_catalog.pg_extension e WHERE e.extname = 'migrate'",
+				 0, NULL, NULL, NULL, true, 1);
+	if (SPI_processed != 1)
+		elog(ERROR, "extension \"migrate\" is not installed");
+	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+}
+
+/*
+ * Appends the start of a self-contained script: in a transaction under the
+ * deploy lock, the extension where it is missing, then the registration of
+ * every revision target t needs, guarded by the plan's revisions (a second
+ * run skips it).  A plan in parts commits it and goes on part by
+ * part; otherwise the steps follow in the same transaction and guard.
+ */
+static void
+append_registration(StringInfo buf, Graph *g, Target *t, StepPlan *plan, bool parts)
+{
+	int			nregs;
+	Registration *regs = read_registrations(g, t, &nregs);
+	char	   *tag = dollar_tag(regs, nregs);
+
+	append_lock(buf);
+	appendStringInfoString(buf, "-- the extension, where the database does not have it yet\n"
+						   "CREATE EXTENSION IF NOT EXISTS migrate VERSION ");
+	append_literal(buf, extension_version());
+	appendStringInfoString(buf, ";\n");
+	if (plan->nsteps > 0)
+		append_plan_guard(buf, g, plan);
+	appendStringInfo(buf, "-- the revisions the target needs (%d), as registered where the script was made:\n"
+					 "-- add() does nothing for a revision registered the same\n", nregs);
+	for (int i = 0; i < nregs; i++)
+		append_add_call(buf, &regs[i], tag, i + 1, nregs);
+	if (!parts)
+		return;
+	appendStringInfoString(buf, "\\endif\nCOMMIT;\n");
+}
+
+/*
+ * Reads upgrade_sql()'s and downgrade_sql()'s arguments.  1.0's upgrade_sql()
+ * has no argument register.  With register, start 'current' is base: the
+ * script is for another database, without the revisions.
+ */
+static void
+read_script_arguments(FunctionCallInfo fcinfo, char **target, char **start, bool *registering)
+{
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -229,40 +458,83 @@ generate_script(FunctionCallInfo fcinfo, OperationKind op)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("start must not be null"),
 				 errhint("Use 'current' as the start to plan from the live state.")));
-	target = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	start = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	if (PG_NARGS() > 2 && PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("register must not be null"),
+				 errhint("Use true for a script that also registers the revisions, false for one that expects them registered.")));
+	*target = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	*start = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	*registering = PG_NARGS() > 2 && PG_GETARG_BOOL(2);
+	if (*registering && strcmp(*start, "current") == 0)
+		*start = pstrdup("base");
+}
 
+/* Appends a script's first lines: what it does and how to run it. */
+static void
+append_header(StringInfo buf, OperationKind op, const char *start, const char *target,
+			  int nsteps, bool registering)
+{
+	appendStringInfo(buf, nsteps == 1 ?
+					 "-- migrate: %s from \"%s\" to \"%s\": %d revision\n" :
+					 "-- migrate: %s from \"%s\" to \"%s\": %d revisions\n",
+					 operation_name(op), start, target, nsteps);
+	appendStringInfoString(buf,
+						   "-- Run it in one go with: psql -X -v ON_ERROR_STOP=1 -f <this file>\n"
+						   "\\set ON_ERROR_STOP on\n"
+						   "-- the revisions' SQL was checked as it reads with this setting\n"
+						   "SET standard_conforming_strings = on;\n");
+	if (registering)
+		appendStringInfoString(buf,
+							   "-- Self-contained: it creates the extension where it is missing and registers the\n"
+							   "-- revisions first, so it brings a database without them to the target.\n");
+}
+
+/* upgrade_sql() and downgrade_sql(): plans from start, writes the script. */
+static text *
+generate_script(FunctionCallInfo fcinfo, OperationKind op)
+{
+	MemoryContext fn_cxt = CurrentMemoryContext;
+	char	   *target;
+	char	   *start;
+	bool		registering;
+	Graph	   *g;
+	Target	   *t;
+	StepPlan   *plan;
+	bool	   *start_set;
+	bool		parts;
+	StringInfoData buf;
+	text	   *result;
+
+	read_script_arguments(fcinfo, &target, &start, &registering);
 	catalog_connect();
 	g = graph_load(true);
 	apply_start(g, start);
 	start_set = graph_new_marks(g);
 	for (int i = 0; i < g->nrevs; i++)
 		start_set[i] = g->revs[i].applied;
-	plan = plan_build(g, op, target_resolve(g, target), target);
+	t = target_resolve(g, target);
+	plan = plan_build(g, op, t, target);
+	parts = plan_has_stepwise(g, plan);
 
 	initStringInfo(&buf);
-	appendStringInfo(&buf, plan->nsteps == 1 ?
-					 "-- migrate: %s from \"%s\" to \"%s\": %d revision\n" :
-					 "-- migrate: %s from \"%s\" to \"%s\": %d revisions\n",
-					 opname, start, target, plan->nsteps);
-	appendStringInfoString(&buf,
-						   "-- Run it in one go with: psql -X -v ON_ERROR_STOP=1 -f <this file>\n"
-						   "\\set ON_ERROR_STOP on\n"
-						   "-- the revisions' SQL was checked as it reads with this setting\n"
-						   "SET standard_conforming_strings = on;\n");
-	if (plan_has_stepwise(g, plan))
-	{
+	append_header(&buf, op, start, target, plan->nsteps, registering);
+	if (parts)
 		appendStringInfoString(&buf,
 							   "-- It commits part by part: non-transactional revisions run outside a transaction.\n"
 							   "-- Run again after a failure, it skips the parts already done.\n");
+	if (registering)
+		append_registration(&buf, g, t, plan, parts);
+	if (parts)
 		append_parts(&buf, op, g, plan, target, start_set);
-	}
 	else
 	{
-		append_begin(&buf, op, g, target, start_set);
+		if (!registering)
+			append_lock(&buf);
+		append_offline_begin(&buf, op, g, target, start_set);
 		for (int i = 0; i < plan->nsteps; i++)
 			append_step(&buf, op, &g->revs[plan->steps[i]], i + 1, plan->nsteps);
-		appendStringInfoString(&buf, "\nCOMMIT;\n");
+		appendStringInfoString(&buf, registering && plan->nsteps > 0 ? "\n\\endif\nCOMMIT;\n" : "\nCOMMIT;\n");
 	}
 
 	MemoryContextSwitchTo(fn_cxt);
@@ -273,7 +545,7 @@ generate_script(FunctionCallInfo fcinfo, OperationKind op)
 
 PG_FUNCTION_INFO_V1(migrate_upgrade_sql);
 
-/* migrate.upgrade_sql(target, start): the offline script of an upgrade. */
+/* migrate.upgrade_sql(target, start, register): the offline script of an upgrade. */
 Datum
 migrate_upgrade_sql(PG_FUNCTION_ARGS)
 {

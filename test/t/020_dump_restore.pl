@@ -173,7 +173,7 @@ query(
 	                migrate.history, migrate.status TO $auditor;
 	GRANT EXECUTE ON FUNCTION
 	    migrate.current(), migrate.heads(), migrate.revisions(text), migrate.show(text),
-	    migrate.plan(text, text), migrate.script(text), migrate.upgrade_sql(text, text),
+	    migrate.plan(text, text), migrate.script(text), migrate.upgrade_sql(text, text, boolean),
 	    migrate.downgrade_sql(text, text), migrate.verify(), migrate.check(), migrate.lock_key()
 	  TO $auditor;
 	GRANT SELECT ON ALL TABLES IN SCHEMA public TO $auditor;
