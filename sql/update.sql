@@ -90,8 +90,10 @@ SELECT * FROM pg_temp.problems();
 CREATE ROLE regress_update_deployer;
 GRANT USAGE ON SCHEMA migrate TO regress_update_deployer;
 GRANT EXECUTE ON FUNCTION migrate.add(text, text, text, text[], text, text[], text[]),
-                          migrate.revisions(text), migrate.show(text)
+                          migrate.revisions(text), migrate.show(text), migrate.upgrade_sql(text, text)
    TO regress_update_deployer;
+-- 1.0's upgrade_sql(target, start) with the 1.1 library: no registration
+SELECT strpos(migrate.upgrade_sql('heads', 'base'), 'migrate.add(') = 0 AS no_registration;
 
 -- what must survive the update
 CREATE TEMP TABLE before AS SELECT * FROM pg_temp.state();
@@ -108,15 +110,16 @@ SELECT b.what, b.rows, a.rows = b.rows AS same_count, a.md5 = b.md5 AS same_rows
   FROM before b JOIN pg_temp.state() a USING (what) ORDER BY b.what;
 SELECT count(*) AS rows_with_detail FROM migrate.history WHERE detail IS NOT NULL;
 SELECT * FROM pg_temp.problems();
--- 1.1's add(), revisions() and show() have new columns or arguments; the
--- grants on 1.0's carried over
+-- 1.1's add(), revisions(), show() and upgrade_sql() have new columns or
+-- arguments; the grants on 1.0's carried over
 SELECT p.oid::regprocedure AS function,
        has_function_privilege('regress_update_deployer', p.oid, 'EXECUTE') AS deployer_may
   FROM pg_proc p WHERE p.pronamespace = 'migrate'::regnamespace
-   AND p.proname IN ('add', 'revisions', 'show') ORDER BY 1::text;
+   AND p.proname IN ('add', 'revisions', 'show', 'upgrade_sql') ORDER BY 1::text;
 SELECT count(*) AS transactional FROM migrate.revision WHERE transactional;
 REVOKE ALL ON FUNCTION migrate.add(text, text, text, text[], text, text[], text[], boolean),
-                       migrate.revisions(text), migrate.show(text)
+                       migrate.revisions(text), migrate.show(text),
+                       migrate.upgrade_sql(text, text, boolean)
   FROM regress_update_deployer;
 REVOKE USAGE ON SCHEMA migrate FROM regress_update_deployer;
 DROP ROLE regress_update_deployer;
@@ -173,6 +176,8 @@ SELECT * FROM migrate.plan('upgrade', 'heads');
 SELECT revision FROM migrate.upgrade('u7');
 CALL migrate.deploy('heads');
 SELECT migrate.check();
+SELECT strpos(migrate.upgrade_sql('heads', register => true),
+              'CREATE EXTENSION IF NOT EXISTS migrate VERSION ''1.1''') > 0 AS self_contained;
 SELECT length(migrate.upgrade_sql('heads', start => 'u4')) > 0 AS upgrade_sql,
        length(migrate.downgrade_sql('u4')) > 0 AS downgrade_sql;
 -- what an offline script does (its SQL only selects), in one transaction:
