@@ -129,6 +129,24 @@ SELECT revision, success, sqlstate, effective_role FROM migrate.history
  WHERE revision = 'nt9' AND operation = 'upgrade';
 SELECT migrate.remove('nt9');
 
+-- the worker refuses migrate's own functions, as a revision's SQL does: an
+-- index expression calling migrate.add() fails there, and nothing is added
+CREATE FUNCTION nt_sneaky(i int) RETURNS int IMMUTABLE LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM migrate.add('nt_planted', 'SELECT 1', parents => '{}');
+	RETURN i;
+END $$;
+SELECT migrate.add('nt10', 'CREATE INDEX CONCURRENTLY nt_t_sneaky ON nt_t (nt_sneaky(id))',
+                   parents => '{nt8}');
+\set SHOW_CONTEXT never
+CALL migrate.deploy('nt10');
+\set SHOW_CONTEXT errors
+SELECT count(*) AS planted FROM migrate.revision WHERE id = 'nt_planted';
+SELECT revision, success, sqlstate FROM migrate.history WHERE revision = 'nt10' AND operation = 'upgrade';
+DROP INDEX nt_t_sneaky;
+SELECT migrate.remove('nt10');
+DROP FUNCTION nt_sneaky(int);
+
 -- deploy and revert refuse a transaction block (25001)
 BEGIN;
 CALL migrate.revert('base');
