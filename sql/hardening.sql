@@ -15,7 +15,7 @@ RESET client_min_messages;
 
 CREATE ROLE regress_harden_alice;
 GRANT USAGE ON SCHEMA migrate TO regress_harden_alice;
-GRANT EXECUTE ON FUNCTION migrate.add(text, text, text, text[], text, text[], text[], boolean),
+GRANT EXECUTE ON FUNCTION migrate.add(text, text, text, text[], text, text[], text[], boolean, text[]),
                           migrate.upgrade(text), migrate.downgrade(text), migrate.stamp(text)
   TO regress_harden_alice;
 GRANT EXECUTE ON PROCEDURE migrate.deploy(text) TO regress_harden_alice;

@@ -15,7 +15,7 @@ RESET client_min_messages;
 -- a deployer role, for rows written under SET ROLE
 CREATE ROLE regress_migrate_hist;
 GRANT USAGE ON SCHEMA migrate TO regress_migrate_hist;
-GRANT EXECUTE ON FUNCTION migrate.add(text, text, text, text[], text, text[], text[], boolean),
+GRANT EXECUTE ON FUNCTION migrate.add(text, text, text, text[], text, text[], text[], boolean, text[]),
                           migrate.upgrade(text), migrate.downgrade(text) TO regress_migrate_hist;
 GRANT EXECUTE ON PROCEDURE migrate.deploy(text) TO regress_migrate_hist;
 GRANT CREATE ON SCHEMA public TO regress_migrate_hist;

@@ -62,12 +62,12 @@ DROP FUNCTION migrate.add(text, text, text, text[], text, text[], text[]);
 CREATE FUNCTION migrate.add(id text, up text, down text DEFAULT NULL,
                             parents text[] DEFAULT NULL, message text DEFAULT '',
                             depends_on text[] DEFAULT '{}', branch_labels text[] DEFAULT '{}',
-                            transactional boolean DEFAULT NULL)
+                            transactional boolean DEFAULT NULL, lint_ignore text[] DEFAULT NULL)
 RETURNS text
 AS 'MODULE_PATHNAME', 'migrate_add'
 LANGUAGE c VOLATILE;
-REVOKE ALL ON FUNCTION migrate.add(text, text, text, text[], text, text[], text[], boolean) FROM PUBLIC;
-COMMENT ON FUNCTION migrate.add(text, text, text, text[], text, text[], text[], boolean) IS 'registers a revision (idempotent); transactional NULL: decided from its statements; returns its id';
+REVOKE ALL ON FUNCTION migrate.add(text, text, text, text[], text, text[], text[], boolean, text[]) FROM PUBLIC;
+COMMENT ON FUNCTION migrate.add(text, text, text, text[], text, text[], text[], boolean, text[]) IS 'registers a revision (idempotent); transactional NULL: decided from its statements; lint_ignore: ''rule: reason'' entries; returns its id';
 
 ALTER EXTENSION migrate DROP FUNCTION migrate.revisions(text);
 DROP FUNCTION migrate.revisions(text);
@@ -111,7 +111,7 @@ BEGIN
     FOR g IN SELECT * FROM migrate_update_grants LOOP
         EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s',
             CASE g.proname
-                WHEN 'add' THEN 'migrate.add(text, text, text, text[], text, text[], text[], boolean)'
+                WHEN 'add' THEN 'migrate.add(text, text, text, text[], text, text[], text[], boolean, text[])'
                 WHEN 'revisions' THEN 'migrate.revisions(text)'
                 WHEN 'upgrade_sql' THEN 'migrate.upgrade_sql(text, text, boolean)'
                 ELSE 'migrate.show(text)' END,
@@ -201,3 +201,28 @@ COMMENT ON FUNCTION migrate.adopt_flyway(text) IS 'marks applied the registered 
 
 COMMENT ON COLUMN migrate.history.detail IS 'add, replace, amend and repair rows: the revision''s message, branch_labels and created_by as that row stored them (amend and repair rows: also old_checksum and new_checksum); adopt rows: where the state came from; import rows: the other tool''s row; NULL otherwise and in rows written by version 1.0; part of the hash when not NULL';
 -- --- end of adoption --------------------------------------------------------
+
+-- --- Lint ------------------------------------------------------------------
+-- A revision's SQL against the live catalog (README, "Lint and lock-safe
+-- execution").  lint_ignore: the rules a revision ignores, each with its
+-- reason; not covered by the checksum (it changes nothing that runs), but
+-- recorded in the detail of the add, replace, amend or repair row.
+ALTER TABLE migrate.revision ADD COLUMN lint_ignore text[];
+COMMENT ON COLUMN migrate.revision.lint_ignore IS 'lint rules the revision ignores, as ''rule: reason'' entries; not covered by the checksum; recorded in the history detail of the row that set it';
+
+CREATE FUNCTION migrate.lint_sql(sql text)
+RETURNS TABLE (rule text, severity text, line integer, statement text, relation text,
+               estimated_rows bigint, size bigint, message text, hint text)
+AS 'MODULE_PATHNAME', 'migrate_lint_sql'
+LANGUAGE c VOLATILE;
+REVOKE ALL ON FUNCTION migrate.lint_sql(text) FROM PUBLIC;
+COMMENT ON FUNCTION migrate.lint_sql(text) IS 'the lint findings of SQL against the live catalog: statements that lock or rewrite tables holding rows, and breaking changes';
+
+CREATE FUNCTION migrate.lint(revision text, down boolean DEFAULT false)
+RETURNS TABLE (rule text, severity text, line integer, statement text, relation text,
+               estimated_rows bigint, size bigint, message text, hint text)
+AS 'MODULE_PATHNAME', 'migrate_lint'
+LANGUAGE c VOLATILE;
+REVOKE ALL ON FUNCTION migrate.lint(text, boolean) FROM PUBLIC;
+COMMENT ON FUNCTION migrate.lint(text, boolean) IS 'the lint findings of a revision''s up SQL (down SQL with down) against the live catalog, less the rules it ignores';
+-- --- end of lint -------------------------------------------------------------

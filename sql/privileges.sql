@@ -36,7 +36,7 @@ GRANT USAGE ON SCHEMA migrate TO regress_migrate_usage;
 -- the deployer, exactly as in docs/roles.md
 GRANT USAGE ON SCHEMA migrate TO regress_migrate_deployer;
 GRANT EXECUTE ON FUNCTION
-    migrate.add(text, text, text, text[], text, text[], text[], boolean),
+    migrate.add(text, text, text, text[], text, text[], text[], boolean, text[]),
     migrate.add_script(text),
     migrate.repair(text, text, text),
     migrate.adopt_alembic(text),
@@ -53,6 +53,8 @@ GRANT EXECUTE ON FUNCTION
     migrate.revisions(text),
     migrate.show(text),
     migrate.plan(text, text),
+    migrate.lint(text, boolean),
+    migrate.lint_sql(text),
     migrate.script(text),
     migrate.upgrade_sql(text, text, boolean),
     migrate.downgrade_sql(text, text),
@@ -76,6 +78,8 @@ GRANT EXECUTE ON FUNCTION
     migrate.revisions(text),
     migrate.show(text),
     migrate.plan(text, text),
+    migrate.lint(text, boolean),
+    migrate.lint_sql(text),
     migrate.script(text),
     migrate.upgrade_sql(text, text, boolean),
     migrate.downgrade_sql(text, text),
@@ -86,7 +90,7 @@ GRANT EXECUTE ON FUNCTION
 
 -- a registrant: adds revisions and runs its own
 GRANT USAGE ON SCHEMA migrate TO regress_migrate_weak;
-GRANT EXECUTE ON FUNCTION migrate.add(text, text, text, text[], text, text[], text[], boolean),
+GRANT EXECUTE ON FUNCTION migrate.add(text, text, text, text[], text, text[], text[], boolean, text[]),
                           migrate.upgrade(text), migrate.downgrade(text) TO regress_migrate_weak;
 GRANT CREATE ON SCHEMA public TO regress_migrate_weak;
 

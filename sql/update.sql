@@ -117,7 +117,7 @@ SELECT p.oid::regprocedure AS function,
   FROM pg_proc p WHERE p.pronamespace = 'migrate'::regnamespace
    AND p.proname IN ('add', 'revisions', 'show', 'upgrade_sql') ORDER BY 1::text;
 SELECT count(*) AS transactional FROM migrate.revision WHERE transactional;
-REVOKE ALL ON FUNCTION migrate.add(text, text, text, text[], text, text[], text[], boolean),
+REVOKE ALL ON FUNCTION migrate.add(text, text, text, text[], text, text[], text[], boolean, text[]),
                        migrate.revisions(text), migrate.show(text),
                        migrate.upgrade_sql(text, text, boolean)
   FROM regress_update_deployer;
@@ -137,7 +137,7 @@ SELECT * FROM pg_temp.problems();
 CREATE TEMP TABLE tested (name text, kind "char");
 INSERT INTO tested
 SELECT f, CASE WHEN f IN ('deploy', 'revert') THEN 'p' ELSE 'f' END
-  FROM unnest('{add,add_dir,add_script,adopt_alembic,adopt_flyway,approve,check,current,deploy,downgrade,downgrade_sql,heads,lock_key,merge,offline_begin,offline_step,plan,remove,repair,revert,revisions,script,show,stamp,upgrade,upgrade_sql,verify}'::text[]) AS f;
+  FROM unnest('{add,add_dir,add_script,adopt_alembic,adopt_flyway,approve,check,current,deploy,downgrade,downgrade_sql,heads,lint,lint_sql,lock_key,merge,offline_begin,offline_step,plan,remove,repair,revert,revisions,script,show,stamp,upgrade,upgrade_sql,verify}'::text[]) AS f;
 SELECT coalesce(e.name, t.name) AS function, e.kind AS prokind, t.name IS NOT NULL AS tested
   FROM (SELECT p.proname::text AS name, p.prokind AS kind
           FROM pg_depend d JOIN pg_proc p ON p.oid = d.objid
@@ -173,6 +173,9 @@ SELECT id, parents, depends_on, branch_labels, message, up_sql, down_sql,
        created_by = current_user AS by_me, children, is_applied, transactional
   FROM migrate.show('gamma');
 SELECT * FROM migrate.plan('upgrade', 'heads');
+-- lint (1.1): a revision's findings, and SQL's; u7's table is not there yet
+SELECT count(*) AS findings FROM migrate.lint('u7');
+SELECT rule, severity FROM migrate.lint_sql('DROP TABLE t_u1');
 SELECT revision FROM migrate.upgrade('u7');
 CALL migrate.deploy('heads');
 SELECT migrate.check();

@@ -19,6 +19,7 @@ _PG_init(void)
 {
 	lock_init();
 	residue_init();
+	lint_init();
 	MarkGUCPrefixReserved("migrate");
 }
 

@@ -275,6 +275,7 @@ typedef struct SqlStatement
 	int			line;
 	bool		top_level;		/* cannot run in a transaction block */
 	IndexStmt  *concurrent_index;	/* CREATE INDEX CONCURRENTLY with a name, or NULL */
+	Node	   *stmt;			/* its raw parse tree (lint.c) */
 } SqlStatement;
 
 extern SqlStatement *sql_statements(const char *sql, int *count);
@@ -347,11 +348,42 @@ extern void audit_record(AuditContext *ac, const char *revision, bool success,
 extern char *register_revision(char *id, const char *up, const char *down,
 							   ArrayType *parents, const char *message,
 							   ArrayType *depends_on, ArrayType *branch_labels,
-							   int transactional_mark, const int *line_bases, AuditContext *ac);
+							   int transactional_mark, const int *line_bases,
+							   ArrayType *lint_ignore, AuditContext *ac);
 
 /* worker.c: a revision's statement run at top level in a background worker */
 extern void worker_run_statement(const char *sql, const char *revision, int line);
 extern void worker_session_end(void);
 extern PGDLLEXPORT void migrate_worker_main(Datum main_arg);
+
+/* lint.c: a revision's SQL against the live catalog (README, "Lint and lock-safe execution") */
+typedef enum LintMode
+{
+	LINT_OFF,
+	LINT_WARN,					/* findings of severity warning or error: WARNINGs at add */
+	LINT_ERROR					/* as warn, and a finding of severity error refuses the revision */
+} LintMode;
+
+typedef struct LintFinding
+{
+	const char *rule;
+	const char *severity;		/* notice, warning or error */
+	int			line;			/* first line of the statement in its SQL */
+	char	   *statement;		/* shortened */
+	char	   *relation;		/* or NULL */
+	double		rows;			/* estimated, -1 unknown */
+	int64		size;			/* bytes, -1 unknown */
+	char	   *message;
+	const char *hint;
+} LintFinding;
+
+extern int	migrate_lint_mode;
+extern int	migrate_lock_timeout;
+extern void lint_init(void);
+extern List *lint_findings(const char *sql, char **ignore, int nignore);
+extern void lint_check_ignore(const char *name, char **entries, int n);
+extern char **lint_ignored_rules(ArrayType *arr, int *n);
+extern void lint_at_add(const char *name, const char *up, int line_base, char **ignore,
+						int nignore);
 
 #endif							/* MIGRATE_H */

@@ -30,6 +30,8 @@ typedef struct ExistingRevision
 	char	   *message;
 	char	   *checksum;
 	bool		applied;
+	char	  **lint_ignore;	/* "rule: reason" entries (1.1), NULL with 0 */
+	int			nlint_ignore;
 	/* read by load_existing_sql(), for an applied revision's amendment or repair */
 	char	   *up;
 	char	   *down;
@@ -83,13 +85,18 @@ strings_contain(char **a, int n, const char *s)
 static ExistingRevision
 load_existing(const char *id)
 {
-	static const char *const cols[4] = {"parents", "branch_labels", "message", "checksum"};
+	static const char *const cols[5] = {"parents", "branch_labels", "message", "checksum",
+	"lint_ignore"};
 	ExistingRevision ex = {0};
-	Datum		values[4];
-	bool		nulls[4];
+	Datum		values[5];
+	bool		nulls[5];
 
-	if (!catalog_read_revision(id, true, 4, cols, values, nulls, &ex.applied))
+	if (!catalog_read_revision(id, true, catalog_has_transactional() ? 5 : 4, cols, values,
+							   nulls, &ex.applied))
 		return ex;
+	if (catalog_has_transactional() && !nulls[4])
+		ex.lint_ignore = array_to_strings(DatumGetArrayTypeP(values[4]), "lint_ignore",
+										  &ex.nlint_ignore);
 	ex.found = true;
 	ex.parents = array_to_strings(DatumGetArrayTypeP(values[0]), "parents", &ex.nparents);
 	ex.labels = array_to_strings(DatumGetArrayTypeP(values[1]), "branch_labels", &ex.nlabels);
@@ -375,6 +382,8 @@ typedef struct NewRevision
 	char	  **labels;
 	int			nlabels;
 	int			transactional_mark;	/* -1: not given; else the given boolean */
+	char	  **lint_ignore;	/* "rule: reason" entries, NULL with 0 */
+	int			nlint_ignore;
 	int			up_line_base;	/* from a file: its lines before each section's SQL; else -1 */
 	int			down_line_base;
 	bool		transactional;	/* as registered: the mark, or decided from the SQL */
@@ -512,7 +521,8 @@ classify_change(NewRevision *nr, ExistingRevision *ex)
 	bool		same_sql = strcmp(nr->checksum, ex->checksum) == 0;
 
 	if (same_sql && strcmp(nr->message, ex->message) == 0 &&
-		strings_equal(nr->labels, nr->nlabels, ex->labels, ex->nlabels))
+		strings_equal(nr->labels, nr->nlabels, ex->labels, ex->nlabels) &&
+		strings_equal(nr->lint_ignore, nr->nlint_ignore, ex->lint_ignore, ex->nlint_ignore))
 		return CHANGE_NONE;
 	if (same_sql || !ex->applied)
 		return CHANGE_WRITE;
@@ -547,6 +557,38 @@ detail_with_checksums(const char *detail, const char *old_checksum, const char *
 }
 
 /*
+ * Stores the revision's lint-ignore entries (a column of 1.1) and returns
+ * the history detail with them, so that the hash chain covers them.
+ */
+static char *
+write_lint_ignore(NewRevision *nr, char *detail)
+{
+	Oid			argtypes[3] = {TEXTOID, TEXTARRAYOID, TEXTOID};
+	Datum		values[3];
+	char		nulls[3] = "   ";
+	char	   *result = detail;
+
+	if (!catalog_has_transactional())
+		return detail;
+	values[0] = CStringGetTextDatum(nr->id);
+	values[1] = nr->nlint_ignore > 0 ?
+		PointerGetDatum(strings_to_array(nr->lint_ignore, nr->nlint_ignore)) :
+		(nulls[1] = 'n', (Datum) 0);
+	values[2] = CStringGetTextDatum(detail);
+	catalog_exec("UPDATE migrate.revision SET lint_ignore = $2"
+				 " WHERE id = $1 AND lint_ignore IS DISTINCT FROM $2",
+				 3, argtypes, values, nulls, false, 0);
+	if (nr->nlint_ignore == 0)
+		return detail;
+	catalog_exec("SELECT (pg_catalog.jsonb($3) OPERATOR(pg_catalog.||)"
+				 " pg_catalog.jsonb_build_object('lint_ignore', $2))::pg_catalog.text",
+				 3, argtypes, values, nulls, true, 1);
+	result = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	SPI_freetuptable(SPI_tuptable);
+	return result;
+}
+
+/*
  * Writes an applied revision's new text without running it (an amendment or
  * a repair): the revision, its mark, the checksum of its applied row, and a
  * history row with both checksums.
@@ -562,6 +604,7 @@ write_applied_change(NewRevision *nr, ExistingRevision *ex, const char *created_
 							nr->down, nr->checksum, created_by);
 	if (catalog_has_transactional())
 		write_transactional(nr->id, nr->transactional);
+	detail = write_lint_ignore(nr, detail);
 	catalog_set_applied_checksum(nr->id, nr->checksum);
 	audit_record(ac, nr->id, true, NULL, NULL, started_at, GetCurrentTimestamp() - started_at,
 				 nr->checksum, detail_with_checksums(detail, ex->checksum, nr->checksum));
@@ -592,7 +635,8 @@ char *
 register_revision(char *id, const char *up, const char *down,
 				  ArrayType *parents_arr, const char *message,
 				  ArrayType *depends_arr, ArrayType *labels_arr,
-				  int transactional_mark, const int *line_bases, AuditContext *ac)
+				  int transactional_mark, const int *line_bases, ArrayType *lint_ignore,
+				  AuditContext *ac)
 {
 	TimestampTz started_at = GetCurrentTimestamp();
 	char	   *created_by = GetUserNameFromId(GetUserId(), false);
@@ -605,6 +649,8 @@ register_revision(char *id, const char *up, const char *down,
 	nr.transactional_mark = transactional_mark;
 	nr.up_line_base = line_bases ? line_bases[0] : -1;
 	nr.down_line_base = line_bases ? line_bases[1] : -1;
+	if (lint_ignore != NULL)
+		nr.lint_ignore = array_to_strings(lint_ignore, "lint_ignore", &nr.nlint_ignore);
 	if (nr.id != NULL && strchr(nr.id, '-') != NULL && !catalog_has_transactional())
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -645,12 +691,16 @@ register_revision(char *id, const char *up, const char *down,
 		return nr.id;
 	}
 	check_graph_rules(&nr, ex.found);
+	lint_check_ignore(nr.id, nr.lint_ignore, nr.nlint_ignore);
+	if (!ex.found || strcmp(nr.checksum, ex.checksum) != 0)
+		lint_at_add(nr.id, nr.up, nr.up_line_base, nr.lint_ignore, nr.nlint_ignore);
 
 	detail = write_revision(!ex.found, ex.found && strcmp(nr.checksum, ex.checksum) == 0, nr.id,
 							nr.parents, nr.nparents, nr.depends, nr.ndepends, nr.labels, nr.nlabels,
 							nr.message, nr.up, nr.down, nr.checksum, created_by);
 	if (catalog_has_transactional() && (ex.found || !nr.transactional))
 		write_transactional(nr.id, nr.transactional);
+	detail = write_lint_ignore(&nr, detail);
 	update_heads(nr.id, !ex.found, ex.parents, ex.nparents, nr.parents, nr.nparents);
 
 	ac->operation = ex.found ? "replace" : "add";
@@ -661,7 +711,7 @@ register_revision(char *id, const char *up, const char *down,
 
 PG_FUNCTION_INFO_V1(migrate_add);
 
-/* migrate.add(id, up, down, parents, message, depends_on, branch_labels, transactional) */
+/* migrate.add(id, up, down, parents, message, depends_on, branch_labels, transactional, lint_ignore) */
 Datum
 migrate_add(PG_FUNCTION_ARGS)
 {
@@ -674,6 +724,7 @@ migrate_add(PG_FUNCTION_ARGS)
 	ArrayType  *labels = PG_ARGISNULL(6) ? NULL : PG_GETARG_ARRAYTYPE_P(6);
 	/* 1.0's add() has no argument transactional */
 	int			transactional = PG_NARGS() < 8 || PG_ARGISNULL(7) ? -1 : PG_GETARG_BOOL(7);
+	ArrayType  *lint_ignore = PG_NARGS() < 9 || PG_ARGISNULL(8) ? NULL : PG_GETARG_ARRAYTYPE_P(8);
 	MemoryContext fn_cxt = CurrentMemoryContext;
 	AuditContext ac;
 	char	   *result;
@@ -682,7 +733,7 @@ migrate_add(PG_FUNCTION_ARGS)
 
 	audit_begin(&ac, "add", NULL, 0);
 	result = register_revision(id, up, down, parents, message, depends, labels,
-							   transactional, NULL, &ac);
+							   transactional, NULL, lint_ignore, &ac);
 	result = MemoryContextStrdup(fn_cxt, result);
 
 	operation_end(0);
@@ -737,6 +788,8 @@ repair_revision(const char *id, const char *up, const char *down, AuditContext *
 	nr.ndepends = ex.ndepends;
 	nr.labels = ex.labels;
 	nr.nlabels = ex.nlabels;
+	nr.lint_ignore = ex.lint_ignore;
+	nr.nlint_ignore = ex.nlint_ignore;
 	/* a revision marked non-transactional stays so; else the SQL decides */
 	nr.transactional_mark = ex.transactional ? -1 : 0;
 	nr.up_line_base = nr.down_line_base = -1;
@@ -961,7 +1014,7 @@ migrate_merge(PG_FUNCTION_ARGS)
 
 	audit_begin(&ac, "add", NULL, 0);
 	result = register_revision(id, "", "", strings_to_array(parents, nrevs),
-							   message ? message : "merge", NULL, NULL, -1, NULL, &ac);
+							   message ? message : "merge", NULL, NULL, -1, NULL, NULL, &ac);
 	result = MemoryContextStrdup(fn_cxt, result);
 
 	operation_end(0);

@@ -42,7 +42,7 @@ script_error(int line, const char *what, const char *detail)
 			 detail ? errdetail("%s", detail) : 0,
 			 errhint("A migration script has header lines \"-- migrate:revision <id>\" (required), "
 					 "\"-- migrate:parents\", \"-- migrate:depends_on\", \"-- migrate:branch_labels\", "
-					 "\"-- migrate:message\", \"-- migrate:transactional\", then \"-- migrate:up\" and optionally \"-- migrate:down\".")));
+					 "\"-- migrate:message\", \"-- migrate:transactional\", \"-- migrate:lint-ignore\", then \"-- migrate:up\" and optionally \"-- migrate:down\".")));
 }
 
 /*
@@ -113,6 +113,7 @@ typedef struct ScriptParse
 	bool		seen_message;
 	bool		seen_transactional;
 	int			transactional;	/* -1 without a "transactional" line */
+	List	   *lint_ignore;	/* "RULE reason" of each "lint-ignore" line (lint.c) */
 	int			up_start;		/* byte offsets of the sections, -1 if none */
 	int			up_end;
 	int			down_start;
@@ -171,6 +172,12 @@ read_header_line(ScriptParse *sp, const char *keyname, const char *value)
 			script_error(sp->line, _("\"-- migrate:revision\" without an id"), NULL);
 		return;
 	}
+	if (strcmp(keyname, "lint-ignore") == 0)
+	{
+		/* one line per rule ignored: the key may repeat */
+		sp->lint_ignore = lappend(sp->lint_ignore, trim_trailing_blanks(pstrdup(trimmed)));
+		return;
+	}
 	if (strcmp(keyname, "message") == 0)
 	{
 		seen = &sp->seen_message;
@@ -206,6 +213,21 @@ read_header_line(ScriptParse *sp, const char *keyname, const char *value)
 	if (*seen)
 		script_error(sp->line, psprintf(_("a second \"-- migrate:%s\" line"), keyname), NULL);
 	*seen = true;
+}
+
+/* The "lint-ignore" lines of a script as a text[], or NULL without any. */
+static ArrayType *
+lint_ignore_array(List *entries)
+{
+	char	  **elems;
+	ListCell   *lc;
+
+	if (entries == NIL)
+		return NULL;
+	elems = palloc(sizeof(char *) * list_length(entries));
+	foreach(lc, entries)
+		elems[foreach_current_index(lc)] = lfirst(lc);
+	return strings_to_array(elems, list_length(entries));
 }
 
 /* Reads a marker line s (len bytes, at pos); next is the line after it. */
@@ -320,7 +342,7 @@ register_script(const char *raw, AuditContext *ac)
 	return register_revision(sp.id, section_sql(&text, sp.up_start, sp.up_end),
 							 sp.down_start >= 0 ? section_sql(&text, sp.down_start, sp.down_end) : NULL,
 							 sp.parents, sp.message ? sp.message : "", sp.depends, sp.labels,
-							 sp.transactional, line_bases, ac);
+							 sp.transactional, line_bases, lint_ignore_array(sp.lint_ignore), ac);
 }
 
 PG_FUNCTION_INFO_V1(migrate_add_script);
@@ -344,6 +366,20 @@ migrate_add_script(PG_FUNCTION_ARGS)
 	result = MemoryContextStrdup(fn_cxt, register_script(script, &ac));
 	operation_end(0);
 	PG_RETURN_TEXT_P(cstring_to_text(result));
+}
+
+/* Appends a "-- migrate:lint-ignore" line per entry of a stored lint_ignore. */
+static void
+append_lint_ignore(StringInfo buf, Datum value, bool isnull)
+{
+	char	  **entries;
+	int			n;
+
+	if (isnull)
+		return;
+	entries = array_to_strings(DatumGetArrayTypeP(value), "lint_ignore", &n);
+	for (int i = 0; i < n; i++)
+		appendStringInfo(buf, MARKER_PREFIX "lint-ignore %s\n", entries[i]);
 }
 
 /* Appends a header line "-- migrate:<key> a b c" (an empty parents list is "base"). */
@@ -383,6 +419,7 @@ migrate_script(PG_FUNCTION_ARGS)
 	StringInfoData buf;
 	char	   *message;
 	Datum		down;
+	Datum		lint_ignore;
 	text	   *result;
 
 	if (PG_ARGISNULL(0))
@@ -394,8 +431,11 @@ migrate_script(PG_FUNCTION_ARGS)
 	rev = revision_resolve(g, text_to_cstring(PG_GETARG_TEXT_PP(0)));
 
 	args[0] = CStringGetTextDatum(g->revs[rev].id);
-	catalog_exec("SELECT id, parents, depends_on, branch_labels, message, up_sql, down_sql"
-				 " FROM migrate.revision WHERE id = $1",
+	catalog_exec(catalog_has_transactional() ?
+				 "SELECT id, parents, depends_on, branch_labels, message, up_sql, down_sql,"
+				 " lint_ignore FROM migrate.revision WHERE id = $1" :
+				 "SELECT id, parents, depends_on, branch_labels, message, up_sql, down_sql,"
+				 " NULL::pg_catalog.text[] FROM migrate.revision WHERE id = $1",
 				 1, argtypes, args, NULL, true, 1);
 	tup = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
@@ -410,6 +450,8 @@ migrate_script(PG_FUNCTION_ARGS)
 		appendStringInfo(&buf, MARKER_PREFIX "message %s\n", message);
 	if (!g->revs[rev].transactional)
 		appendStringInfoString(&buf, MARKER_PREFIX "transactional false\n");
+	lint_ignore = SPI_getbinval(tup, desc, 8, &isnull);
+	append_lint_ignore(&buf, lint_ignore, isnull);
 	appendStringInfo(&buf, MARKER_PREFIX "up\n%s\n",
 					 TextDatumGetCString(SPI_getbinval(tup, desc, 6, &isnull)));
 	down = SPI_getbinval(tup, desc, 7, &isnull);

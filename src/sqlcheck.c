@@ -374,6 +374,7 @@ sql_statements(const char *sql, int *count)
 		result[*count].concurrent_index = IsA(raw->stmt, IndexStmt) &&
 			((IndexStmt *) raw->stmt)->concurrent && ((IndexStmt *) raw->stmt)->idxname ?
 			(IndexStmt *) raw->stmt : NULL;
+		result[*count].stmt = raw->stmt;
 		(*count)++;
 	}
 	return result;
