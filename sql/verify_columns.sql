@@ -77,6 +77,10 @@ SELECT * FROM pg_temp.edited(
 SELECT * FROM pg_temp.edited(
   $$UPDATE migrate.applied SET applied_at = applied_at - interval '1 day' WHERE revision = 'c3'$$,
   $$UPDATE migrate.applied SET applied_at = applied_at + interval '1 day' WHERE revision = 'c3'$$);
+-- 5b. lint_ignore (1.1): a rule silenced behind migrate's back
+SELECT * FROM pg_temp.edited(
+  $$UPDATE migrate.revision SET lint_ignore = '{"ban-drop-table: planted"}' WHERE id = 'c2'$$,
+  $$UPDATE migrate.revision SET lint_ignore = NULL WHERE id = 'c2'$$);
 -- 6. detail itself is part of the row's hash: an edit of both detail and
 -- created_by is found
 SELECT * FROM pg_temp.edited(

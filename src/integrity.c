@@ -285,8 +285,8 @@ check_invariants(List *problems, bool *references_ok)
 
 /*
  * Catalog columns that no checksum covers, against the history rows that
- * wrote them: a revision's message, branch_labels and created_by (which the
- * registrant rule trusts) against the detail of its newest add, replace,
+ * wrote them: a revision's message, branch_labels, created_by (which the
+ * registrant rule trusts) and lint_ignore against the detail of its newest add, replace,
  * amend or repair row, skipped when that row was written by version 1.0 and
  * has none; an applied revision's applied_by and applied_at against the
  * newest row that applied it (an upgrade, offline ones included, a stamp
@@ -298,7 +298,7 @@ check_recorded_values(List *problems, bool has_detail)
 	if (has_detail)
 		problems = report_rows(problems,
 							   "SELECT r.id, pg_catalog.format('Its %s is %s, but history row %s, which registered it last,"
-							   " recorded %s: it was changed outside migrate.add().', c.col, c.stored, h.id, c.recorded)"
+							   " recorded %s: it was changed outside migrate.add().', c.col, COALESCE(c.stored::pg_catalog.text, 'none'), h.id, COALESCE(c.recorded::pg_catalog.text, 'none'))"
 							   " FROM migrate.revision r"
 							   " JOIN LATERAL (SELECT h.id, h.detail FROM migrate.history h"
 							   "                WHERE h.revision = r.id AND h.success"
@@ -306,7 +306,8 @@ check_recorded_values(List *problems, bool has_detail)
 							   "                ORDER BY h.id DESC LIMIT 1) h ON h.detail IS NOT NULL,"
 							   " LATERAL (VALUES (1, 'message', pg_catalog.to_jsonb(r.message), h.detail -> 'message'),"
 							   "                 (2, 'branch_labels', pg_catalog.to_jsonb(r.branch_labels), h.detail -> 'branch_labels'),"
-							   "                 (3, 'created_by', pg_catalog.to_jsonb(r.created_by), h.detail -> 'created_by'))"
+							   "                 (3, 'created_by', pg_catalog.to_jsonb(r.created_by), h.detail -> 'created_by'),"
+							   "                 (4, 'lint_ignore', pg_catalog.to_jsonb(r.lint_ignore), h.detail -> 'lint_ignore'))"
 							   "         AS c(n, col, stored, recorded)"
 							   " WHERE c.stored IS DISTINCT FROM c.recorded"
 							   " ORDER BY r.id COLLATE \"C\", c.n",
