@@ -1,5 +1,5 @@
 -- Alembic's answers (issue 15): each case below is what Alembic 1.8's
--- RevisionMap and stamp give for the same graph (test/alembic_oracle.py
+-- RevisionMap and stamp give for the same graph (test/t/alembic_oracle.py
 -- asks it; test/t/060_alembic_differential.pl compares at random).  Graphs
 -- are written child <- parent.  No SQL runs: every revision's SQL is empty.
 SET client_min_messages = warning; DROP EXTENSION IF EXISTS migrate CASCADE; CREATE EXTENSION migrate; RESET client_min_messages;

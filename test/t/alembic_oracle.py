@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Alembic's answers, for the differential test (test/t/060_alembic_differential.pl).
+"""Alembic's answers, for the differential test (060_alembic_differential.pl, beside it).
 
 Reads one JSON request per line on stdin and writes one JSON answer per line.
 A request is {"revs": [[id, [parents], [depends_on], [labels]], ...],
