@@ -110,13 +110,12 @@ SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate, * FROM graph;
 SELECT revision, message FROM migrate.upgrade('head');
 SELECT * FROM state;
 SELECT * FROM migrate.current();
--- Ambiguous: steps into and out of the merge
+-- Ambiguous: a step into the merge
 SELECT revision, message FROM migrate.upgrade('c2+1');
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate, * FROM state;
-SELECT revision, message FROM migrate.downgrade('-1');
-SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate, * FROM state;
-SELECT revision, message FROM migrate.downgrade('left@-1');
-SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate, * FROM state;
+-- one step back out of the merge is its parents: the merge is unapplied
+SELECT step, revision, operation FROM migrate.plan('downgrade', '-1');
+SELECT step, revision, operation FROM migrate.plan('downgrade', 'left@-1');
 -- downgrade of the merge alone: to one of its parents
 SELECT revision, message FROM migrate.downgrade('c2');
 SELECT * FROM state;

@@ -65,12 +65,14 @@ SELECT migrate.stamp('mid@-1');
 SELECT migrate.stamp('head-3');
 SELECT migrate.stamp('current');
 SELECT * FROM state;
--- label@base: the closure of the position before the label, s1
+-- label@base: the position before the root of the label's branch; mid's
+-- branch goes down to s1 (no fork below s2), so nothing stays
 SELECT migrate.stamp('head');
 SELECT migrate.stamp('mid@base');
 SELECT * FROM state;
 SELECT * FROM last_stamp;
 -- -1 from the first revision is base
+SELECT migrate.stamp('s1');
 SELECT migrate.stamp('-1');
 SELECT * FROM state;
 
@@ -108,11 +110,15 @@ SELECT * FROM last_stamp;
 -- Ambiguous: -1 with two current heads
 SELECT migrate.stamp('-1');
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate, * FROM state;
--- a label: exactly its closure, so the other branch is unstamped
+-- as Alembic's stamp, only the current heads on the target's lineage move:
+-- side is already there and s4 is on another branch, so nothing changes
 SELECT migrate.stamp('side');
 SELECT * FROM state;
+-- s2: s4 moves down to s2, x1 stays
+SELECT migrate.stamp('s2');
+SELECT * FROM state;
 SELECT * FROM last_stamp;
--- side@base: the closure of s1
+-- side@base: x1 moves down to s1 (side's branch is x1 alone: s1 is a fork), s2 stays
 SELECT migrate.stamp('side@base');
 SELECT * FROM state;
 -- upgrade after a stamp of s3 runs only s4 and x1

@@ -58,12 +58,16 @@ SELECT * FROM state;
 -- <label>@-N: from the branch's applied tip (r0004_d)
 SELECT revision, message FROM migrate.downgrade('core@-1');
 SELECT * FROM state;
--- <label>@base: the labelled revision and everything after it
+-- <label>@base: the root of the label's branch and everything after it; the
+-- branch of late (r0003_c) goes down to r0001_a, as no fork or merge is below
 SELECT revision, message FROM migrate.downgrade('late@base');
 SELECT * FROM state;
--- a target ahead of the database: nothing to downgrade
+-- Not in prerequisite state: a target ahead of the database (Alembic raises)
+SELECT revision, message FROM migrate.upgrade('r0002_b');
 SELECT revision, message FROM migrate.downgrade('+1');
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate, * FROM state;
 SELECT revision, message FROM migrate.downgrade('r0004_d');
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate, * FROM state;
 SELECT * FROM state;
 -- base: everything, newest first
 SELECT revision, message FROM migrate.downgrade('base');
@@ -73,7 +77,7 @@ SELECT revision, message FROM migrate.upgrade('core@+2');
 SELECT * FROM state;
 SELECT revision, message FROM migrate.upgrade('late@+1');
 SELECT * FROM state;
--- late@-1 from the branch's first revision is the branch base
+-- late@-1: one step back from the branch's applied tip
 SELECT revision, message FROM migrate.downgrade('late@-1');
 SELECT * FROM state;
 -- <rev>+N, head-N, current-N, current+N
@@ -124,7 +128,7 @@ SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate, * FROM state;
 -- Invalid input: nothing before "@"
 SELECT revision, message FROM migrate.upgrade('@head');
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate, * FROM state;
--- Invalid input: unknown suffix after a known label
+-- Invalid input: unknown suffix after a known label (no revision either)
 SELECT revision, message FROM migrate.upgrade('core@foo');
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate, * FROM state;
 -- Invalid input: unknown suffix after an unknown label (malformed whatever x is)
@@ -195,8 +199,8 @@ SELECT revision, message FROM migrate.downgrade('r0001_a-2');
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate, * FROM state;
 SELECT revision, message FROM migrate.downgrade('core@-3');
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate, * FROM state;
--- Unknown target: nothing of branch late is applied, so late@-1 is before base
-SELECT revision, message FROM migrate.downgrade('late@-1');
+-- Unknown target: late@-3 goes past the base of late's branch (r0001_a)
+SELECT revision, message FROM migrate.downgrade('late@-3');
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate, * FROM state;
 
 -- a fork: r0004_d has two children
@@ -234,10 +238,14 @@ SELECT * FROM state;
 -- Ambiguous: a step into the merge
 SELECT revision, message FROM migrate.upgrade('r0005_e+1');
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate, * FROM state;
--- Ambiguous: a step back out of the merge
+-- one step back from the merge is its parents: -1 unapplies the merge
+BEGIN;
 SELECT revision, message FROM migrate.downgrade('-1');
-SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate, * FROM state;
-SELECT revision, message FROM migrate.downgrade('r0006_m-1');
+SELECT * FROM state;
+ROLLBACK;
+SELECT step, revision, operation FROM migrate.plan('downgrade', 'r0006_m-1');
+-- Ambiguous: two steps back from the merge
+SELECT revision, message FROM migrate.downgrade('-2');
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate, * FROM state;
 -- one parent of the merge as the target
 SELECT revision, message FROM migrate.downgrade('r0005_e');

@@ -562,3 +562,76 @@ graph_id_list(Graph *g, const int *revs, int n, int limit)
 		ids[i] = g->revs[revs[i]].id;
 	return quoted_names(ids, Min(n, limit), n, limit);
 }
+
+/*
+ * The root of the branch rev is on: rev, then each single parent that is
+ * neither a fork nor a merge (SPEC section 2, Alembic's branch).
+ */
+int
+graph_branch_root(Graph *g, int rev)
+{
+	int			cur = rev;
+
+	while (g->revs[cur].nparents == 1)
+	{
+		Revision   *p = &g->revs[g->revs[cur].parents[0]];
+
+		if (p->nchildren > 1 || p->nparents > 1)
+			break;
+		cur = g->revs[cur].parents[0];
+	}
+	return cur;
+}
+
+/*
+ * The members of the branch of rev: its descendants through parents and the
+ * chain from its branch root up to it.
+ */
+bool *
+graph_branch_members(Graph *g, int rev)
+{
+	bool	   *marks = graph_new_marks(g);
+	int			root = graph_branch_root(g, rev);
+	int			cur = rev;
+
+	graph_mark_descendants(g, rev, marks, false);
+	while (cur != root)
+	{
+		cur = g->revs[cur].parents[0];
+		marks[cur] = true;
+	}
+	return marks;
+}
+
+/*
+ * Marks the lineage of rev: it, its ancestors and its descendants (through
+ * parents, and depends_on if asked), as Alembic's _shares_lineage sees it.
+ */
+void
+graph_mark_lineage(Graph *g, int rev, bool *marks, bool with_depends)
+{
+	bool	   *down = graph_new_marks(g);
+
+	graph_mark_ancestors(g, rev, marks, with_depends);
+	graph_mark_descendants(g, rev, down, with_depends);
+	for (int i = 0; i < g->nrevs; i++)
+		marks[i] = marks[i] || down[i];
+	pfree(down);
+}
+
+/*
+ * Whether rev is applied and nothing applied needs it, through parents or
+ * depends_on: what Alembic's version table would list.
+ */
+bool
+graph_is_top_applied(Graph *g, int rev)
+{
+	Revision   *r = &g->revs[rev];
+
+	if (!graph_is_current(g, rev))
+		return false;
+	for (int j = 0; j < r->ndependents; j++)
+		if (g->revs[r->dependents[j]].applied)
+			return false;
+	return true;
+}

@@ -58,9 +58,42 @@ migrate_heads(PG_FUNCTION_ARGS)
 	return put_heads(fcinfo, false);
 }
 
+/* Refuses a range whose lower revision the upper side does not need. */
+static void
+range_not_ancestor(Graph *g, const char *range, int rev)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("range \"%s\" does not go from an ancestor to a descendant", range),
+			 errdetail("Revision \"%s\" is not among the revisions that the upper side needs.",
+					   g->revs[rev].id),
+			 errhint("Put the older revision first, as in 'base:head', and both on one line of descent.")));
+}
+
 /*
- * The members of a range "A:B": descendants-or-self of A and ancestors-or-self
- * of B (through parents and depends_on).  An empty side is open: base or heads.
+ * Keeps of the upper side's revisions those on the branch that "X@..." on
+ * the lower side names (Alembic's history -r X@base:B).
+ */
+static void
+range_filter_branch(Graph *g, const char *lower, Target *upper)
+{
+	const char *at = strchr(lower, '@');
+	bool	   *branch;
+	int			n = 0;
+
+	if (at == NULL)
+		return;
+	branch = graph_branch_members(g, revision_resolve(g, pnstrdup(lower, at - lower)));
+	for (int i = 0; i < upper->nrevs; i++)
+		if (branch[upper->revs[i]])
+			upper->revs[n++] = upper->revs[i];
+	upper->nrevs = n;
+}
+
+/*
+ * The members of a range "A:B", as Alembic's history -r A:B: what B needs
+ * (through parents and depends_on) that descends from A through parents.  A
+ * that B does not need is an error.  An empty side is open: base or heads.
  */
 static bool *
 range_members(Graph *g, const char *range)
@@ -68,6 +101,8 @@ range_members(Graph *g, const char *range)
 	const char *colon = strchr(range, ':');
 	char	   *lower;
 	const char *upper;
+	Target	   *ut;
+	Target	   *lt;
 	bool	   *members;
 	bool	   *below;
 
@@ -80,22 +115,23 @@ range_members(Graph *g, const char *range)
 	lower = pnstrdup(range, colon - range);
 	upper = colon + 1;
 
-	if (*upper == '\0')
-		upper = "heads";
-	members = target_closure(g, target_resolve(g, upper));
-
+	ut = target_resolve(g, *upper == '\0' ? "heads" : upper);
+	if (*lower != '\0')
+		range_filter_branch(g, lower, ut);
+	members = target_closure(g, ut);
 	if (*lower == '\0' || strcmp(lower, "base") == 0)
 		return members;
 
+	lt = target_resolve(g, lower);
+	/* "current" with nothing applied, and X@base, have no lower bound */
+	if (lt->kind != TARGET_REVISIONS || lt->nrevs == 0)
+		return members;
 	below = graph_new_marks(g);
+	for (int i = 0; i < lt->nrevs; i++)
 	{
-		Target	   *t = target_resolve(g, lower);
-
-		/* "current" with nothing applied is base: no lower bound */
-		if (t->kind == TARGET_BASE || t->nrevs == 0)
-			return members;
-		for (int i = 0; i < t->nrevs; i++)
-			graph_mark_descendants(g, t->revs[i], below, true);
+		if (!members[lt->revs[i]])
+			range_not_ancestor(g, range, lt->revs[i]);
+		graph_mark_descendants(g, lt->revs[i], below, false);
 	}
 	for (int i = 0; i < g->nrevs; i++)
 		members[i] = members[i] && below[i];

@@ -157,6 +157,10 @@ extern int *graph_current_heads(Graph *g, int *count);
 extern bool graph_has_cycle(Graph *g);
 extern bool graph_is_head(Graph *g, int rev);
 extern bool graph_is_current(Graph *g, int rev);
+extern bool graph_is_top_applied(Graph *g, int rev);
+extern int	graph_branch_root(Graph *g, int rev);
+extern bool *graph_branch_members(Graph *g, int rev);
+extern void graph_mark_lineage(Graph *g, int rev, bool *marks, bool with_depends);
 
 /* target.c: the target grammar of SPEC section 2 */
 typedef enum TargetKind

@@ -59,10 +59,9 @@ target_after(Graph *g, Target *t)
 		{
 			Revision   *r = &g->revs[t->revs[i]];
 
+			/* T stays, so what only depends on T stays too (Alembic's roots) */
 			for (int j = 0; j < r->nchildren; j++)
 				graph_mark_descendants(g, r->children[j], marks, true);
-			for (int j = 0; j < r->ndependents; j++)
-				graph_mark_descendants(g, r->dependents[j], marks, true);
 		}
 
 		/*
@@ -132,6 +131,29 @@ plan_upgrade(Graph *g, Target *t, const char *target_text)
 	return plan;
 }
 
+/*
+ * Refuses a downgrade to a single revision that unapplies nothing and is not
+ * at the top of the applied set: it is above the current state, or something
+ * applied needs it (Alembic's RangeNotAncestorError).
+ */
+static void
+check_downgrade_target(Graph *g, Target *t, int nsteps, const char *target_text)
+{
+	Revision   *r;
+
+	if (nsteps > 0 || t->kind != TARGET_REVISIONS || t->nrevs != 1 ||
+		graph_is_top_applied(g, t->revs[0]))
+		return;
+	r = &g->revs[t->revs[0]];
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("cannot downgrade to \"%s\": it is not below the current state", target_text),
+			 !r->applied ?
+			 errdetail("Revision \"%s\" is not applied.", r->id) :
+			 errdetail("Revision \"%s\" is applied, but what is applied above it only depends on it, and stays.", r->id),
+			 errhint("Downgrade to an applied revision below a current head, or use migrate.upgrade() to go forward.")));
+}
+
 /* Downgrade: what is applied after the target, children first. */
 static StepPlan *
 plan_downgrade(Graph *g, Target *t, const char *target_text)
@@ -144,6 +166,7 @@ plan_downgrade(Graph *g, Target *t, const char *target_text)
 		marks[i] = marks[i] && g->revs[i].applied;
 	plan->steps = graph_order(g, marks, &n);
 	reverse_steps(plan->steps, n);
+	check_downgrade_target(g, t, n, target_text);
 	check_reversible(g, plan->steps, n, target_text);
 	plan->nsteps = n;
 	plan->unapply = palloc(sizeof(bool) * Max(n, 1));
@@ -151,12 +174,45 @@ plan_downgrade(Graph *g, Target *t, const char *target_text)
 	return plan;
 }
 
+/*
+ * The revisions a target stands for in a stamp: the target's revisions, or
+ * for X@base the root of X's branch, whose lineage is X's.
+ */
+static bool *
+stamp_anchors(Graph *g, Target *t)
+{
+	bool	   *lineage = graph_new_marks(g);
+
+	if (t->kind == TARGET_BASE)
+		memset(lineage, true, sizeof(bool) * g->nrevs);
+	else
+		for (int i = 0; i < t->nrevs; i++)
+			graph_mark_lineage(g, t->revs[i], lineage, true);
+	return lineage;
+}
+
+/*
+ * What a stamp leaves applied, as Alembic's stamp: the heads of the applied
+ * set on the target's lineage move to the target; the others stay.
+ */
+static bool *
+stamp_keep(Graph *g, Target *t)
+{
+	bool	   *lineage = stamp_anchors(g, t);
+	bool	   *keep = target_closure(g, t);
+
+	for (int i = 0; i < g->nrevs; i++)
+		if (graph_is_top_applied(g, i) && !lineage[i])
+			graph_mark_ancestors(g, i, keep, true);
+	return keep;
+}
+
 /* Stamp: unapplies what the target does not need, then applies what it needs. */
 static StepPlan *
 plan_stamp(Graph *g, Target *t)
 {
 	StepPlan   *plan = palloc0(sizeof(StepPlan));
-	bool	   *keep = target_closure(g, t);
+	bool	   *keep = stamp_keep(g, t);
 	bool	   *remove = graph_new_marks(g);
 	bool	   *add = graph_new_marks(g);
 	int			nremove,

@@ -3,11 +3,16 @@
  *		Parsing and resolving the targets of SPEC section 2.
  *
  *	head, heads, base, current, <rev>, +N, -N, <rev>+N, <rev>-N,
- *	<label>@head, <label>@base, <label>@+N, <label>@-N
+ *	<label>@head, <label>@heads, <label>@base, <label>@<rev>, <label>@+N,
+ *	<label>@-N, <label>@head-N, <label>@base+N, <label>@<rev>+N
+ *
+ * A branch is Alembic's: the labelled revision, its descendants and its
+ * ancestors down to, not including, the nearest fork or merge (graph.c).
  *
  * A <rev> is a full id, a branch label or a unique id prefix of at least four
  * characters.  Relative steps walk the unique child or parent chain and stop
- * with an error at a fork or a merge, where "one step" has no single meaning.
+ * with an error at a fork or a merge, where "one step" has no single meaning;
+ * only one step back from a merge, the last of a walk, is its parents.
  *
  * Ids may contain "-" (2019-02-26-002946_create_user), so a text that is an
  * id or a label is that revision, even "x-1", and a text with "-" that starts
@@ -20,10 +25,14 @@
 #define TARGET_MAXLEN	(2 * MIGRATE_ID_MAXLEN + 16)
 #define PREFIX_MINLEN	4
 
-/* A position in the graph: a revision, or "before everything" (rev = -1). */
+/*
+ * A position in the graph: a revision, "before everything" (rev = -1), or
+ * the parents of merge revision rev (parents, only at the end of a walk).
+ */
 typedef struct Position
 {
 	int			rev;
+	bool		parents;
 } Position;
 
 /* What a target's text names, before anything in it is looked up. */
@@ -36,8 +45,10 @@ typedef enum TargetForm
 	FORM_REVISION,				/* <rev> */
 	FORM_STEP,					/* +N, -N, <rev>+N, <rev>-N */
 	FORM_BRANCH_HEAD,			/* <label>@head */
+	FORM_BRANCH_HEADS,			/* <label>@heads */
 	FORM_BRANCH_BASE,			/* <label>@base */
-	FORM_BRANCH_STEP			/* <label>@+N, <label>@-N */
+	FORM_BRANCH_REV,			/* <label>@<rev> */
+	FORM_BRANCH_STEP			/* <label>@+N, <label>@head-N, <label>@<rev>+N, ... */
 } TargetForm;
 
 /* A target's text taken apart by target_parse(). */
@@ -47,6 +58,9 @@ typedef struct ParsedTarget
 	const char *ref;			/* the <rev> or <label>; for FORM_STEP also
 								 * head, current or base, or NULL for a step
 								 * from current */
+	const char *from;			/* after "@": head, base or a <rev> the
+								 * branch step starts at, or NULL for its
+								 * applied tip; the <rev> of <label>@<rev> */
 	int			steps;			/* the N of a relative step */
 	bool		forward;		/* the step is +N */
 } ParsedTarget;
@@ -149,7 +163,7 @@ current_position(Graph *g)
 {
 	int			n;
 	int		   *cur = graph_current_heads(g, &n);
-	Position	pos;
+	Position	pos = {-1, false};
 
 	if (n > 1)
 		ereport(ERROR,
@@ -162,22 +176,13 @@ current_position(Graph *g)
 	return pos;
 }
 
-/* Members of the branch starting at root: root and its descendants through parents. */
-static bool *
-branch_members(Graph *g, int root)
-{
-	bool	   *marks = graph_new_marks(g);
-
-	graph_mark_descendants(g, root, marks, false);
-	return marks;
-}
-
-/* The applied tip of a branch, or -1 when nothing of it is applied. */
+/* The applied tip of the branch of rev, or -1 when nothing of it is applied. */
 static Position
-branch_current_position(Graph *g, int root, const char *text)
+branch_current_position(Graph *g, int rev, const char *text)
 {
-	bool	   *members = branch_members(g, root);
-	Position	pos = {-1};
+	bool	   *members = graph_branch_members(g, rev);
+	int			root = graph_branch_root(g, rev);
+	Position	pos = {-1, false};
 	int			found = 0;
 
 	for (int i = 0; i < g->nrevs; i++)
@@ -203,11 +208,12 @@ branch_current_position(Graph *g, int root, const char *text)
 	return pos;
 }
 
-/* The single head of the branch starting at root. */
+/* The single head of the branch of rev. */
 static int
-branch_head(Graph *g, int root, const char *text)
+branch_head(Graph *g, int rev, const char *text)
 {
-	bool	   *members = branch_members(g, root);
+	bool	   *members = graph_branch_members(g, rev);
+	int			root = graph_branch_root(g, rev);
 	int			head = -1;
 
 	for (int i = 0; i < g->nrevs; i++)
@@ -324,6 +330,8 @@ step_backward(Graph *g, Position pos, int n, int root, const char *text)
 		/* back from a root, or from a branch's root to its base */
 		if (pos.rev == root || r->nparents == 0)
 			pos.rev = -1;
+		else if (r->nparents > 1 && k == n - 1)
+			pos.parents = true; /* one step back from a merge: its parents */
 		else if (r->nparents > 1)
 			ereport(ERROR,
 					(errcode(ERRCODE_CARDINALITY_VIOLATION),
@@ -331,7 +339,7 @@ step_backward(Graph *g, Position pos, int n, int root, const char *text)
 					 errdetail_plural("Revision \"%s\" is a merge of %d revision.",
 									  "Revision \"%s\" is a merge of %d revisions.",
 									  r->nparents, r->id, r->nparents),
-					 errhint("Name one of its parents.")));
+					 errhint("Step back to the merge's parents with one step less, or name one of them.")));
 		else
 			pos.rev = r->parents[0];
 	}
@@ -362,13 +370,20 @@ make_target(TargetKind kind, int nrevs)
 	return t;
 }
 
-/* The target at a resolved position: a revision, or the base of a branch. */
+/* The target at a resolved position: revisions, or the base of a branch. */
 static Target *
-position_target(Position pos, int root)
+position_target(Graph *g, Position pos, int root)
 {
 	Target	   *t;
 
-	if (pos.rev >= 0)
+	if (pos.parents)
+	{
+		Revision   *r = &g->revs[pos.rev];
+
+		t = make_target(TARGET_REVISIONS, r->nparents);
+		memcpy(t->revs, r->parents, sizeof(int) * r->nparents);
+	}
+	else if (pos.rev >= 0)
 	{
 		t = make_target(TARGET_REVISIONS, 1);
 		t->revs[0] = pos.rev;
@@ -387,7 +402,7 @@ position_target(Position pos, int root)
 static Position
 named_position(Graph *g, const char *ref, const char *text)
 {
-	Position	pos;
+	Position	pos = {-1, false};
 
 	if (strcmp(ref, "head") == 0)
 	{
@@ -426,29 +441,54 @@ check_target_text(const char *text)
 			target_syntax_error(text, _("A target may contain only letters, digits, \"_\", \".\", \"@\", \"+\" and \"-\"."));
 }
 
-/* Parses <label>@head, <label>@base, <label>@+N or <label>@-N; at is the "@". */
+/* The last "+" or "-" of s followed only by digits, or NULL. */
+static const char *
+trailing_step_sign(const char *s)
+{
+	const char *sign = NULL;
+
+	for (const char *c = s; *c; c++)
+		if (*c == '+' || *c == '-')
+			sign = c;
+	if (sign == NULL || sign[1] == '\0' || strspn(sign + 1, "0123456789") != strlen(sign + 1))
+		return NULL;
+	return sign;
+}
+
+/*
+ * Parses what follows "<label>@" (at is the "@"): head, heads, base, +N,
+ * -N, head-N, base+N, a <rev> or <rev>+N.
+ */
 static void
 parse_branch_target(const char *text, const char *at, ParsedTarget *pt)
 {
 	const char *suffix = at + 1;
+	const char *sign;
 
 	if (strchr(suffix, '@') != NULL)
 		target_syntax_error(text, _("A target contains at most one \"@\"."));
 	pt->ref = pnstrdup(text, at - text);
 	if (pt->ref[0] == '\0')
 		target_syntax_error(text, _("A branch label is needed before \"@\"."));
-	if (strcmp(suffix, "head") == 0)
-		pt->form = FORM_BRANCH_HEAD;
-	else if (strcmp(suffix, "base") == 0)
-		pt->form = FORM_BRANCH_BASE;
-	else if (suffix[0] == '+' || suffix[0] == '-')
-	{
-		pt->form = FORM_BRANCH_STEP;
-		pt->forward = suffix[0] == '+';
-		pt->steps = parse_steps(suffix + 1, text);
-	}
-	else
-		target_syntax_error(text, _("After \"@\" comes head, base, +N or -N."));
+	if (suffix[0] == '\0')
+		target_syntax_error(text, _("After \"@\" comes head, heads, base, a revision, +N or -N."));
+	pt->form = strcmp(suffix, "head") == 0 ? FORM_BRANCH_HEAD :
+		strcmp(suffix, "heads") == 0 ? FORM_BRANCH_HEADS :
+		strcmp(suffix, "base") == 0 ? FORM_BRANCH_BASE : FORM_BRANCH_REV;
+	if (pt->form != FORM_BRANCH_REV)
+		return;
+	pt->from = suffix;
+	sign = trailing_step_sign(suffix);
+	if (suffix[0] == '+' || suffix[0] == '-')
+		sign = suffix;
+	if (sign == NULL)
+		return;
+	pt->form = FORM_BRANCH_STEP;
+	pt->forward = *sign == '+';
+	pt->steps = parse_steps(sign + 1, text);
+	pt->from = sign == suffix ? NULL : pnstrdup(suffix, sign - suffix);
+	if (pt->from != NULL && strcmp(pt->from, "heads") == 0)
+		target_syntax_error(text, _("\"heads\" names several revisions; a relative step needs one."));
 }
 
 /* Parses +N, -N, <rev>+N or <rev>-N; sign is the last "+" or "-". */
@@ -503,29 +543,123 @@ target_parse(const char *text, ParsedTarget *pt)
 	}
 }
 
-/* The target of <label>@head, <label>@base, <label>@+N or <label>@-N. */
+/*
+ * The revision ref (an id, a label or a prefix of an id) on the lineage of
+ * rev, its ancestors and descendants, as Alembic's <label>@<rev> wants it.
+ */
+static int
+lineage_revision(Graph *g, int rev, const char *ref, const char *text)
+{
+	bool	   *lineage = graph_new_marks(g);
+	int			found = graph_lookup(g, ref);
+	int			matches = 0;
+
+	validate_name(ref, NAME_REVISION);
+	graph_mark_lineage(g, rev, lineage, false);
+	for (int i = 0; found < 0 && strlen(ref) >= PREFIX_MINLEN && i < g->nrevs; i++)
+		if (lineage[i] && strncmp(g->revs[i].id, ref, strlen(ref)) == 0 && matches++ == 0)
+			found = i;
+	if (matches > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_CARDINALITY_VIOLATION),
+				 errmsg("revision prefix \"%s\" is ambiguous", ref),
+				 errdetail("It matches %d revisions on the branch of \"%s\".", matches, g->revs[rev].id),
+				 errhint("Use more characters of the id.")));
+	if (found < 0)
+		found = revision_resolve(g, ref);
+	if (!lineage[found])
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("target \"%s\" does not exist", text),
+				 errdetail("Revision \"%s\" is neither an ancestor nor a descendant of \"%s\".",
+						   g->revs[found].id, g->revs[rev].id)));
+	return found;
+}
+
+/* Whether ref is an id, a label or the prefix of some id. */
+static bool
+names_some_revision(Graph *g, const char *ref)
+{
+	int			first;
+	int			second;
+
+	return graph_lookup(g, ref) >= 0 ||
+		(strlen(ref) >= PREFIX_MINLEN && graph_find_prefix(g, ref, &first, &second) > 0);
+}
+
+/* Every graph head on the branch of rev. */
+static Target *
+branch_heads_target(Graph *g, int rev)
+{
+	bool	   *members = graph_branch_members(g, rev);
+	int			n;
+	int		   *heads = graph_heads(g, &n);
+	Target	   *t = make_target(TARGET_REVISIONS, n);
+
+	t->nrevs = 0;
+	for (int i = 0; i < n; i++)
+		if (members[heads[i]])
+			t->revs[t->nrevs++] = heads[i];
+	return t;
+}
+
+/* Where a branch step starts: the applied tip, head, base or a revision. */
+static Position
+branch_step_start(Graph *g, int rev, const char *from, const char *text)
+{
+	Position	pos = {-1, false};
+
+	if (from == NULL)
+		return branch_current_position(g, rev, text);
+	if (strcmp(from, "head") == 0)
+		pos.rev = branch_head(g, rev, text);
+	else if (strcmp(from, "base") != 0)
+		pos.rev = lineage_revision(g, rev, from, text);
+	return pos;
+}
+
+/* The target of <label>@ followed by head, heads, base, a revision or a step. */
 static Target *
 resolve_branch_target(Graph *g, const ParsedTarget *pt, const char *text)
 {
-	int			root = revision_resolve(g, pt->ref);
+	const char *suffix = strchr(text, '@') + 1;
+	int			rev;
+	int			root;
 	Target	   *t;
 	Position	pos;
 
-	if (pt->form == FORM_BRANCH_HEAD)
+	/* a malformed suffix is 22023 whatever the label names */
+	if (pt->form == FORM_BRANCH_REV && !names_some_revision(g, pt->from))
+		target_syntax_error(text, _("After \"@\" comes head, heads, base, a revision, +N or -N."));
+	rev = revision_resolve(g, pt->ref);
+	root = graph_branch_root(g, rev);
+	switch (pt->form)
+	{
+		case FORM_BRANCH_HEADS:
+			return branch_heads_target(g, rev);
+		case FORM_BRANCH_BASE:
+			t = make_target(TARGET_BRANCH_BASE, 1);
+			t->revs[0] = root;
+			return t;
+		case FORM_BRANCH_HEAD:
+		case FORM_BRANCH_REV:
+			t = make_target(TARGET_REVISIONS, 1);
+			t->revs[0] = pt->form == FORM_BRANCH_HEAD ? branch_head(g, rev, text) :
+				lineage_revision(g, rev, pt->from, text);
+			return t;
+		default:
+			break;
+	}
+	/* an id that looks like a step ("x-1") is that id */
+	if (pt->from != NULL && graph_lookup(g, suffix) >= 0)
 	{
 		t = make_target(TARGET_REVISIONS, 1);
-		t->revs[0] = branch_head(g, root, text);
+		t->revs[0] = lineage_revision(g, rev, suffix, text);
 		return t;
 	}
-	if (pt->form == FORM_BRANCH_BASE)
-	{
-		t = make_target(TARGET_BRANCH_BASE, 1);
-		t->revs[0] = root;
-		return t;
-	}
-	pos = branch_current_position(g, root, text);
+	pos = branch_step_start(g, rev, pt->from, text);
 	pos = step_position(g, pos, pt->steps, pt->forward, root, text);
-	return position_target(pos, root);
+	return position_target(g, pos, root);
 }
 
 /* The target of +N, -N, <rev>+N or <rev>-N. */
@@ -539,7 +673,7 @@ resolve_step_target(Graph *g, const ParsedTarget *pt, const char *text)
 	else
 		pos = named_position(g, pt->ref, text);
 	pos = step_position(g, pos, pt->steps, pt->forward, -1, text);
-	return position_target(pos, -1);
+	return position_target(g, pos, -1);
 }
 
 /* The target of "head": the single graph head, none in an empty graph. */
@@ -621,7 +755,9 @@ target_resolve(Graph *g, const char *text)
 		case FORM_STEP:
 			return resolve_step_target(g, &pt, text);
 		case FORM_BRANCH_HEAD:
+		case FORM_BRANCH_HEADS:
 		case FORM_BRANCH_BASE:
+		case FORM_BRANCH_REV:
 		case FORM_BRANCH_STEP:
 			return resolve_branch_target(g, &pt, text);
 		case FORM_REVISION:
