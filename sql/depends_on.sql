@@ -108,5 +108,15 @@ SELECT * FROM state;
 SELECT revision, message FROM migrate.downgrade('base');
 SELECT * FROM state;
 DROP VIEW state;
+
+-- depends_on may name a branch label, as in Alembic: the labelled revision's
+-- id is stored
+SELECT migrate.add('dl_root', '', '', parents => '{}', branch_labels => '{dl_lib}');
+SELECT migrate.add('dl_user', '', '', parents => '{}', depends_on => '{dl_lib}');
+SELECT depends_on FROM migrate.show('dl_user');
+-- a label and the id it names are the same revision twice
+SELECT migrate.add('dl_twice', '', '', parents => '{}', depends_on => '{dl_lib,dl_root}');
+-- a name that is neither is still unknown
+SELECT migrate.add('dl_none', '', '', parents => '{}', depends_on => '{dl_nowhere}');
 DROP EXTENSION migrate;
 CREATE EXTENSION migrate;

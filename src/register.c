@@ -153,6 +153,34 @@ default_parents(const char *id, int *n)
 	return heads;
 }
 
+/*
+ * Replaces each depends_on name that is no revision's id but a branch label
+ * by the labelled revision's id, as Alembic reads depends_on: the stored
+ * graph names revisions only.
+ */
+static void
+resolve_depends_labels(char **depends, int n)
+{
+	Oid			argtypes[1] = {TEXTARRAYOID};
+	Datum		values[1];
+
+	if (n == 0)
+		return;
+	values[0] = PointerGetDatum(strings_to_array(depends, n));
+	catalog_exec("SELECT x.n, r.id FROM pg_catalog.unnest($1) WITH ORDINALITY AS x(name, n)"
+				 " JOIN migrate.revision r ON r.branch_labels @> ARRAY[x.name]"
+				 " WHERE NOT EXISTS (SELECT 1 FROM migrate.revision i WHERE i.id = x.name)",
+				 1, argtypes, values, NULL, false, 0);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		int64		k = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+
+		depends[k - 1] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+	}
+	SPI_freetuptable(SPI_tuptable);
+}
+
 /* Refuses references (parents, or with depends depends_on) to revisions that do not exist. */
 static void
 check_references_exist(const char *id, char **refs, int n, bool depends)
@@ -677,6 +705,9 @@ register_revision(char *id, const char *up, const char *down,
 	}
 	else if (!nr.parents_given)
 		nr.parents = default_parents(nr.id, &nr.nparents);
+	resolve_depends_labels(nr.depends, nr.ndepends);
+	/* a label and the id it names are one revision, listed twice */
+	validate_name_list(nr.depends, nr.ndepends, NAME_REVISION_ID, "depends_on");
 
 	nr.checksum = revision_checksum(nr.id, nr.parents, nr.nparents, nr.depends, nr.ndepends,
 									nr.up, nr.down, nr.transactional);
