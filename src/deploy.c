@@ -218,7 +218,7 @@ deploy_record(DeployState *ds, Revision *r, AuditContext *ac, MemoryContext oute
 static void
 deploy_apply(DeployState *ds, Revision *r, AuditContext *ac, MemoryContext outer)
 {
-	StepContext sc = {ds->op == OP_UPGRADE ? "deploy" : "revert", r->id, ds->done + 1, ds->done + ds->remaining, 0, 0};
+	StepContext sc = {ds->op == OP_UPGRADE ? "deploy" : "revert", r->id, ds->done + 1, ds->done + ds->remaining, 0, 0, 0};
 	void	   *args[2];
 	TimestampTz started_at;
 	ErrorData  *edata;
@@ -228,7 +228,7 @@ deploy_apply(DeployState *ds, Revision *r, AuditContext *ac, MemoryContext outer
 	args[1] = &sc;
 	started_at = GetCurrentTimestamp();
 	edata = run_caught(run_sql_body, args);
-	deploy_record(ds, r, ac, outer, edata, started_at, NULL);
+	deploy_record(ds, r, ac, outer, edata, started_at, lock_retries_detail(sc.lock_retries));
 }
 
 /*
@@ -240,7 +240,7 @@ deploy_apply(DeployState *ds, Revision *r, AuditContext *ac, MemoryContext outer
 static void
 deploy_apply_stepwise(DeployState *ds, Revision *r, MemoryContext outer)
 {
-	StepContext sc = {ds->op == OP_UPGRADE ? "deploy" : "revert", r->id, ds->done + 1, ds->done + ds->remaining, 0, 0};
+	StepContext sc = {ds->op == OP_UPGRADE ? "deploy" : "revert", r->id, ds->done + 1, ds->done + ds->remaining, 0, 0, 0};
 	char	   *sql = catalog_fetch_sql(r->id, ds->op == OP_DOWNGRADE);
 	int			first = stepwise_resume_point(r, operation_name(ds->op));
 	int			committed;
@@ -268,6 +268,9 @@ deploy_apply_stepwise(DeployState *ds, Revision *r, MemoryContext outer)
 	audit_begin(&ac, operation_name(ds->op), ds->target, ds->operation_id);
 	ds->seen_id = ac.prev_id;
 	deploy_record(ds, r, &ac, outer, edata, started_at,
+				  sc.lock_retries > 0 ?
+				  psprintf("{\"transactional\": false, \"statements\": %d, \"committed\": %d, \"lock_retries\": %d}",
+						   nstatements, committed, sc.lock_retries) :
 				  psprintf("{\"transactional\": false, \"statements\": %d, \"committed\": %d}",
 						   nstatements, committed));
 	operation_end(OPERATION_CONNECTED);

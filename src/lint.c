@@ -61,9 +61,6 @@ int			migrate_lint_mode = LINT_WARN;
 static int	lint_warn_rows = 10000;
 static int	lint_error_rows = 1000000;
 
-/* migrate.lock_timeout in ms, for require-lock-timeout: not a setting yet (issue 17), so 0 */
-int			migrate_lock_timeout = 0;
-
 /* The rules, by name: a lint-ignore names one of them. */
 static const char *const lint_rules[] = {
 	"require-concurrent-index-creation", "adding-field-with-volatile-default",

@@ -20,6 +20,7 @@ _PG_init(void)
 	lock_init();
 	residue_init();
 	lint_init();
+	locksafe_init();
 	MarkGUCPrefixReserved("migrate");
 }
 

@@ -225,6 +225,7 @@ typedef struct StepContext
 	int			nsteps;
 	int			line;			/* first line of the running statement, or 0 */
 	int			line_base;		/* lines before the SQL being run, in the revision's */
+	int			lock_retries;	/* statements retried after a lock timeout */
 } StepContext;
 
 extern void step_error_context(void *arg);
@@ -383,6 +384,12 @@ typedef struct LintFinding
 
 extern int	migrate_lint_mode;
 extern int	migrate_lock_timeout;
+
+/* locksafe.c: migrate.lock_timeout and migrate.lock_retries */
+extern void locksafe_init(void);
+extern void locksafe_begin_revision(void);
+extern int	locksafe_execute(const char *sql, StepContext *sc);
+extern char *lock_retries_detail(int lock_retries);
 extern void lint_init(void);
 extern List *lint_findings(const char *sql, char **ignore, int nignore);
 extern void lint_check_ignore(const char *name, char **entries, int n);

@@ -82,6 +82,7 @@ run_revision_sql(const char *sql, StepContext *sc)
 	SetUserIdAndSecContext(saved_userid, saved_sec_context | SECURITY_LOCAL_USERID_CHANGE);
 
 	residue_mark(&mark);
+	locksafe_begin_revision();
 	stmts = sql_statements(sql, &nstmts);
 	for (int i = 0; i < nstmts; i++)
 	{
@@ -90,7 +91,7 @@ run_revision_sql(const char *sql, StepContext *sc)
 		sc->line = sc->line_base + stmts[i].line;
 		/* each statement reads as it was checked at add */
 		residue_force_standard_strings();
-		ret = SPI_execute(stmts[i].sql, false, 0);
+		ret = locksafe_execute(stmts[i].sql, sc);
 		/* add refuses both; a catalog changed behind migrate's back can still hold them */
 		if (ret == SPI_ERROR_TRANSACTION)
 			ereport(ERROR,
@@ -188,7 +189,8 @@ run_step(OperationKind op, Revision *r, StepContext *sc, AuditContext *ac,
 	else
 		catalog_unset_applied(r->id);
 	r->applied = (op == OP_UPGRADE);
-	audit_record(ac, r->id, true, NULL, NULL, started_at, duration_us, r->checksum, NULL);
+	audit_record(ac, r->id, true, NULL, NULL, started_at, duration_us, r->checksum,
+				 lock_retries_detail(sc->lock_retries));
 	put_step_row(rsinfo, r, duration_us);
 }
 
@@ -209,7 +211,7 @@ run_steps(OperationKind op, Graph *g, StepPlan *plan, AuditContext *ac,
 		for (int i = 0; i < plan->nsteps; i++)
 		{
 			Revision   *r = &g->revs[plan->steps[i]];
-			StepContext sc = {operation_name(op), r->id, i + 1, plan->nsteps, 0, 0};
+			StepContext sc = {operation_name(op), r->id, i + 1, plan->nsteps, 0, 0, 0};
 			MemoryContext outer = MemoryContextSwitchTo(step_cxt);
 
 			run_step(op, r, &sc, ac, rsinfo);
