@@ -140,6 +140,10 @@ unlink($out =~ s/\n\z//r, "$dir/0003_side.sql");
 # --- upgrade and the listings -----------------------------------------------
 pgm_is(['upgrade'], '', 'upgrade: nothing extra when not a terminal');
 pgm_is(['current'], "0002_email (core) (head)\n", 'current');
+# a connection string and a URI in -d, over the PG* variables
+pgm_is(['-d', $node->connstr('app'), 'current'], "0002_email (core) (head)\n", '-d connection string');
+pgm_is(['-d', 'postgresql:///app?host=' . $node->host . '&port=' . $node->port, 'current'],
+	"0002_email (core) (head)\n", '-d URI');
 pgm_is(['heads'], "0002_email (core) (head)\n", 'heads');
 pgm_is(['history'],
 	"0001_users -> 0002_email (core) (head) (current), add email to users\n"
