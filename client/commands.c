@@ -454,6 +454,6 @@ run_command(PGconn *conn, const Options *opts)
 	Command		c = {conn, opts};
 
 	check_extension(conn);
-	register_files(conn, opts->dir);
+	register_files(conn, opts->dir, opts->dir_given);
 	return d->run(&c);
 }

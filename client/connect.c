@@ -238,12 +238,18 @@ read_file(const char *path, size_t *len)
  * Registers every migration file of dir in one transaction through
  * migrate.add_script(), the content sent as a parameter: unchanged files are
  * no-ops, and the first failure names its file and rolls everything back.
+ * A missing default directory (no -D) registers nothing.
  */
 void
-register_files(PGconn *conn, const char *dir)
+register_files(PGconn *conn, const char *dir, bool must_exist)
 {
 	int			nfiles;
-	char	  **files = list_sql_files(dir, &nfiles);
+	char	  **files;
+	struct stat st;
+
+	if (!must_exist && stat(dir, &st) != 0 && errno == ENOENT)
+		return;
+	files = list_sql_files(dir, &nfiles);
 
 	if (nfiles == 0)
 		return;

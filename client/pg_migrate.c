@@ -148,6 +148,7 @@ set_option(Options *opts, int c, const char *arg)
 			break;
 		case 'D':
 			opts->dir = arg;
+			opts->dir_given = true;
 			break;
 		case 'v':
 			opts->verbose = true;

@@ -25,6 +25,7 @@ typedef struct Options
 	const char *port;
 	const char *user;
 	const char *dir;			/* -D, default "migrations" */
+	bool		dir_given;		/* -D was given: the directory must exist */
 	bool		json;
 	bool		verbose;
 	bool		one_transaction;
@@ -51,7 +52,7 @@ extern PGconn *connect_database(const Options *opts);
 extern void print_result_error(const PGresult *res);
 extern PGresult *run_query(PGconn *conn, const char *sql, int nparams,
 						   const char *const *params, const char *what);
-extern void register_files(PGconn *conn, const char *dir);
+extern void register_files(PGconn *conn, const char *dir, bool must_exist);
 extern char **list_sql_files(const char *dir, int *nfiles);
 extern char *read_file(const char *path, size_t *len);
 extern void install_progress(PGconn *conn, bool on);

@@ -81,6 +81,15 @@ pgm_fails(['new'], qr/command "new" needs a message/, 'new without message');
 pgm_fails(['-h', "$tmp/nosocket", 'current'],
 	qr/^pg_migrate: error: connection to server on socket "\Q$tmp\E\/nosocket\/.s.PGSQL.\d+" failed/,
 	'no server');
+pgm_fails(['current'], qr/could not open directory "\Q$dir\E": No such file or directory/,
+	'-D DIR missing');
+# no -D and no ./migrations: nothing to register, no error
+{
+	my ($out, $err);
+	IPC::Run::run([ 'pg_migrate', 'current' ], '<', \undef, '>', \$out, '2>', \$err,
+		init => sub { chdir($tmp) or die "chdir: $!" });
+	is($? >> 8, 0, 'no -D and no ./migrations: exit status 0') or diag($err);
+}
 make_path($dir);
 pgm_fails(['-d', 'noext', 'current'],
 	qr/extension "migrate" is not installed in database "noext"/, 'no extension');
