@@ -138,15 +138,40 @@ read_revs(const char *dir, int *n)
 }
 
 /*
+ * The heads of the files' graph, space-separated ("base" when there is no
+ * file); nheads gets their count.
+ */
+static char *
+file_heads(FileRev *revs, int n, int *nheads)
+{
+	char	   *heads = pg_malloc(n * (MAXID + 2) + 8);
+
+	*nheads = 0;
+	for (int i = 0; i < n; i++)
+		if (revs[i].id != NULL)
+			mark_parents(revs, n, i);
+	heads[0] = '\0';
+	for (int i = 0; i < n; i++)
+		if (revs[i].id != NULL && !revs[i].has_child)
+		{
+			if ((*nheads)++ > 0)
+				strcat(heads, " ");
+			strncat(heads, revs[i].id, MAXID);
+		}
+	if (*nheads == 0)
+		strcpy(heads, "base");
+	return heads;
+}
+
+/*
  * The parents of the new file: --head's revision, or the single head of the
- * files' graph ("base" when there are no files); several heads are an error
- * naming them.
+ * files' graph; several heads are an error naming them.
  */
 static char *
 new_parents(const Options *opts, FileRev *revs, int n)
 {
-	char	   *heads = pg_malloc(n * (MAXID + 2) + 8);
-	int			nheads = 0;
+	char	   *heads;
+	int			nheads;
 
 	if (opts->head != NULL)
 	{
@@ -158,20 +183,8 @@ new_parents(const Options *opts, FileRev *revs, int n)
 			pg_fatal("revision \"%s\" of --head is not in a file of \"%s\"", opts->head, opts->dir);
 		return pg_strdup(revs[j].id);
 	}
-	for (int i = 0; i < n; i++)
-		if (revs[i].id != NULL)
-			mark_parents(revs, n, i);
-	heads[0] = '\0';
-	for (int i = 0; i < n; i++)
-		if (revs[i].id != NULL && !revs[i].has_child)
-		{
-			if (nheads++ > 0)
-				strcat(heads, " ");
-			strncat(heads, revs[i].id, MAXID);
-		}
-	if (nheads == 0)
-		strcpy(heads, "base");
-	else if (nheads > 1)
+	heads = file_heads(revs, n, &nheads);
+	if (nheads > 1)
 	{
 		pg_log_error("the files of \"%s\" have %d heads: %s", opts->dir, nheads, heads);
 		fprintf(stderr, "HINT:  Pass --head REV to start from one of them, or merge them first.\n");
@@ -229,9 +242,12 @@ write_file(const char *path, const char *id, const char *parents, const Options 
 		pg_fatal("could not write file \"%s\": %s", path, strerror(errno));
 }
 
-/* new "message": writes the file and prints its path. */
-int
-cmd_new(const Options *opts)
+/*
+ * Writes a new file whose parents parents_of() computes from the directory's
+ * files, and prints its path.
+ */
+static int
+write_new(const Options *opts, char *(*parents_of) (const Options *, FileRev *, int))
 {
 	FileRev    *revs;
 	int			n;
@@ -245,11 +261,37 @@ cmd_new(const Options *opts)
 	if (stat(opts->dir, &st) != 0 && mkdir(opts->dir, 0777) != 0)
 		pg_fatal("could not create directory \"%s\": %s", opts->dir, strerror(errno));
 	revs = read_revs(opts->dir, &n);
-	parents = new_parents(opts, revs, n);
+	parents = parents_of(opts, revs, n);
 	id = new_id(opts->message);
 	path = pg_malloc(strlen(opts->dir) + strlen(id) + 6);
 	sprintf(path, "%s/%s.sql", opts->dir, id);
 	write_file(path, id, parents, opts);
 	printf("%s\n", path);
 	return 0;
+}
+
+/* new "message": writes the file and prints its path. */
+int
+cmd_new(const Options *opts)
+{
+	return write_new(opts, new_parents);
+}
+
+/* The parents of a merge file: every head of the files, at least two. */
+static char *
+merge_parents(const Options *opts, FileRev *revs, int n)
+{
+	int			nheads;
+	char	   *heads = file_heads(revs, n, &nheads);
+
+	if (nheads < 2)
+		pg_fatal("nothing to merge: the files of \"%s\" have a single head (%s)", opts->dir, heads);
+	return heads;
+}
+
+/* merge [-m MSG]: writes a file joining every head of the files. */
+int
+cmd_merge(const Options *opts)
+{
+	return write_new(opts, merge_parents);
 }

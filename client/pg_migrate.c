@@ -23,6 +23,7 @@ usage(void)
 	printf("Usage:\n  %s [OPTION]... COMMAND [ARG]...\n\n", progname);
 	printf("Commands:\n"
 		   "  new MESSAGE          write a new migration file (no database)\n"
+		   "  merge [-m MESSAGE]   write a file merging the files' heads (no database)\n"
 		   "  upgrade [TARGET]     apply what TARGET needs (default head), a transaction each\n"
 		   "  downgrade TARGET     run the down SQL of what comes after TARGET\n"
 		   "  stamp TARGET         set the applied set to TARGET without running SQL\n"
@@ -40,6 +41,7 @@ usage(void)
 		   "  -D, --dir=DIR        directory of migration files (default: migrations)\n"
 		   "      --json           listings as one JSON document\n"
 		   "  -v, --verbose        history: every revision in full\n"
+		   "  -m, --message=MSG    merge: the message (default: merge)\n"
 		   "  -r, --rev-range=A:B  history: the revisions from A to B\n"
 		   "      --one-transaction  upgrade, downgrade: all revisions in one transaction\n"
 		   "      --progress, --no-progress\n"
@@ -115,6 +117,7 @@ static const struct option long_options[] = {
 	{"username", required_argument, NULL, 'U'},
 	{"dir", required_argument, NULL, 'D'},
 	{"verbose", no_argument, NULL, 'v'},
+	{"message", required_argument, NULL, 'm'},
 	{"rev-range", required_argument, NULL, 'r'},
 	{"version", no_argument, NULL, 'V'},
 	{"help", no_argument, NULL, '?'},
@@ -152,6 +155,9 @@ set_option(Options *opts, int c, const char *arg)
 			break;
 		case 'v':
 			opts->verbose = true;
+			break;
+		case 'm':
+			opts->message = arg;
 			break;
 		case 'r':
 			opts->range = arg;
@@ -204,7 +210,7 @@ parse_args(int argc, char **argv, Options *opts)
 		printf("%s (migrate) %s\n", progname, MIGRATE_VERSION);
 		exit(0);
 	}
-	while ((c = getopt_long(argc, argv, "d:h:p:U:D:vr:V?", long_options, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, "d:h:p:U:D:vm:r:V?", long_options, NULL)) != -1)
 		set_option(opts, c, optarg);
 	if (optind >= argc && nrelative == 0)
 		bad_usage("no command given%s", "");
@@ -241,6 +247,14 @@ main(int argc, char **argv)
 	{
 		check_new_args(&opts);
 		return cmd_new(&opts);
+	}
+	if (strcmp(opts.command, "merge") == 0)
+	{
+		if (opts.nargs > 0)
+			bad_usage("too many arguments for command \"merge\" (first extra: \"%s\")", opts.args[0]);
+		if (opts.message == NULL)
+			opts.message = "merge";
+		return cmd_merge(&opts);
 	}
 	if (!is_database_command(opts.command))
 		bad_usage("unknown command \"%s\"", opts.command);

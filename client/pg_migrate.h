@@ -35,7 +35,7 @@ typedef struct Options
 	const char *head;			/* new --head */
 	const char **depends_on;	/* new --depends-on, repeatable */
 	int			ndepends_on;
-	const char *message;		/* new: the positional message */
+	const char *message;		/* new: the positional message; merge: -m */
 	const char *command;
 	const char **args;			/* the command's positional arguments */
 	int			nargs;
@@ -65,5 +65,6 @@ extern void check_arg_count(const Options *opts);
 
 /* newfile.c */
 extern int	cmd_new(const Options *opts);
+extern int	cmd_merge(const Options *opts);
 
 #endif							/* PG_MIGRATE_H */

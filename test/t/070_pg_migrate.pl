@@ -141,10 +141,22 @@ unlink("$dir/$new_id.sql");
 write_file("$dir/0003_side.sql",
 	"-- migrate:revision 0003_side\n-- migrate:parents 0001_users\n-- migrate:up\nSELECT 1;\n");
 pgm_fails(['new', 'x'], qr/have 2 heads: 0002_email 0003_side\nHINT:  Pass --head/, 'new with two heads');
+# merge: a file joining the heads
+($rc, $out, $err) = pgm('merge', '-m', 'join side');
+is($rc, 0, 'merge: exit status 0');
+my ($merge_id) = $out =~ m{^\Q$dir\E/(\d{14}_join_side)\.sql\n\z};
+ok(defined $merge_id, 'merge: prints the path');
+is( slurp("$dir/$merge_id.sql"),
+	"-- migrate:revision $merge_id\n-- migrate:parents 0002_email 0003_side\n"
+	  . "-- migrate:message join side\n-- migrate:up\n\n-- migrate:down\n\n",
+	'merge: the file names both heads as parents');
+unlink("$dir/$merge_id.sql");
 ($rc, $out, $err) = pgm('new', 'x', '--head', 'core');
 is($rc, 0, 'new --head: exit status 0');
 like(slurp($out =~ s/\n\z//r), qr/^-- migrate:parents 0002_email$/m, 'new --head LABEL: parents');
 unlink($out =~ s/\n\z//r, "$dir/0003_side.sql");
+pgm_fails(['merge'], qr/nothing to merge: the files of "\Q$dir\E" have a single head \(0002_email\)/,
+	'merge with a single head');
 
 # --- upgrade and the listings -----------------------------------------------
 pgm_is(['upgrade'], '', 'upgrade: nothing extra when not a terminal');
