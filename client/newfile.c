@@ -3,6 +3,7 @@
  * sortable id and explicit parents computed from the directory's files.
  * No database is involved.
  */
+#define _DEFAULT_SOURCE			/* timegm() */
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -193,15 +194,45 @@ new_parents(const Options *opts, FileRev *revs, int n)
 	return heads;
 }
 
-/* The id: UTC time as YYYYMMDDHHMMSS, "_", and a slug of the message. */
+/*
+ * The time of the new id: now, or one second after the latest file named
+ * with a YYYYMMDDHHMMSS prefix if that is not earlier, so that the new file
+ * sorts (and so registers) after every such file, its parents included.
+ */
+static time_t
+new_time(FileRev *revs, int n)
+{
+	time_t		t = time(NULL);
+
+	for (int i = 0; i < n; i++)
+	{
+		const char *base = strrchr(revs[i].path, '/');
+		struct tm	tm;
+		time_t		ft;
+
+		base = base ? base + 1 : revs[i].path;
+		memset(&tm, 0, sizeof(tm));
+		if (strspn(base, "0123456789") < 14 ||
+			sscanf(base, "%4d%2d%2d%2d%2d%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+				   &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
+			continue;
+		tm.tm_year -= 1900;
+		tm.tm_mon -= 1;
+		ft = timegm(&tm);
+		if (ft != (time_t) -1 && ft >= t)
+			t = ft + 1;
+	}
+	return t;
+}
+
+/* The id: a UTC time as YYYYMMDDHHMMSS, "_", and a slug of the message. */
 static char *
-new_id(const char *message)
+new_id(const char *message, time_t t)
 {
 	char	   *id = pg_malloc(16 + 41);
-	time_t		now = time(NULL);
 	size_t		len;
 
-	strftime(id, 16, "%Y%m%d%H%M%S", gmtime(&now));
+	strftime(id, 16, "%Y%m%d%H%M%S", gmtime(&t));
 	len = strlen(id);
 	id[len++] = '_';
 	for (const char *m = message; *m != '\0' && len < 15 + 40; m++)
@@ -262,7 +293,7 @@ write_new(const Options *opts, char *(*parents_of) (const Options *, FileRev *, 
 		pg_fatal("could not create directory \"%s\": %s", opts->dir, strerror(errno));
 	revs = read_revs(opts->dir, &n);
 	parents = parents_of(opts, revs, n);
-	id = new_id(opts->message);
+	id = new_id(opts->message, new_time(revs, n));
 	path = pg_malloc(strlen(opts->dir) + strlen(id) + 6);
 	sprintf(path, "%s/%s.sql", opts->dir, id);
 	write_file(path, id, parents, opts);

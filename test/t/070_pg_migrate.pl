@@ -103,6 +103,13 @@ is( slurp("$dir/$first_id.sql"),
 	"-- migrate:revision $first_id\n-- migrate:parents base\n"
 	  . "-- migrate:message Create users table!\n-- migrate:up\n\n-- migrate:down\n\n",
 	'new: the first file has parents base');
+# the next file sorts after it even within the same second: files register
+# in byte order of their names, parents first
+($rc, $out, $err) = pgm('new', 'a');
+my ($second_id) = $out =~ m{/(\d{14}_a)\.sql\n\z};
+ok(defined $second_id && $second_id gt $first_id, 'new: a later file sorts after the earlier one');
+like(slurp("$dir/$second_id.sql"), qr/^-- migrate:parents \Q$first_id\E$/m, 'new: its parent');
+unlink("$dir/$second_id.sql");
 unlink("$dir/$first_id.sql");
 
 # the project: two files written as a team would
