@@ -25,7 +25,21 @@ include $(PGXS)
 # every source includes the shared header: a change to it rebuilds them all
 $(OBJS): src/migrate.h src/compat.h
 
-.PHONY: test demo demo-stop
+.PHONY: test demo demo-stop client client-install client-clean
+
+# The client, pg_migrate (client/), a PGXS program of its own.
+all: client
+install: client-install
+clean: client-clean
+
+client:
+	$(MAKE) -C client PG_CONFIG=$(PG_CONFIG)
+
+client-install:
+	$(MAKE) -C client PG_CONFIG=$(PG_CONFIG) install
+
+client-clean:
+	$(MAKE) -C client PG_CONFIG=$(PG_CONFIG) clean
 
 # Installs what is missing, builds, runs every test layer on a throwaway
 # server and ends with "N passed, N failed".

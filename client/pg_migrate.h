@@ -1,0 +1,70 @@
+/*
+ * pg_migrate.h: what the files of the pg_migrate client share.
+ *
+ * pg_migrate is a thin layer on migrate's SQL API: it registers a directory
+ * of migration files and calls the API's functions, printing their results
+ * for people (or as JSON).  Exit status as pg_dump's: 0 ok, 1 error.
+ */
+#ifndef PG_MIGRATE_H
+#define PG_MIGRATE_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "libpq-fe.h"
+
+#ifndef MIGRATE_VERSION
+#define MIGRATE_VERSION "unknown"
+#endif
+
+/* What the command line said. */
+typedef struct Options
+{
+	const char *dbname;			/* -d: a name or a connection string */
+	const char *host;
+	const char *port;
+	const char *user;
+	const char *dir;			/* -D, default "migrations" */
+	bool		dir_given;		/* -D was given: the directory must exist */
+	bool		json;
+	bool		verbose;
+	bool		one_transaction;
+	int			progress;		/* -1: if stdout is a terminal, 0 no, 1 yes */
+	const char *range;			/* history -r */
+	const char *branch_label;	/* new */
+	const char *head;			/* new --head */
+	const char **depends_on;	/* new --depends-on, repeatable */
+	int			ndepends_on;
+	const char *message;		/* new: the positional message; merge: -m */
+	const char *command;
+	const char **args;			/* the command's positional arguments */
+	int			nargs;
+} Options;
+
+extern const char *progname;
+
+/* connect.c */
+extern void pg_fatal(const char *fmt,...) __attribute__((format(printf, 1, 2), noreturn));
+extern void pg_log_error(const char *fmt,...) __attribute__((format(printf, 1, 2)));
+extern void *pg_malloc(size_t size);
+extern char *pg_strdup(const char *s);
+extern PGconn *connect_database(const Options *opts);
+extern void print_result_error(const PGresult *res);
+extern PGresult *run_query(PGconn *conn, const char *sql, int nparams,
+						   const char *const *params, const char *what);
+extern void register_files(PGconn *conn, const char *dir, bool must_exist);
+extern char **list_sql_files(const char *dir, int *nfiles);
+extern char *read_file(const char *path, size_t *len);
+extern void install_progress(PGconn *conn, bool on);
+extern void progress_finish(void);
+
+/* commands.c */
+extern int	run_command(PGconn *conn, const Options *opts);
+extern bool is_database_command(const char *command);
+extern void check_arg_count(const Options *opts);
+
+/* newfile.c */
+extern int	cmd_new(const Options *opts);
+extern int	cmd_merge(const Options *opts);
+
+#endif							/* PG_MIGRATE_H */

@@ -1,0 +1,249 @@
+# pg_migrate, the command-line client (issue 16, first cut): options, exit
+# status, new, registration of a directory, and the output of every command.
+use strict;
+use warnings;
+
+use File::Path qw(make_path);
+use IPC::Run;
+use JSON::PP;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+program_help_ok('pg_migrate');
+program_version_ok('pg_migrate');
+program_options_handling_ok('pg_migrate');
+
+my $node = PostgreSQL::Test::Cluster->new('main');
+$node->init;
+$node->start;
+$ENV{PGHOST} = $node->host;
+$ENV{PGPORT} = $node->port;
+$ENV{PGDATABASE} = 'app';
+$node->safe_psql('postgres', 'CREATE DATABASE app');
+$node->safe_psql('postgres', 'CREATE DATABASE noext');
+$node->safe_psql('app', 'CREATE EXTENSION migrate');
+
+my $tmp = PostgreSQL::Test::Utils::tempdir;
+my $dir = "$tmp/migrations";
+
+# Runs pg_migrate -D $dir ARGS; returns (exit status, stdout, stderr).
+sub pgm
+{
+	my @cmd = ('pg_migrate', '-D', $dir, @_);
+	my ($out, $err) = ('', '');
+	print("# Running: @cmd\n");
+	IPC::Run::run(\@cmd, '<', \undef, '>', \$out, '2>', \$err);
+	return ($? >> 8, $out, $err);
+}
+
+# Checks that pg_migrate ARGS exits 0 with exactly that stdout.
+sub pgm_is
+{
+	my ($args, $expected, $name) = @_;
+	my ($rc, $out, $err) = pgm(@$args);
+	is($rc, 0, "$name: exit status 0") or diag($err);
+	is($out, $expected, "$name: output");
+}
+
+# Checks that pg_migrate ARGS exits 1 with stderr matching a pattern.
+sub pgm_fails
+{
+	my ($args, $pattern, $name) = @_;
+	my ($rc, $out, $err) = pgm(@$args);
+	is($rc, 1, "$name: exit status 1");
+	like($err, $pattern, "$name: message");
+}
+
+# Writes a file.
+sub write_file
+{
+	my ($path, $content) = @_;
+	open(my $fh, '>', $path) or die "$path: $!";
+	print $fh $content;
+	close($fh);
+}
+
+sub slurp
+{
+	my ($path) = @_;
+	open(my $fh, '<', $path) or die "$path: $!";
+	local $/;
+	return <$fh>;
+}
+
+# --- bad arguments, no server, no extension --------------------------------
+pgm_fails([], qr/^pg_migrate: error: no command given\nTry "pg_migrate --help"/, 'no command');
+pgm_fails(['frobnicate'], qr/unknown command "frobnicate"/, 'unknown command');
+pgm_fails(['downgrade'], qr/command "downgrade" needs a target revision/, 'downgrade without target');
+pgm_fails(['current', 'extra'], qr/too many arguments for command "current"/, 'extra argument');
+pgm_fails(['new'], qr/command "new" needs a message/, 'new without message');
+pgm_fails(['-h', "$tmp/nosocket", 'current'],
+	qr/^pg_migrate: error: connection to server on socket "\Q$tmp\E\/nosocket\/.s.PGSQL.\d+" failed/,
+	'no server');
+pgm_fails(['current'], qr/could not open directory "\Q$dir\E": No such file or directory/,
+	'-D DIR missing');
+# no -D and no ./migrations: nothing to register, no error
+{
+	my ($out, $err);
+	IPC::Run::run([ 'pg_migrate', 'current' ], '<', \undef, '>', \$out, '2>', \$err,
+		init => sub { chdir($tmp) or die "chdir: $!" });
+	is($? >> 8, 0, 'no -D and no ./migrations: exit status 0') or diag($err);
+}
+make_path($dir);
+pgm_fails(['-d', 'noext', 'current'],
+	qr/extension "migrate" is not installed in database "noext"/, 'no extension');
+
+# --- new --------------------------------------------------------------------
+my ($rc, $out, $err) = pgm('new', 'Create users table!');
+is($rc, 0, 'new: exit status 0');
+like($out, qr{^\Q$dir\E/(\d{14}_create_users_table)\.sql\n\z}, 'new: prints the path');
+my ($first_id) = $out =~ m{/(\d{14}_create_users_table)\.sql};
+is( slurp("$dir/$first_id.sql"),
+	"-- migrate:revision $first_id\n-- migrate:parents base\n"
+	  . "-- migrate:message Create users table!\n-- migrate:up\n\n-- migrate:down\n\n",
+	'new: the first file has parents base');
+# the next file sorts after it even within the same second: files register
+# in byte order of their names, parents first
+($rc, $out, $err) = pgm('new', 'a');
+my ($second_id) = $out =~ m{/(\d{14}_a)\.sql\n\z};
+ok(defined $second_id && $second_id gt $first_id, 'new: a later file sorts after the earlier one');
+like(slurp("$dir/$second_id.sql"), qr/^-- migrate:parents \Q$first_id\E$/m, 'new: its parent');
+unlink("$dir/$second_id.sql");
+unlink("$dir/$first_id.sql");
+
+# the project: two files written as a team would
+write_file("$dir/0001_users.sql", <<'SQL');
+-- migrate:revision 0001_users
+-- migrate:parents base
+-- migrate:message create users
+-- migrate:up
+CREATE TABLE users (id int PRIMARY KEY);
+-- migrate:down
+DROP TABLE users;
+SQL
+write_file("$dir/0002_email.sql", <<'SQL');
+-- migrate:revision 0002_email
+-- migrate:parents 0001_users
+-- migrate:branch_labels core
+-- migrate:message add email to users
+-- migrate:up
+ALTER TABLE users ADD email text;
+-- migrate:down
+ALTER TABLE users DROP email;
+SQL
+
+($rc, $out, $err) = pgm('new', 'add names', '--branch-label', 'names', '--depends-on', '0001_users');
+is($rc, 0, 'new with options: exit status 0');
+my ($new_id) = $out =~ m{/(\d{14}_add_names)\.sql\n\z};
+ok(defined $new_id, 'new with options: prints the path');
+is( slurp("$dir/$new_id.sql"),
+	"-- migrate:revision $new_id\n-- migrate:parents 0002_email\n"
+	  . "-- migrate:depends_on 0001_users\n-- migrate:branch_labels names\n"
+	  . "-- migrate:message add names\n-- migrate:up\n\n-- migrate:down\n\n",
+	'new: parents is the single head of the files');
+unlink("$dir/$new_id.sql");
+
+# two heads: refused, naming them; --head chooses
+write_file("$dir/0003_side.sql",
+	"-- migrate:revision 0003_side\n-- migrate:parents 0001_users\n-- migrate:up\nSELECT 1;\n");
+pgm_fails(['new', 'x'], qr/have 2 heads: 0002_email 0003_side\nHINT:  Pass --head/, 'new with two heads');
+# merge: a file joining the heads
+($rc, $out, $err) = pgm('merge', '-m', 'join side');
+is($rc, 0, 'merge: exit status 0');
+my ($merge_id) = $out =~ m{^\Q$dir\E/(\d{14}_join_side)\.sql\n\z};
+ok(defined $merge_id, 'merge: prints the path');
+is( slurp("$dir/$merge_id.sql"),
+	"-- migrate:revision $merge_id\n-- migrate:parents 0002_email 0003_side\n"
+	  . "-- migrate:message join side\n-- migrate:up\n\n-- migrate:down\n\n",
+	'merge: the file names both heads as parents');
+unlink("$dir/$merge_id.sql");
+($rc, $out, $err) = pgm('new', 'x', '--head', 'core');
+is($rc, 0, 'new --head: exit status 0');
+like(slurp($out =~ s/\n\z//r), qr/^-- migrate:parents 0002_email$/m, 'new --head LABEL: parents');
+unlink($out =~ s/\n\z//r, "$dir/0003_side.sql");
+pgm_fails(['merge'], qr/nothing to merge: the files of "\Q$dir\E" have a single head \(0002_email\)/,
+	'merge with a single head');
+
+# --- upgrade and the listings -----------------------------------------------
+pgm_is(['upgrade'], '', 'upgrade: nothing extra when not a terminal');
+pgm_is(['current'], "0002_email (core) (head)\n", 'current');
+# a connection string and a URI in -d, over the PG* variables
+pgm_is(['-d', $node->connstr('app'), 'current'], "0002_email (core) (head)\n", '-d connection string');
+pgm_is(['-d', 'postgresql:///app?host=' . $node->host . '&port=' . $node->port, 'current'],
+	"0002_email (core) (head)\n", '-d URI');
+pgm_is(['heads'], "0002_email (core) (head)\n", 'heads');
+pgm_is(['history'],
+	"0001_users -> 0002_email (core) (head) (current), add email to users\n"
+	  . "<base> -> 0001_users, create users\n",
+	'history');
+pgm_is(['history', '-r', '0002_email:'],
+	"0001_users -> 0002_email (core) (head) (current), add email to users\n",
+	'history -r');
+pgm_is(['history', '--verbose', '-r', ':0001_users'],
+	"Rev: 0001_users\nParent: <base>\nApplied: yes\n\n    create users\n\n",
+	'history --verbose');
+($rc, $out, $err) = pgm('show', 'core');
+is($rc, 0, 'show: exit status 0');
+my $show_re = qr/\ARev: 0002_email\nParent: 0001_users\nBranch names: core\nChildren: -\n/
+	  . qr/Applied: yes\nTransactional: yes\nChecksum: [0-9a-f]{64}\nCreated: .* by \w+\n\n/
+	  . qr/    add email to users\n\n-- migrate:up\nALTER TABLE users ADD email text;\n/
+	  . qr/-- migrate:down\nALTER TABLE users DROP email;\n\z/;
+like($out, qr/$show_re/, 'show: output');
+pgm_is(['check'], "up to date\n", 'check');
+pgm_is(['verify'], "no problems found\n", 'verify');
+($rc, $out, $err) = pgm('status');
+like($out, qr/\Acurrent heads: +0002_email\ngraph heads: +0002_email\npending: +0\nup to date: +yes\n/,
+	'status');
+
+# --json: one document that parses
+for my $cmd (qw(current heads history status verify))
+{
+	($rc, $out, $err) = pgm('--json', $cmd);
+	my $doc = eval { decode_json($out) };
+	ok(defined $doc, "--json $cmd parses") or diag($out);
+}
+($rc, $out, $err) = pgm('--json', 'history');
+is_deeply([ map { $_->{revision} } @{ decode_json($out) } ], [ '0002_email', '0001_users' ],
+	'--json history: newest first');
+($rc, $out, $err) = pgm('--json', 'show', '0002');
+is(decode_json($out)->{up_sql}, 'ALTER TABLE users ADD email text;', '--json show');
+($rc, $out, $err) = pgm('--json', 'status');
+is(decode_json($out)->{up_to_date}, JSON::PP::true, '--json status');
+
+# --- downgrade, progress, stamp ---------------------------------------------
+pgm_is(['downgrade', '-1'], '', 'downgrade -1');
+pgm_is(['current'], "0001_users\n", 'current after downgrade');
+pgm_fails(['check'], qr/^ERROR:  55000: the database is not up to date/m, 'check when behind');
+($rc, $out, $err) = pgm('--progress', 'upgrade');
+like($out, qr/\A\[1\/1\] 0002_email  \d+\.\d s\n\z/, 'upgrade --progress: a line per step');
+($rc, $out, $err) = pgm('--progress', '--one-transaction', 'downgrade', 'base');
+like($out, qr/\A\[1\/2\] 0002_email  \d+\.\d s\n\[2\/2\] 0001_users  \d+\.\d s\n\z/,
+	'downgrade --one-transaction --progress');
+pgm_is(['--one-transaction', 'upgrade', '0001_users'], '', 'upgrade --one-transaction');
+pgm_is(['stamp', 'head'], '', 'stamp');
+pgm_is(['current'], "0002_email (core) (head)\n", 'current after stamp');
+is($node->safe_psql('app', q{SELECT count(*) FROM information_schema.columns WHERE column_name = 'email'}),
+	'0', 'stamp ran no SQL');
+pgm_fails(['upgrade', 'nosuch'], qr/^ERROR:  [0-9A-Z]{5}: .*nosuch/m, 'an SQL error');
+
+# --- an edited applied file -------------------------------------------------
+my $orig = slurp("$dir/0002_email.sql");
+write_file("$dir/0002_email.sql", $orig =~ s/ADD email text/ADD email varchar/r);
+pgm_fails(['current'],
+	qr/could not register file "\Q$dir\E\/0002_email.sql"\nERROR:  42710: revision "0002_email" is applied and cannot be replaced\n.*HINT:  Add a new revision/s,
+	'an edited applied file');
+write_file("$dir/0002_email.sql", $orig);
+
+# --- sql upgrade: a script for an empty database ---------------------------
+($rc, $out, $err) = pgm('sql', 'upgrade');
+is($rc, 0, 'sql upgrade: exit status 0');
+$node->safe_psql('postgres', 'CREATE DATABASE offline');
+my ($prc, $pout, $perr) = $node->psql('offline', $out, on_error_stop => 1);
+is($prc, 0, 'sql upgrade: the script runs on an empty database') or diag($perr);
+is($node->safe_psql('offline', 'SELECT * FROM migrate.current()'), '0002_email',
+	'sql upgrade: the empty database is at head');
+pgm_fails(['sql', 'sideways', 'x'], qr/unknown operation "sideways"/, 'sql with a bad operation');
+
+$node->stop;
+done_testing();
