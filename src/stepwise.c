@@ -183,6 +183,42 @@ drop_invalid_index(SqlStatement *stmt, StepContext *sc)
 	return run_caught_in_worker(run_statement, &run);
 }
 
+/*
+ * Names, in NOTICEs, the transactions of the database that hold a snapshot
+ * now: a concurrent index build waits for those still open when it
+ * finishes (autovacuum's it does not wait for).  Read as the caller, so that the query text of other roles'
+ * sessions shows only to a caller allowed to see it (pg_read_all_stats).
+ */
+static void
+report_old_snapshots(StepContext *sc)
+{
+	int			ret;
+
+	ret = SPI_execute("SELECT a.pid, pg_catalog.date_trunc('second', pg_catalog.now() OPERATOR(pg_catalog.-) a.xact_start)::pg_catalog.text,"
+					  " pg_catalog.left(pg_catalog.regexp_replace(a.query, '\\s+', ' ', 'g'), 80)"
+					  " FROM pg_catalog.pg_stat_activity a"
+					  " WHERE a.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()"
+					  " AND a.backend_xmin IS NOT NULL AND a.pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid()"
+					  " AND a.backend_type OPERATOR(pg_catalog.<>) ALL ('{autovacuum worker,migrate worker}')"
+					  " ORDER BY a.xact_start LIMIT 10", true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		char	   *age = SPI_getvalue(tup, desc, 2);
+		char	   *query = SPI_getvalue(tup, desc, 3);
+
+		ereport(NOTICE,
+				(errmsg("the index build of revision \"%s\" will wait for the transaction of process %s, open for %s",
+						sc->revision, SPI_getvalue(tup, desc, 1), age ? age : "?"),
+				 errdetail("Its query: %s", query ? query : "(not shown)"),
+				 errhint("A concurrent index build waits for every transaction holding an older snapshot; pg_stat_activity shows the worker waiting (wait_event virtualxid).")));
+	}
+	SPI_freetuptable(SPI_tuptable);
+}
+
 /* Shows the statement running in pg_stat_activity and sends its NOTICE. */
 static void
 announce_statement(StepContext *sc, SqlStatement *stmt, int n, int nstmts)
@@ -216,6 +252,8 @@ stepwise_run(const char *sql, StepContext *sc, int first, int *committed, int *n
 		ErrorData  *edata;
 
 		announce_statement(sc, &stmts[i], i + 1, *nstatements);
+		if (stmts[i].concurrent_index != NULL)
+			report_old_snapshots(sc);
 		if (stmts[i].concurrent_index != NULL &&
 			(edata = drop_invalid_index(&stmts[i], sc)) != NULL)
 			return edata;
