@@ -313,88 +313,6 @@ update_heads(const char *id, bool is_new, char **old_parents, int nold, char **p
 	}
 }
 
-/* The history detail of a revision write, as the row stored it. */
-#define DETAIL_RETURNING \
-	" RETURNING pg_catalog.jsonb_build_object('message', message," \
-	" 'branch_labels', pg_catalog.to_jsonb(branch_labels)," \
-	" 'created_by', created_by)::pg_catalog.text"
-
-/*
- * Inserts or updates a revision.  An edit that keeps the SQL (same
- * checksum) only changes message and labels: created_by, which decides for
- * whom the SQL may run, stays the role that wrote the SQL; the history row
- * names the editor.  Returns the history detail of the write: the message,
- * branch_labels and created_by as stored, read back from the row written,
- * as JSON text.
- */
-static char *
-write_revision(bool is_new, bool same_sql, const char *id, char **parents, int nparents,
-			   char **depends, int ndepends, char **labels, int nlabels,
-			   const char *message, const char *up, const char *down,
-			   const char *checksum, const char *created_by)
-{
-	Oid			argtypes[9] = {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
-	TEXTOID, TEXTOID, TEXTOID, TEXTOID, NAMEOID};
-	Datum		values[9];
-	char		nulls[9] = "         ";
-	char	   *detail;
-
-	values[0] = CStringGetTextDatum(id);
-	values[1] = PointerGetDatum(strings_to_array(parents, nparents));
-	values[2] = PointerGetDatum(strings_to_array(depends, ndepends));
-	values[3] = PointerGetDatum(strings_to_array(labels, nlabels));
-	values[4] = CStringGetTextDatum(message);
-	values[5] = CStringGetTextDatum(up);
-	values[6] = down ? CStringGetTextDatum(down) : (nulls[6] = 'n', (Datum) 0);
-	values[7] = CStringGetTextDatum(checksum);
-	values[8] = DirectFunctionCall1(namein, CStringGetDatum(created_by));
-
-	if (is_new)
-		catalog_exec("INSERT INTO migrate.revision (id, parents, depends_on, branch_labels,"
-					 " message, up_sql, down_sql, checksum, created_at, created_by)"
-					 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, pg_catalog.now(), $9)"
-					 DETAIL_RETURNING,
-					 9, argtypes, values, nulls, false, 0);
-	else if (same_sql)
-		catalog_exec("UPDATE migrate.revision SET branch_labels = $4, message = $5"
-					 " WHERE id = $1"
-					 DETAIL_RETURNING,
-					 9, argtypes, values, nulls, false, 0);
-	else
-		catalog_exec("UPDATE migrate.revision SET parents = $2, depends_on = $3,"
-					 " branch_labels = $4, message = $5, up_sql = $6, down_sql = $7,"
-					 " checksum = $8, created_at = pg_catalog.now(), created_by = $9"
-					 " WHERE id = $1"
-					 DETAIL_RETURNING,
-					 9, argtypes, values, nulls, false, 0);
-	detail = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-	SPI_freetuptable(SPI_tuptable);
-	return detail;
-}
-
-/* Stores the revision's transactional mark (a column of version 1.1). */
-static void
-write_transactional(const char *id, bool transactional)
-{
-	Oid			argtypes[2] = {TEXTOID, BOOLOID};
-	Datum		values[2] = {CStringGetTextDatum(id), BoolGetDatum(transactional)};
-
-	catalog_exec("UPDATE migrate.revision SET transactional = $2"
-				 " WHERE id = $1 AND transactional IS DISTINCT FROM $2",
-				 2, argtypes, values, NULL, false, 0);
-}
-
-/* Refuses a message of more than one line. */
-static void
-check_message(const char *message)
-{
-	if (strpbrk(message, "\r\n") != NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("message must be a single line"),
-				 errhint("Put longer explanations in SQL comments of the up SQL.")));
-}
-
 /* A revision as add() was asked to register it, checked piece by piece. */
 typedef struct NewRevision
 {
@@ -417,6 +335,91 @@ typedef struct NewRevision
 	bool		transactional;	/* as registered: the mark, or decided from the SQL */
 	char	   *checksum;
 } NewRevision;
+
+/*
+ * The revision writes, on the catalogs of 1.0 (first) and 1.1 (second, with
+ * the columns transactional and lint_ignore).  Each returns the history
+ * detail of the write, as the row stored it: message, branch_labels,
+ * created_by and (1.1, when set) lint_ignore.  Static texts: catalog_exec()
+ * keeps a plan per text.
+ */
+#define DETAIL_OBJECT \
+	"pg_catalog.jsonb_build_object('message', message," \
+	" 'branch_labels', pg_catalog.to_jsonb(branch_labels), 'created_by', created_by)"
+#define DETAIL_RETURNING_10 " RETURNING " DETAIL_OBJECT "::pg_catalog.text"
+#define DETAIL_RETURNING_11 " RETURNING (" DETAIL_OBJECT " OPERATOR(pg_catalog.||)" \
+	" CASE WHEN lint_ignore IS NULL THEN '{}'::pg_catalog.jsonb" \
+	" ELSE pg_catalog.jsonb_build_object('lint_ignore', lint_ignore) END)::pg_catalog.text"
+#define REVISION_INSERT(cols, vals) \
+	"INSERT INTO migrate.revision (id, parents, depends_on, branch_labels, message, up_sql," \
+	" down_sql, checksum, created_at, created_by" cols ")" \
+	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, pg_catalog.now(), $9" vals ")"
+#define REVISION_EDIT(sets) \
+	"UPDATE migrate.revision SET branch_labels = $4, message = $5" sets " WHERE id = $1"
+#define REVISION_REPLACE(sets) \
+	"UPDATE migrate.revision SET parents = $2, depends_on = $3, branch_labels = $4," \
+	" message = $5, up_sql = $6, down_sql = $7, checksum = $8, created_at = pg_catalog.now()," \
+	" created_by = $9" sets " WHERE id = $1"
+
+/* [catalogs of 1.1][insert, edit, replace] */
+static const char *const revision_writes[2][3] = {
+	{REVISION_INSERT("", "") DETAIL_RETURNING_10,
+		REVISION_EDIT("") DETAIL_RETURNING_10,
+	REVISION_REPLACE("") DETAIL_RETURNING_10},
+	{REVISION_INSERT(", transactional, lint_ignore", ", $10, $11") DETAIL_RETURNING_11,
+		REVISION_EDIT(", lint_ignore = $11") DETAIL_RETURNING_11,
+	REVISION_REPLACE(", transactional = $10, lint_ignore = $11") DETAIL_RETURNING_11}
+};
+
+/*
+ * Inserts or updates a revision, in one statement with its 1.1 columns.  An
+ * edit that keeps the SQL (same checksum, so the same transactional mark)
+ * only changes message, labels and lint_ignore: created_by, which decides
+ * for whom the SQL may run, stays the role that wrote the SQL; the history
+ * row names the editor.  Returns the history detail of the write, as JSON
+ * text.
+ */
+static char *
+write_revision(bool is_new, bool same_sql, NewRevision *nr, const char *created_by)
+{
+	Oid			argtypes[11] = {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+		TEXTOID, TEXTOID, TEXTOID, TEXTOID, NAMEOID, BOOLOID, TEXTARRAYOID};
+	Datum		values[11];
+	char		nulls[11] = "           ";
+	bool		v11 = catalog_has_transactional();
+	char	   *detail;
+
+	values[0] = CStringGetTextDatum(nr->id);
+	values[1] = PointerGetDatum(strings_to_array(nr->parents, nr->nparents));
+	values[2] = PointerGetDatum(strings_to_array(nr->depends, nr->ndepends));
+	values[3] = PointerGetDatum(strings_to_array(nr->labels, nr->nlabels));
+	values[4] = CStringGetTextDatum(nr->message);
+	values[5] = CStringGetTextDatum(nr->up);
+	values[6] = nr->down ? CStringGetTextDatum(nr->down) : (nulls[6] = 'n', (Datum) 0);
+	values[7] = CStringGetTextDatum(nr->checksum);
+	values[8] = DirectFunctionCall1(namein, CStringGetDatum(created_by));
+	values[9] = BoolGetDatum(nr->transactional);
+	values[10] = nr->nlint_ignore > 0 ?
+		PointerGetDatum(strings_to_array(nr->lint_ignore, nr->nlint_ignore)) :
+		(nulls[10] = 'n', (Datum) 0);
+
+	catalog_exec(revision_writes[v11][is_new ? 0 : same_sql ? 1 : 2], v11 ? 11 : 9,
+				 argtypes, values, nulls, false, 0);
+	detail = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	SPI_freetuptable(SPI_tuptable);
+	return detail;
+}
+
+/* Refuses a message of more than one line. */
+static void
+check_message(const char *message)
+{
+	if (strpbrk(message, "\r\n") != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("message must be a single line"),
+				 errhint("Put longer explanations in SQL comments of the up SQL.")));
+}
 
 /* Reads and validates add()'s arguments into nr; no catalog access. */
 static void
@@ -585,38 +588,6 @@ detail_with_checksums(const char *detail, const char *old_checksum, const char *
 }
 
 /*
- * Stores the revision's lint-ignore entries (a column of 1.1) and returns
- * the history detail with them, so that the hash chain covers them.
- */
-static char *
-write_lint_ignore(NewRevision *nr, char *detail)
-{
-	Oid			argtypes[3] = {TEXTOID, TEXTARRAYOID, TEXTOID};
-	Datum		values[3];
-	char		nulls[3] = "   ";
-	char	   *result = detail;
-
-	if (!catalog_has_transactional())
-		return detail;
-	values[0] = CStringGetTextDatum(nr->id);
-	values[1] = nr->nlint_ignore > 0 ?
-		PointerGetDatum(strings_to_array(nr->lint_ignore, nr->nlint_ignore)) :
-		(nulls[1] = 'n', (Datum) 0);
-	values[2] = CStringGetTextDatum(detail);
-	catalog_exec("UPDATE migrate.revision SET lint_ignore = $2"
-				 " WHERE id = $1 AND lint_ignore IS DISTINCT FROM $2",
-				 3, argtypes, values, nulls, false, 0);
-	if (nr->nlint_ignore == 0)
-		return detail;
-	catalog_exec("SELECT (pg_catalog.jsonb($3) OPERATOR(pg_catalog.||)"
-				 " pg_catalog.jsonb_build_object('lint_ignore', $2))::pg_catalog.text",
-				 3, argtypes, values, nulls, true, 1);
-	result = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-	SPI_freetuptable(SPI_tuptable);
-	return result;
-}
-
-/*
  * Writes an applied revision's new text without running it (an amendment or
  * a repair): the revision, its mark, the checksum of its applied row, and a
  * history row with both checksums.
@@ -627,12 +598,7 @@ write_applied_change(NewRevision *nr, ExistingRevision *ex, const char *created_
 {
 	char	   *detail;
 
-	detail = write_revision(false, false, nr->id, nr->parents, nr->nparents, nr->depends,
-							nr->ndepends, nr->labels, nr->nlabels, nr->message, nr->up,
-							nr->down, nr->checksum, created_by);
-	if (catalog_has_transactional())
-		write_transactional(nr->id, nr->transactional);
-	detail = write_lint_ignore(nr, detail);
+	detail = write_revision(false, false, nr, created_by);
 	catalog_set_applied_checksum(nr->id, nr->checksum);
 	audit_record(ac, nr->id, true, NULL, NULL, started_at, GetCurrentTimestamp() - started_at,
 				 nr->checksum, detail_with_checksums(detail, ex->checksum, nr->checksum));
@@ -726,12 +692,8 @@ register_revision(char *id, const char *up, const char *down,
 	if (!ex.found || strcmp(nr.checksum, ex.checksum) != 0)
 		lint_at_add(nr.id, nr.up, nr.up_line_base, nr.lint_ignore, nr.nlint_ignore);
 
-	detail = write_revision(!ex.found, ex.found && strcmp(nr.checksum, ex.checksum) == 0, nr.id,
-							nr.parents, nr.nparents, nr.depends, nr.ndepends, nr.labels, nr.nlabels,
-							nr.message, nr.up, nr.down, nr.checksum, created_by);
-	if (catalog_has_transactional() && (ex.found || !nr.transactional))
-		write_transactional(nr.id, nr.transactional);
-	detail = write_lint_ignore(&nr, detail);
+	detail = write_revision(!ex.found, ex.found && strcmp(nr.checksum, ex.checksum) == 0, &nr,
+							created_by);
 	update_heads(nr.id, !ex.found, ex.parents, ex.nparents, nr.parents, nr.nparents);
 
 	ac->operation = ex.found ? "replace" : "add";
