@@ -202,21 +202,7 @@ query('CREATE DATABASE fly', 'postgres');
 # Flyway's schema history table, as Flyway creates it, and two migrations
 # as Flyway runs and records them.
 my $flyway_sql = $node->basedir . '/flyway_migrate.sql';
-write_file($flyway_sql, <<'SQL');
-CREATE TABLE "public"."flyway_schema_history" (
-    "installed_rank" INT NOT NULL,
-    "version" VARCHAR(50),
-    "description" VARCHAR(200) NOT NULL,
-    "type" VARCHAR(20) NOT NULL,
-    "script" VARCHAR(1000) NOT NULL,
-    "checksum" INTEGER,
-    "installed_by" VARCHAR(100) NOT NULL,
-    "installed_on" TIMESTAMP NOT NULL DEFAULT now(),
-    "execution_time" INTEGER NOT NULL,
-    "success" BOOLEAN NOT NULL
-);
-ALTER TABLE "public"."flyway_schema_history" ADD CONSTRAINT "flyway_schema_history_pk" PRIMARY KEY ("installed_rank");
-CREATE INDEX "flyway_schema_history_s_idx" ON "public"."flyway_schema_history" ("success");
+write_file($flyway_sql, $FLYWAY_HISTORY_DDL . <<'SQL');
 
 BEGIN;
 CREATE TABLE item (id bigint PRIMARY KEY, name text NOT NULL);

@@ -26,6 +26,9 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time);
+use FindBin;
+use lib $FindBin::RealBin;
+use MigrateTest;
 
 my $node = PostgreSQL::Test::Cluster->new('main');
 $node->init;
@@ -800,22 +803,7 @@ for my $i (0 .. $#release1)
 
 # Flyway's run: its schema history table as Flyway creates it, then each
 # migration and its row, in one transaction unless it cannot run in one.
-my $flyway_sql = <<'SQL';
-CREATE TABLE "public"."flyway_schema_history" (
-    "installed_rank" INT NOT NULL,
-    "version" VARCHAR(50),
-    "description" VARCHAR(200) NOT NULL,
-    "type" VARCHAR(20) NOT NULL,
-    "script" VARCHAR(1000) NOT NULL,
-    "checksum" INTEGER,
-    "installed_by" VARCHAR(100) NOT NULL,
-    "installed_on" TIMESTAMP NOT NULL DEFAULT now(),
-    "execution_time" INTEGER NOT NULL,
-    "success" BOOLEAN NOT NULL
-);
-ALTER TABLE "public"."flyway_schema_history" ADD CONSTRAINT "flyway_schema_history_pk" PRIMARY KEY ("installed_rank");
-CREATE INDEX "flyway_schema_history_s_idx" ON "public"."flyway_schema_history" ("success");
-SQL
+my $flyway_sql = $FLYWAY_HISTORY_DDL;
 for my $i (0 .. $#flyway)
 {
 	my $f = $flyway[$i];

@@ -10,7 +10,8 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 
 our @EXPORT =
-  qw(start_client finish_client add_table_chain deploy_dropping_invalid_index $LOCK_WAITERS_SQL);
+  qw(start_client finish_client add_table_chain deploy_dropping_invalid_index $LOCK_WAITERS_SQL
+  $FLYWAY_HISTORY_DDL);
 
 # Starts psql on $node running the given statements (one -c each) in the
 # background, with application_name $name; returns a client handle.
@@ -41,6 +42,24 @@ our $LOCK_WAITERS_SQL = q{
 	SELECT count(*) FROM pg_locks
 	 WHERE locktype = 'advisory' AND NOT granted AND objsubid = 1
 	   AND ((classid::bigint << 32) | objid::bigint) = migrate.lock_key()};
+
+# Flyway's schema history table, as Flyway 9 and 10 create it on PostgreSQL.
+our $FLYWAY_HISTORY_DDL = <<'SQL';
+CREATE TABLE "public"."flyway_schema_history" (
+    "installed_rank" INT NOT NULL,
+    "version" VARCHAR(50),
+    "description" VARCHAR(200) NOT NULL,
+    "type" VARCHAR(20) NOT NULL,
+    "script" VARCHAR(1000) NOT NULL,
+    "checksum" INTEGER,
+    "installed_by" VARCHAR(100) NOT NULL,
+    "installed_on" TIMESTAMP NOT NULL DEFAULT now(),
+    "execution_time" INTEGER NOT NULL,
+    "success" BOOLEAN NOT NULL
+);
+ALTER TABLE "public"."flyway_schema_history" ADD CONSTRAINT "flyway_schema_history_pk" PRIMARY KEY ("installed_rank");
+CREATE INDEX "flyway_schema_history_s_idx" ON "public"."flyway_schema_history" ("success");
+SQL
 
 # Registers a linear chain of $n revisions r0001..rNNNN on $node's postgres
 # database, each creating and dropping table <prefix>_NNNN.
