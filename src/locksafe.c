@@ -9,14 +9,11 @@
  */
 #include "migrate.h"
 
-#include "access/xact.h"
 #include "common/pg_prng.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "storage/latch.h"
 #include "utils/guc.h"
-#include "utils/memutils.h"
-#include "utils/resowner.h"
 #include "utils/wait_event.h"
 
 /* migrate.lock_timeout, in ms (0: the session's lock_timeout applies) */
@@ -87,50 +84,44 @@ backoff(int attempt, StepContext *sc)
 	CHECK_FOR_INTERRUPTS();
 }
 
+/* A statement run through SPI by run_caught(), and SPI_execute()'s result. */
+typedef struct SpiStatement
+{
+	const char *sql;
+	int			ret;
+} SpiStatement;
+
+/* Runs the statement (body of run_caught()). */
+static void
+execute_body(void *arg)
+{
+	SpiStatement *st = arg;
+
+	st->ret = SPI_execute(st->sql, false, 0);
+}
+
 /*
  * Runs one statement through SPI; with migrate.lock_retries, in a
- * subtransaction that a lock timeout (55P03) rolls back before a retry.
- * Returns SPI_execute()'s result; counts the retries in sc->lock_retries.
+ * subtransaction (run_caught()) that a lock timeout (55P03) rolls back
+ * before a retry.  Returns SPI_execute()'s result; counts the retries in
+ * sc->lock_retries.
  */
 int
 locksafe_execute(const char *sql, StepContext *sc)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
+	SpiStatement st = {sql, 0};
 
 	if (migrate_lock_retries <= 0)
 		return SPI_execute(sql, false, 0);
 	for (int attempt = 1;; attempt++)
 	{
-		volatile int ret = 0;
-		ErrorData  *edata;
+		ErrorData  *edata = run_caught(execute_body, &st);
 
-		BeginInternalSubTransaction(NULL);
-		MemoryContextSwitchTo(cxt);
-		PG_TRY();
-		{
-			ret = SPI_execute(sql, false, 0);
-			ReleaseCurrentSubTransaction();
-			MemoryContextSwitchTo(cxt);
-			CurrentResourceOwner = owner;
-		}
-		PG_CATCH();
-		{
-			MemoryContextSwitchTo(cxt);
-			edata = CopyErrorData();
-			FlushErrorState();
-			/* this statement's subtransaction, whatever the error: the caller's are its own */
-			RollbackAndReleaseCurrentSubTransaction();
-			MemoryContextSwitchTo(cxt);
-			CurrentResourceOwner = owner;
-			if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE || attempt > migrate_lock_retries)
-				ReThrowError(edata);
-			FreeErrorData(edata);
-			ret = -1;
-		}
-		PG_END_TRY();
-		if (ret != -1)
-			return ret;
+		if (edata == NULL)
+			return st.ret;
+		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE || attempt > migrate_lock_retries)
+			ReThrowError(edata);
+		FreeErrorData(edata);
 		sc->lock_retries++;
 		backoff(attempt, sc);
 	}
