@@ -362,6 +362,20 @@ cmd_sql(const Command *c)
 	return 0;
 }
 
+/* log: the calls of migrate, newest first (log.c). */
+static int
+cmd_log_of(const Command *c)
+{
+	return cmd_log(c->conn, c->opts);
+}
+
+/* graph: the revision graph drawn (graph.c). */
+static int
+cmd_graph_of(const Command *c)
+{
+	return cmd_graph(c->conn, c->opts);
+}
+
 /*
  * A database command: its name, its function, its argument counts and what
  * its first required argument is.
@@ -386,6 +400,8 @@ static const CommandDef commands[] = {
 	{"check", cmd_check, 0, 0, NULL},
 	{"verify", cmd_verify, 0, 0, NULL},
 	{"status", cmd_status, 0, 0, NULL},
+	{"log", cmd_log_of, 0, 0, NULL},
+	{"graph", cmd_graph_of, 0, 0, NULL},
 	{"sql", cmd_sql, 1, 2, "operation (upgrade or downgrade)"},
 	{NULL, NULL, 0, 0, NULL}
 };

@@ -34,6 +34,8 @@ usage(void)
 		   "  check                fail unless every revision is applied and unchanged\n"
 		   "  verify               every integrity problem; fail if there is one\n"
 		   "  status               a one-screen summary\n"
+		   "  log [-n N]           the calls of migrate (the audit history), newest first\n"
+		   "  graph [--format F]   the revision graph: text (as git log --graph), dot, mermaid\n"
 		   "  sql upgrade [TARGET] | sql downgrade TARGET\n"
 		   "                       print the offline SQL script\n"
 		   "Every database command first registers the directory's files.\n\n");
@@ -43,6 +45,8 @@ usage(void)
 		   "  -v, --verbose        history: every revision in full\n"
 		   "  -m, --message=MSG    merge: the message (default: merge)\n"
 		   "  -r, --rev-range=A:B  history: the revisions from A to B\n"
+		   "  -n, --max-count=N    log: the last N calls\n"
+		   "      --format=FORMAT  graph: text (default), dot or mermaid\n"
 		   "      --one-transaction  upgrade, downgrade: all revisions in one transaction\n"
 		   "      --progress, --no-progress\n"
 		   "                       a line per step (default: when stdout is a terminal)\n"
@@ -107,7 +111,7 @@ take_relative_targets(int *argc, char **argv, const char **out)
 enum
 {
 	OPT_JSON = 256, OPT_ONE_TX, OPT_PROGRESS, OPT_NO_PROGRESS,
-	OPT_BRANCH_LABEL, OPT_DEPENDS_ON, OPT_HEAD
+	OPT_BRANCH_LABEL, OPT_DEPENDS_ON, OPT_HEAD, OPT_FORMAT
 };
 
 static const struct option long_options[] = {
@@ -119,6 +123,7 @@ static const struct option long_options[] = {
 	{"verbose", no_argument, NULL, 'v'},
 	{"message", required_argument, NULL, 'm'},
 	{"rev-range", required_argument, NULL, 'r'},
+	{"max-count", required_argument, NULL, 'n'},
 	{"version", no_argument, NULL, 'V'},
 	{"help", no_argument, NULL, '?'},
 	{"json", no_argument, NULL, OPT_JSON},
@@ -128,6 +133,7 @@ static const struct option long_options[] = {
 	{"branch-label", required_argument, NULL, OPT_BRANCH_LABEL},
 	{"depends-on", required_argument, NULL, OPT_DEPENDS_ON},
 	{"head", required_argument, NULL, OPT_HEAD},
+	{"format", required_argument, NULL, OPT_FORMAT},
 	{NULL, 0, NULL, 0}
 };
 
@@ -162,6 +168,11 @@ set_option(Options *opts, int c, const char *arg)
 		case 'r':
 			opts->range = arg;
 			break;
+		case 'n':
+			if (strspn(arg, "0123456789") != strlen(arg) || arg[0] == '\0')
+				bad_usage("invalid value \"%s\" for option -n/--max-count", arg);
+			opts->max_count = arg;
+			break;
 		case OPT_JSON:
 			opts->json = true;
 			break;
@@ -182,6 +193,9 @@ set_option(Options *opts, int c, const char *arg)
 			break;
 		case OPT_HEAD:
 			opts->head = arg;
+			break;
+		case OPT_FORMAT:
+			opts->format = arg;
 			break;
 		default:
 			fprintf(stderr, "Try \"%s --help\" for more information.\n", progname);
@@ -210,7 +224,7 @@ parse_args(int argc, char **argv, Options *opts)
 		printf("%s (migrate) %s\n", progname, MIGRATE_VERSION);
 		exit(0);
 	}
-	while ((c = getopt_long(argc, argv, "d:h:p:U:D:vm:r:V?", long_options, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, "d:h:p:U:D:vm:r:n:V?", long_options, NULL)) != -1)
 		set_option(opts, c, optarg);
 	if (optind >= argc && nrelative == 0)
 		bad_usage("no command given%s", "");

@@ -31,6 +31,8 @@ typedef struct Options
 	bool		one_transaction;
 	int			progress;		/* -1: if stdout is a terminal, 0 no, 1 yes */
 	const char *range;			/* history -r */
+	const char *max_count;		/* log -n, NULL: every call */
+	const char *format;			/* graph --format: text, dot or mermaid */
 	const char *branch_label;	/* new */
 	const char *head;			/* new --head */
 	const char **depends_on;	/* new --depends-on, repeatable */
@@ -62,6 +64,12 @@ extern void progress_finish(void);
 extern int	run_command(PGconn *conn, const Options *opts);
 extern bool is_database_command(const char *command);
 extern void check_arg_count(const Options *opts);
+
+/* graph.c */
+extern int	cmd_graph(PGconn *conn, const Options *opts);
+
+/* log.c */
+extern int	cmd_log(PGconn *conn, const Options *opts);
 
 /* newfile.c */
 extern int	cmd_new(const Options *opts);

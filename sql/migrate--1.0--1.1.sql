@@ -226,3 +226,43 @@ LANGUAGE c VOLATILE;
 REVOKE ALL ON FUNCTION migrate.lint(text, boolean) FROM PUBLIC;
 COMMENT ON FUNCTION migrate.lint(text, boolean) IS 'the lint findings of a revision''s up SQL (down SQL with down) against the live catalog, less the rules it ignores';
 -- --- end of lint -------------------------------------------------------------
+
+-- log: migrate.history for people, one row per call (issue 16).
+-- Plain SQL over the history, so that a role granted SELECT on the view
+-- needs nothing else, as for migrate.status.
+CREATE VIEW migrate.log AS
+SELECT c.operation_id,
+       f.started_at,
+       CASE WHEN f.effective_role = f.session_role THEN f.session_role::text
+            ELSE f.session_role::text || ' as ' || f.effective_role::text END AS who,
+       (SELECT string_agg(o.operation, ', ' ORDER BY o.first_id)
+          FROM (SELECT h.operation, min(h.id) AS first_id FROM migrate.history h
+                 WHERE h.operation_id = c.operation_id GROUP BY h.operation) o) AS operation,
+       f.target,
+       c.revisions,
+       c.duration,
+       c.elapsed,
+       c.success,
+       (SELECT h.sqlstate || ': ' || h.error FROM migrate.history h
+         WHERE h.operation_id = c.operation_id AND NOT h.success
+         ORDER BY h.id LIMIT 1) AS error
+  FROM (SELECT h.operation_id, min(h.id) AS first_id,
+               array_agg(h.revision ORDER BY h.id) AS revisions,
+               sum(h.duration) AS duration,
+               max(h.started_at + h.duration) - min(h.started_at) AS elapsed,
+               bool_and(h.success) AS success
+          FROM migrate.history h GROUP BY h.operation_id) c
+  JOIN migrate.history f ON f.id = c.first_id
+ ORDER BY c.first_id;
+COMMENT ON VIEW migrate.log IS 'migrate.history for people: one row per call (operation_id), in the order of their first rows';
+COMMENT ON COLUMN migrate.log.operation_id IS 'the call: migrate.history.operation_id';
+COMMENT ON COLUMN migrate.log.started_at IS 'when the call''s first row started';
+COMMENT ON COLUMN migrate.log.who IS 'the role that logged in, and " as " the role in effect when SET ROLE made it another';
+COMMENT ON COLUMN migrate.log.operation IS 'the operations of the call''s rows, in the order they first appear (deploy and revert write upgrade and downgrade rows)';
+COMMENT ON COLUMN migrate.log.target IS 'the target as the caller wrote it, NULL for add, replace and remove';
+COMMENT ON COLUMN migrate.log.revisions IS 'the revisions of the call''s rows, in history order';
+COMMENT ON COLUMN migrate.log.duration IS 'the sum of the steps'' durations: how long their SQL ran';
+COMMENT ON COLUMN migrate.log.elapsed IS 'from the start of the first step to the end of the last, commits and lock waits between steps included';
+COMMENT ON COLUMN migrate.log.success IS 'whether every step succeeded';
+COMMENT ON COLUMN migrate.log.error IS 'the SQLSTATE and message of the first failed step, if any';
+-- --- end of log --------------------------------------------------------------

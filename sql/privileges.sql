@@ -64,13 +64,13 @@ GRANT EXECUTE ON FUNCTION
   TO regress_migrate_deployer;
 GRANT EXECUTE ON PROCEDURE migrate.deploy(text), migrate.revert(text) TO regress_migrate_deployer;
 GRANT SELECT ON migrate.revision, migrate.revision_head, migrate.applied,
-                migrate.history, migrate.status TO regress_migrate_deployer;
+                migrate.history, migrate.status, migrate.log TO regress_migrate_deployer;
 GRANT CREATE ON SCHEMA public TO regress_migrate_deployer;
 
 -- the auditor, exactly as in docs/roles.md
 GRANT USAGE ON SCHEMA migrate TO regress_migrate_auditor;
 GRANT SELECT ON migrate.revision, migrate.revision_head, migrate.applied,
-                migrate.history, migrate.status TO regress_migrate_auditor;
+                migrate.history, migrate.status, migrate.log TO regress_migrate_auditor;
 GRANT SELECT ON SEQUENCE migrate.history_id_seq, migrate.operation_id_seq TO regress_migrate_auditor;
 GRANT EXECUTE ON FUNCTION
     migrate.current(),

@@ -285,3 +285,27 @@ UNION ALL
 ORDER BY 1, 2, 3;
 SELECT count(*) AS revisions FROM migrate.revision;
 SELECT count(*) AS history FROM migrate.history;
+
+-- log (issue 16): the view migrate.log of 1.1 shows the calls 1.0 recorded,
+-- and an auditor granted SELECT on it reads it without reading history
+DROP EXTENSION migrate;
+CREATE EXTENSION migrate VERSION '1.0';
+SELECT migrate.add('g1', 'SELECT 1', 'SELECT -1', message => 'one');
+SELECT revision FROM migrate.upgrade('head');
+SELECT migrate.stamp('base');
+ALTER EXTENSION migrate UPDATE;
+SELECT regexp_replace(who, '^' || session_user || '$', 'session_user') AS who, operation, target,
+       revisions, success, error, duration >= '0' AS timed
+  FROM migrate.log;
+CREATE ROLE regress_update_auditor;
+GRANT USAGE ON SCHEMA migrate TO regress_update_auditor;
+GRANT SELECT ON migrate.log TO regress_update_auditor;
+SET ROLE regress_update_auditor;
+SELECT count(*) AS calls FROM migrate.log;
+RESET ROLE;
+REVOKE ALL ON migrate.log FROM regress_update_auditor;
+REVOKE USAGE ON SCHEMA migrate FROM regress_update_auditor;
+DROP ROLE regress_update_auditor;
+-- a fresh install again, for the tests that follow
+DROP EXTENSION migrate;
+CREATE EXTENSION migrate;

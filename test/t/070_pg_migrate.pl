@@ -245,5 +245,152 @@ is($node->safe_psql('offline', 'SELECT * FROM migrate.current()'), '0002_email',
 	'sql upgrade: the empty database is at head');
 pgm_fails(['sql', 'sideways', 'x'], qr/unknown operation "sideways"/, 'sql with a bad operation');
 
+# --- log: the calls of migrate, newest first --------------------------------
+($rc, $out, $err) = pgm('log', '-n', '2');
+is($rc, 0, 'log -n 2: exit status 0') or diag($err);
+my $when = qr/\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \w+/;
+my $log_re = qr/\A$when  \w+  stamp    0002_email  +\d+\.\d{3} s  ok\n/
+  . qr/$when  \w+  upgrade  0001_users  +\d+\.\d{3} s  ok\n\z/;
+like($out, qr/$log_re/,
+	'log -n 2: the stamp, then the upgrade before it');
+($rc, $out, $err) = pgm('--json', 'log');
+my $log = decode_json($out);
+is_deeply([ @{ $log->[0] }{qw(operation target revisions success)} ],
+	[ 'stamp', 'head', ['0002_email'], JSON::PP::true ], '--json log: the newest call first');
+is(scalar(@$log), $node->safe_psql('app', 'SELECT count(DISTINCT operation_id) FROM migrate.history'),
+	'--json log: every call');
+pgm_fails(['log', '-n', 'x'], qr/invalid value "x" for option -n\/--max-count/, 'log -n x');
+# a deploy that fails: FAILED and the error; three revisions and more
+write_file("$dir/0003_a.sql",
+	"-- migrate:revision 0003_a\n-- migrate:parents 0002_email\n-- migrate:up\nSELECT 1;\n");
+write_file("$dir/0004_b.sql",
+	"-- migrate:revision 0004_b\n-- migrate:parents 0003_a\n-- migrate:up\nSELECT 1;\n");
+write_file("$dir/0005_c.sql",
+	"-- migrate:revision 0005_c\n-- migrate:parents 0004_b\n-- migrate:up\nSELECT 1;\n");
+write_file("$dir/0006_fails.sql",
+	"-- migrate:revision 0006_fails\n-- migrate:parents 0005_c\n-- migrate:up\nSELECT 1/0;\n");
+pgm_fails(['upgrade'], qr/division by zero/, 'upgrade that fails');
+($rc, $out, $err) = pgm('log', '-n', '5');
+$log_re = qr/\A$when  \w+  upgrade  0003_a, 0004_b, 0005_c and 1 more  +\d+\.\d{3} s  /
+  . qr/FAILED 22012: division by zero\n$when  \w+  add      0006_fails  +\d+\.\d{3} s  ok\n/;
+like($out, qr/$log_re/,
+	'log: a failed deploy, its revisions abbreviated');
+unlink("$dir/0006_fails.sql");
+
+# --- graph: text as git log --graph, dot, mermaid ---------------------------
+my $empty = "$tmp/empty";
+make_path($empty);
+my %graphs = (
+	chain => q{SELECT migrate.add('a', '', '');
+		SELECT migrate.add('b', '', '', message => 'bee');
+		SELECT migrate.add('c', '', '', branch_labels => '{core}')},
+	fork => q{SELECT migrate.add('a', '', '', message => 'root');
+		SELECT migrate.add('b', '', '', parents => '{a}');
+		SELECT migrate.add('c', '', '', parents => '{a}');
+		SELECT migrate.add('b2', '', '', parents => '{b}');
+		SELECT migrate.merge(id => 'm', message => 'join');
+		SELECT migrate.add('n', '', '')},
+	roots => q{SELECT migrate.add('a', '', '', message => 'root a');
+		SELECT migrate.add('b', '', '', parents => '{}', message => 'root b');
+		SELECT migrate.merge(id => 'm')},
+	dep => q{SELECT migrate.add('a', '', '');
+		SELECT migrate.add('b', '', '', parents => '{a}');
+		SELECT migrate.add('x', '', '', parents => '{b}', depends_on => '{a}');
+		SELECT migrate.add('c', '', '', parents => '{a}');
+		SELECT migrate.add('d', '', '', parents => '{a}')});
+for my $g (sort keys %graphs)
+{
+	$node->safe_psql('postgres', "CREATE DATABASE g_$g");
+	$node->safe_psql("g_$g", "CREATE EXTENSION migrate; $graphs{$g}");
+}
+# Checks pg_migrate graph ARGS on database g_NAME.
+sub graph_is
+{
+	my ($g, $args, $expected, $name) = @_;
+	pgm_is([ '-D', $empty, '-d', "g_$g", 'graph', @$args ], $expected, $name);
+}
+graph_is('chain', [], "* c (core)\n* b bee\n* a\n", 'graph: a chain');
+graph_is('fork', [], <<'OUT', 'graph: a fork and a merge');
+* n
+* m join
+|\
+* | b2
+* | b
+| * c
+|/
+* a root
+OUT
+graph_is('roots', [], <<'OUT', 'graph: two roots merged');
+* m merge
+|\
+* | a root a
+ /
+* b root b
+OUT
+graph_is('dep', [], <<'OUT', 'graph: three branches, depends_on as a note');
+* x  [depends on: a]
+* b
+| * d
+| | * c
+|/ /
+|/
+* a
+OUT
+graph_is('fork', [ '--format', 'dot' ], <<'OUT', 'graph --format dot');
+digraph migrate {
+	node [shape=box];
+	"n" [label="n"];
+	"m" [label="m\njoin"];
+	"b2" [label="b2"];
+	"b" [label="b"];
+	"c" [label="c"];
+	"a" [label="a\nroot"];
+	"n" -> "m";
+	"m" -> "b2";
+	"m" -> "c";
+	"b2" -> "b";
+	"b" -> "a";
+	"c" -> "a";
+}
+OUT
+graph_is('dep', [ '--format', 'dot' ], <<'OUT', 'graph --format dot: depends_on dashed');
+digraph migrate {
+	node [shape=box];
+	"x" [label="x"];
+	"b" [label="b"];
+	"d" [label="d"];
+	"c" [label="c"];
+	"a" [label="a"];
+	"x" -> "b";
+	"x" -> "a" [style=dashed];
+	"b" -> "a";
+	"d" -> "a";
+	"c" -> "a";
+}
+OUT
+graph_is('dep', [ '--format', 'mermaid' ], <<'OUT', 'graph --format mermaid');
+flowchart TB
+    n0["x"]
+    n1["b"]
+    n2["d"]
+    n3["c"]
+    n4["a"]
+    n0 --> n1
+    n0 -.-> n4
+    n1 --> n4
+    n2 --> n4
+    n3 --> n4
+OUT
+graph_is('chain', [ '--format', 'mermaid' ], <<'OUT', 'graph --format mermaid: labels');
+flowchart TB
+    n0["c (core)"]
+    n1["b<br>bee"]
+    n2["a"]
+    n0 --> n1
+    n1 --> n2
+OUT
+pgm_fails([ '-D', $empty, '-d', 'g_chain', 'graph', '--format', 'svg' ],
+	qr/unknown graph format "svg": text, dot or mermaid/, 'graph --format svg');
+
 $node->stop;
 done_testing();
