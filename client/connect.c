@@ -46,50 +46,42 @@ pg_fatal(const char *fmt,...)
 	exit(1);
 }
 
-/* malloc that never returns NULL. */
-void *
-pg_malloc(size_t size)
-{
-	void	   *p = malloc(size ? size : 1);
-
-	if (p == NULL)
-		pg_fatal("out of memory");
-	return p;
-}
-
-/* strdup that never returns NULL. */
-char *
-pg_strdup(const char *s)
-{
-	char	   *p = strdup(s);
-
-	if (p == NULL)
-		pg_fatal("out of memory");
-	return p;
-}
-
 /*
  * Connects as PostgreSQL's clients do: -d may be a connection string or URI
- * (expand_dbname), the PG* variables fill in the rest.
+ * (expand_dbname), the PG* variables fill in the rest.  The password is
+ * asked for first with -W, or when the server wants one and -w is absent
+ * (connectDatabase() of src/fe_utils/connect_utils.c).
  */
 PGconn *
 connect_database(const Options *opts)
 {
-	const char *keywords[6];
-	const char *values[6];
-	int			n = 0;
+	const char *keywords[7];
+	const char *values[7];
+	char	   *password = NULL;
 	PGconn	   *conn;
 
-	keywords[n] = "host", values[n++] = opts->host;
-	keywords[n] = "port", values[n++] = opts->port;
-	keywords[n] = "user", values[n++] = opts->user;
-	keywords[n] = "dbname", values[n++] = opts->dbname;
-	keywords[n] = "fallback_application_name", values[n++] = progname;
-	keywords[n] = NULL, values[n] = NULL;
-
-	conn = PQconnectdbParams(keywords, values, 1);
-	if (conn == NULL)
-		pg_fatal("out of memory");
+	keywords[0] = "host", values[0] = opts->host;
+	keywords[1] = "port", values[1] = opts->port;
+	keywords[2] = "user", values[2] = opts->user;
+	keywords[3] = "password", values[3] = NULL;
+	keywords[4] = "dbname", values[4] = opts->dbname;
+	keywords[5] = "fallback_application_name", values[5] = progname;
+	keywords[6] = NULL, values[6] = NULL;
+	if (opts->prompt_password == 1)
+		password = read_password();
+	for (;;)
+	{
+		values[3] = password;
+		conn = PQconnectdbParams(keywords, values, 1);
+		if (conn == NULL)
+			pg_fatal("out of memory");
+		if (PQstatus(conn) != CONNECTION_BAD || !PQconnectionNeedsPassword(conn) ||
+			password != NULL || opts->prompt_password == 0)
+			break;
+		PQfinish(conn);
+		password = read_password();
+	}
+	free(password);
 	if (PQstatus(conn) != CONNECTION_OK)
 	{
 		/* libpq's message ends with a line end */
@@ -236,9 +228,10 @@ read_file(const char *path, size_t *len)
 
 /*
  * Registers every migration file of dir in one transaction through
- * migrate.add_script(), the content sent as a parameter: unchanged files are
- * no-ops, and the first failure names its file and rolls everything back.
- * A missing default directory (no -D) registers nothing.
+ * migrate.add_script(), the content sent as a parameter, parents first
+ * (ordered_files()): unchanged files are no-ops, and the first failure
+ * names its file and rolls everything back.  A missing default directory
+ * (no -D) registers nothing.
  */
 void
 register_files(PGconn *conn, const char *dir, bool must_exist)
@@ -249,7 +242,7 @@ register_files(PGconn *conn, const char *dir, bool must_exist)
 
 	if (!must_exist && stat(dir, &st) != 0 && errno == ENOENT)
 		return;
-	files = list_sql_files(dir, &nfiles);
+	files = ordered_files(conn, dir, &nfiles);
 
 	if (nfiles == 0)
 		return;

@@ -16,82 +16,6 @@
 /* revision ids have at most this many bytes (MIGRATE_ID_MAXLEN) */
 #define MAXID 128
 
-/* What new reads of one file's headers. */
-typedef struct FileRev
-{
-	char	   *path;
-	char	   *id;				/* NULL: the file has no revision header */
-	char	   *parents;		/* NULL: no parents header */
-	char	   *labels;			/* "" when none */
-	bool		has_child;
-} FileRev;
-
-/* Strips a line end (LF or CRLF) and trailing blanks in place. */
-static void
-chomp(char *line)
-{
-	size_t		n = strlen(line);
-
-	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r' ||
-					 line[n - 1] == ' ' || line[n - 1] == '\t'))
-		line[--n] = '\0';
-}
-
-/* Reads the header lines of a file, up to its first marker of a section. */
-static void
-read_headers(FileRev *fr)
-{
-	char	   *text = read_file(fr->path, NULL);
-	char	   *line = text;
-
-	fr->labels = "";
-	if (strncmp(line, "\xEF\xBB\xBF", 3) == 0)
-		line += 3;				/* a UTF-8 byte-order mark */
-	while (line != NULL && *line != '\0')
-	{
-		char	   *next = strchr(line, '\n');
-
-		if (next != NULL)
-			*next++ = '\0';
-		chomp(line);
-		if (strcmp(line, "-- migrate:up") == 0 || strcmp(line, "-- migrate:down") == 0)
-			break;
-		if (line[0] != '\0' && strncmp(line, "--", 2) != 0)
-			break;				/* SQL: the headers are over */
-		if (strncmp(line, "-- migrate:revision ", 20) == 0)
-			fr->id = pg_strdup(line + 20 + strspn(line + 20, " "));
-		else if (strncmp(line, "-- migrate:parents", 18) == 0)
-			fr->parents = pg_strdup(line[18] ? line + 19 : "");
-		else if (strncmp(line, "-- migrate:branch_labels", 24) == 0)
-			fr->labels = pg_strdup(line[24] ? line + 25 : "");
-		line = next;
-	}
-	free(text);
-}
-
-/* The index of the file whose id or branch label is name, or -1. */
-static int
-find_rev(FileRev *revs, int n, const char *name)
-{
-	for (int i = 0; i < n; i++)
-		if (revs[i].id != NULL && strcmp(revs[i].id, name) == 0)
-			return i;
-	for (int i = 0; i < n; i++)
-	{
-		char	   *labels = pg_strdup(revs[i].labels);
-		char	   *save;
-
-		for (char *l = strtok_r(labels, " ", &save); l != NULL; l = strtok_r(NULL, " ", &save))
-			if (strcmp(l, name) == 0)
-			{
-				free(labels);
-				return i;
-			}
-		free(labels);
-	}
-	return -1;
-}
-
 /*
  * Marks the parents of file i as having a child.  A file without a parents
  * header is the child of the heads of the files before it (the single head,
@@ -119,23 +43,6 @@ mark_parents(FileRev *revs, int n, int i)
 			revs[j].has_child = true;
 	}
 	free(list);
-}
-
-/* Reads the directory's files; n gets their count. */
-static FileRev *
-read_revs(const char *dir, int *n)
-{
-	char	  **files = list_sql_files(dir, n);
-	FileRev    *revs = pg_malloc(sizeof(FileRev) * (*n + 1));
-
-	memset(revs, 0, sizeof(FileRev) * (*n + 1));
-	for (int i = 0; i < *n; i++)
-	{
-		revs[i].path = files[i];
-		read_headers(&revs[i]);
-	}
-	free(files);
-	return revs;
 }
 
 /*

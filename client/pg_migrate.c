@@ -58,7 +58,9 @@ usage(void)
 		   "  -d, --dbname=DBNAME  database name or connection string (URI)\n"
 		   "  -h, --host=HOSTNAME  database server host or socket directory\n"
 		   "  -p, --port=PORT      database server port number\n"
-		   "  -U, --username=NAME  connect as specified database user\n\n");
+		   "  -U, --username=NAME  connect as specified database user\n"
+		   "  -w, --no-password    never prompt for password\n"
+		   "  -W, --password       force password prompt (should happen automatically)\n\n");
 	printf("Relative targets such as -1 may follow the command as they are.\n");
 }
 
@@ -119,6 +121,8 @@ static const struct option long_options[] = {
 	{"host", required_argument, NULL, 'h'},
 	{"port", required_argument, NULL, 'p'},
 	{"username", required_argument, NULL, 'U'},
+	{"no-password", no_argument, NULL, 'w'},
+	{"password", no_argument, NULL, 'W'},
 	{"dir", required_argument, NULL, 'D'},
 	{"verbose", no_argument, NULL, 'v'},
 	{"message", required_argument, NULL, 'm'},
@@ -154,6 +158,12 @@ set_option(Options *opts, int c, const char *arg)
 			break;
 		case 'U':
 			opts->user = arg;
+			break;
+		case 'w':
+			opts->prompt_password = 0;
+			break;
+		case 'W':
+			opts->prompt_password = 1;
 			break;
 		case 'D':
 			opts->dir = arg;
@@ -213,6 +223,7 @@ parse_args(int argc, char **argv, Options *opts)
 
 	opts->dir = "migrations";
 	opts->progress = -1;
+	opts->prompt_password = -1;
 	opts->depends_on = pg_malloc(sizeof(char *) * argc);
 	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-?") == 0))
 	{
@@ -224,7 +235,7 @@ parse_args(int argc, char **argv, Options *opts)
 		printf("%s (migrate) %s\n", progname, MIGRATE_VERSION);
 		exit(0);
 	}
-	while ((c = getopt_long(argc, argv, "d:h:p:U:D:vm:r:n:V?", long_options, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, "d:h:p:U:wWD:vm:r:n:V?", long_options, NULL)) != -1)
 		set_option(opts, c, optarg);
 	if (optind >= argc && nrelative == 0)
 		bad_usage("no command given%s", "");

@@ -24,6 +24,7 @@ typedef struct Options
 	const char *host;
 	const char *port;
 	const char *user;
+	int			prompt_password;	/* -1: when the server asks, 0 never (-w), 1 first (-W) */
 	const char *dir;			/* -D, default "migrations" */
 	bool		dir_given;		/* -D was given: the directory must exist */
 	bool		json;
@@ -45,11 +46,23 @@ typedef struct Options
 
 extern const char *progname;
 
+/* What new and the registration read of one file's headers. */
+typedef struct FileRev
+{
+	char	   *path;
+	char	   *id;				/* NULL: the file has no revision header */
+	char	   *parents;		/* NULL: no parents header */
+	char	   *depends_on;		/* "" when none */
+	char	   *labels;			/* "" when none */
+	bool		has_child;
+} FileRev;
+
 /* connect.c */
 extern void pg_fatal(const char *fmt,...) __attribute__((format(printf, 1, 2), noreturn));
 extern void pg_log_error(const char *fmt,...) __attribute__((format(printf, 1, 2)));
+/* libpgcommon's (fe_memutils.c): they exit on out of memory */
 extern void *pg_malloc(size_t size);
-extern char *pg_strdup(const char *s);
+extern char *pg_strdup(const char *in);
 extern PGconn *connect_database(const Options *opts);
 extern void print_result_error(const PGresult *res);
 extern PGresult *run_query(PGconn *conn, const char *sql, int nparams,
@@ -67,6 +80,14 @@ extern void check_arg_count(const Options *opts);
 
 /* graph.c */
 extern int	cmd_graph(PGconn *conn, const Options *opts);
+
+/* order.c */
+extern FileRev *read_revs(const char *dir, int *n);
+extern int	find_rev(FileRev *revs, int n, const char *name);
+extern char **ordered_files(PGconn *conn, const char *dir, int *n);
+
+/* password.c */
+extern char *read_password(void);
 
 /* log.c */
 extern int	cmd_log(PGconn *conn, const Options *opts);

@@ -392,5 +392,72 @@ OUT
 pgm_fails([ '-D', $empty, '-d', 'g_chain', 'graph', '--format', 'svg' ],
 	qr/unknown graph format "svg": text, dot or mermaid/, 'graph --format svg');
 
+# --- registration order: parents and depends_on first, ties by name --------
+my $odir = "$tmp/ordered";
+make_path($odir);
+write_file("$odir/b.sql", "-- migrate:revision b_second\n-- migrate:parents z_first\n"
+	  . "-- migrate:depends_on lbl\n-- migrate:up\nSELECT 2;\n");
+write_file("$odir/y.sql", "-- migrate:revision y_label\n-- migrate:parents z_first\n"
+	  . "-- migrate:branch_labels lbl\n-- migrate:up\nSELECT 3;\n");
+write_file("$odir/z.sql", "-- migrate:revision z_first\n-- migrate:parents base\n-- migrate:up\nSELECT 1;\n");
+$node->safe_psql('postgres', 'CREATE DATABASE ordered');
+$node->safe_psql('ordered', 'CREATE EXTENSION migrate');
+pgm_is([ '-D', $odir, '-d', 'ordered', 'upgrade', 'heads' ], '',
+	'a file whose parent sorts after it registers');
+is($node->safe_psql('ordered', 'SELECT string_agg(revision, \' \' ORDER BY id) FROM migrate.history '
+	  . "WHERE operation = 'add'"), 'z_first y_label b_second',
+	'registered parents first, depends_on too, ties in byte order');
+# a parent registered before, not among the files
+my $later = "$tmp/later";
+make_path($later);
+write_file("$later/c.sql", "-- migrate:revision c_third\n-- migrate:parents b_second\n-- migrate:up\nSELECT 4;\n");
+pgm_is([ '-D', $later, '-d', 'ordered', 'heads' ], "c_third (head)\ny_label (lbl) (head)\n",
+	'a parent that only the database has');
+write_file("$later/d.sql", "-- migrate:revision d_fourth\n-- migrate:parents nosuch\n-- migrate:up\nSELECT 5;\n");
+pgm_fails([ '-D', $later, '-d', 'ordered', 'heads' ],
+	qr/^pg_migrate: error: parent "nosuch" of file "\Q$later\E\/d.sql" is neither the revision of a file of "\Q$later\E" nor registered in the database\nHINT:  Add the missing file/,
+	'a parent neither a file nor registered');
+unlink("$later/d.sql");
+# a cycle, through a file without parents header (after every file before it)
+write_file("$later/a.sql", "-- migrate:revision a_loop\n-- migrate:parents e_loop\n-- migrate:up\nSELECT 6;\n");
+write_file("$later/e.sql", "-- migrate:revision e_loop\n-- migrate:up\nSELECT 7;\n");
+pgm_fails([ '-D', $later, '-d', 'ordered', 'heads' ],
+	qr/form a cycle \(each names the next, the last the first\):\n  \Q$later\E\/a.sql\n  \Q$later\E\/e.sql \(no parents header: after every file before it\)\n/,
+	'a cycle names its files');
+is($node->safe_psql('ordered', 'SELECT count(*) FROM migrate.revision'), '4', 'nothing registered');
+
+# --- passwords: -W asks first, -w never, else when the server asks ---------
+$node->safe_psql('postgres',
+	"SET password_encryption = 'scram-sha-256'; CREATE ROLE pwuser LOGIN SUPERUSER PASSWORD 'secret'");
+my $hba = $node->data_dir . '/pg_hba.conf';
+my $hba_text = slurp($hba);
+write_file($hba, "local all pwuser scram-sha-256\n$hba_text");
+$node->reload;
+# Runs pg_migrate ARGS as pwuser without a terminal (simple_prompt reads
+# stdin then), the input given; returns (exit status, stdout, stderr).
+sub pgm_pw
+{
+	my ($input, @args) = @_;
+	my @cmd = ('setsid', '-w', 'pg_migrate', '-D', $empty, '-U', 'pwuser', '-d', 'g_chain', @args);
+	my ($out, $err) = ('', '');
+	print("# Running: @cmd\n");
+	IPC::Run::run(\@cmd, '<', \$input, '>', \$out, '2>', \$err);
+	return ($? >> 8, $out, $err);
+}
+($rc, $out, $err) = pgm_pw('', '-w', 'heads');
+is($rc, 1, '-w: exit status 1');
+like($err, qr/fe_sendauth: no password supplied/, '-w: no prompt');
+($rc, $out, $err) = pgm_pw("secret\n", 'heads');
+is($rc, 0, 'a prompt when the server asks: exit status 0') or diag($err);
+is($out, "c (core) (head)\n", 'a prompt when the server asks: the command ran');
+like($err, qr/\APassword: \n\z/, 'a prompt when the server asks: the prompt');
+($rc, $out, $err) = pgm_pw("wrong\n", '-W', 'heads');
+like($err, qr/\APassword: \n.*password authentication failed for user "pwuser"/s, '-W: a wrong password');
+{
+	local $ENV{PGPASSWORD} = 'wrong';
+	($rc, $out, $err) = pgm_pw("secret\n", '-W', 'heads');
+	is($rc, 0, '-W: asks even with PGPASSWORD') or diag($err);
+}
+
 $node->stop;
 done_testing();
