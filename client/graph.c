@@ -225,8 +225,13 @@ draw_revision(const GraphRev *r, int ncols, int c)
 static void
 graph_text(const Graph *g)
 {
-	int		   *cols = pg_malloc(sizeof(int) * (2 * g->n + 1));
+	int			edges = 0;
+	int		   *cols;
 	int			ncols = 0;
+
+	for (int i = 0; i < g->n; i++)
+		edges += g->revs[g->order[i]].nparents;
+	cols = pg_malloc(sizeof(int) * (g->n + edges + 1));	/* a column per head or edge */
 
 	for (int i = 0; i < g->n; i++)
 	{

@@ -139,8 +139,10 @@ add_deps(Order *o, int i, const char *names, const char *header, int *k)
 	free(copy);
 }
 
-/* Whether file i may come next: what it names is placed, and for a file
- * without a parents header, every file before it too. */
+/*
+ * Whether file i may come next: what it names is placed, and for a file
+ * without a parents header, every file before it too.
+ */
 static bool
 is_ready(const Order *o, int i)
 {
