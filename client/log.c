@@ -30,6 +30,16 @@ cmd_log(PGconn *conn, const Options *opts)
 	PGresult   *res;
 	int			width[LOG_NCOLS] = {0};
 
+	res = run_query(conn, "SELECT to_regclass('migrate.log') IS NULL", 0, NULL, NULL);
+	if (strcmp(PQgetvalue(res, 0, 0), "t") == 0)
+	{
+		pg_log_error("the view migrate.log does not exist: the extension in database \"%s\" is older than 1.1",
+					 PQdb(conn));
+		fprintf(stderr, "HINT:  Run ALTER EXTENSION migrate UPDATE; in it as a superuser.\n");
+		PQclear(res);
+		return 1;
+	}
+	PQclear(res);
 	if (opts->json)
 	{
 		res = run_query(conn, "SELECT coalesce(json_agg(to_jsonb(s) - 'n' ORDER BY s.n DESC), '[]') "

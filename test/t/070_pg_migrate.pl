@@ -260,6 +260,11 @@ is_deeply([ @{ $log->[0] }{qw(operation target revisions success)} ],
 is(scalar(@$log), $node->safe_psql('app', 'SELECT count(DISTINCT operation_id) FROM migrate.history'),
 	'--json log: every call');
 pgm_fails(['log', '-n', 'x'], qr/invalid value "x" for option -n\/--max-count/, 'log -n x');
+$node->safe_psql('postgres', 'CREATE DATABASE old');
+$node->safe_psql('old', "CREATE EXTENSION migrate VERSION '1.0'");
+pgm_fails([ '-D', $tmp, '-d', 'old', 'log' ],
+	qr/the view migrate.log does not exist: the extension in database "old" is older than 1.1\nHINT:  Run ALTER EXTENSION migrate UPDATE/,
+	'log on a 1.0 database');
 # a deploy that fails: FAILED and the error; three revisions and more
 write_file("$dir/0003_a.sql",
 	"-- migrate:revision 0003_a\n-- migrate:parents 0002_email\n-- migrate:up\nSELECT 1;\n");
