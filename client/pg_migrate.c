@@ -24,6 +24,9 @@ usage(void)
 	printf("Commands:\n"
 		   "  new MESSAGE          write a new migration file (no database)\n"
 		   "  merge [-m MESSAGE]   write a file merging the files' heads (no database)\n"
+		   "  import --from=TOOL SRC\n"
+		   "                       write migrate files from the migrations of TOOL in SRC:\n"
+		   "                       golang-migrate, dbmate, diesel, flyway, sqitch (no database)\n"
 		   "  upgrade [TARGET]     apply what TARGET needs (default head), a transaction each\n"
 		   "  downgrade TARGET     run the down SQL of what comes after TARGET\n"
 		   "  stamp TARGET         set the applied set to TARGET without running SQL\n"
@@ -107,7 +110,7 @@ take_relative_targets(int *argc, char **argv, const char **out)
 enum
 {
 	OPT_JSON = 256, OPT_ONE_TX, OPT_PROGRESS, OPT_NO_PROGRESS,
-	OPT_BRANCH_LABEL, OPT_DEPENDS_ON, OPT_HEAD
+	OPT_BRANCH_LABEL, OPT_DEPENDS_ON, OPT_HEAD, OPT_FROM
 };
 
 static const struct option long_options[] = {
@@ -128,6 +131,7 @@ static const struct option long_options[] = {
 	{"branch-label", required_argument, NULL, OPT_BRANCH_LABEL},
 	{"depends-on", required_argument, NULL, OPT_DEPENDS_ON},
 	{"head", required_argument, NULL, OPT_HEAD},
+	{"from", required_argument, NULL, OPT_FROM},
 	{NULL, 0, NULL, 0}
 };
 
@@ -182,6 +186,9 @@ set_option(Options *opts, int c, const char *arg)
 			break;
 		case OPT_HEAD:
 			opts->head = arg;
+			break;
+		case OPT_FROM:
+			opts->from = arg;
 			break;
 		default:
 			fprintf(stderr, "Try \"%s --help\" for more information.\n", progname);
@@ -255,6 +262,16 @@ main(int argc, char **argv)
 		if (opts.message == NULL)
 			opts.message = "merge";
 		return cmd_merge(&opts);
+	}
+	if (strcmp(opts.command, "import") == 0)
+	{
+		if (opts.from == NULL)
+			bad_usage("command \"import\" needs --from TOOL%s", "");
+		if (opts.nargs != 1)
+			bad_usage(opts.nargs == 0 ? "command \"import\" needs a source directory%s" :
+					  "too many arguments for command \"import\" (first extra: \"%s\")",
+					  opts.nargs == 0 ? "" : opts.args[1]);
+		return cmd_import(&opts);
 	}
 	if (!is_database_command(opts.command))
 		bad_usage("unknown command \"%s\"", opts.command);

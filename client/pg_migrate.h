@@ -36,6 +36,7 @@ typedef struct Options
 	const char **depends_on;	/* new --depends-on, repeatable */
 	int			ndepends_on;
 	const char *message;		/* new: the positional message; merge: -m */
+	const char *from;			/* import --from TOOL */
 	const char *command;
 	const char **args;			/* the command's positional arguments */
 	int			nargs;
@@ -66,5 +67,8 @@ extern void check_arg_count(const Options *opts);
 /* newfile.c */
 extern int	cmd_new(const Options *opts);
 extern int	cmd_merge(const Options *opts);
+
+/* import.c */
+extern int	cmd_import(const Options *opts);
 
 #endif							/* PG_MIGRATE_H */
