@@ -37,6 +37,11 @@ typedef struct Options
 	int			ndepends_on;
 	const char *message;		/* new: the positional message; merge: -m */
 	const char *from;			/* import --from TOOL */
+	const char **dbnames;		/* every -d: several make a fleet */
+	int			ndbnames;
+	const char *targets;		/* --targets FILE: a fleet */
+	int			jobs;			/* --jobs N, 0 if not given */
+	bool		continue_on_error;	/* a fleet goes on after a failure */
 	const char *command;
 	const char **args;			/* the command's positional arguments */
 	int			nargs;
@@ -67,6 +72,10 @@ extern void check_arg_count(const Options *opts);
 /* newfile.c */
 extern int	cmd_new(const Options *opts);
 extern int	cmd_merge(const Options *opts);
+
+/* fleet.c */
+extern bool fleet_wanted(const Options *opts);
+extern int	run_fleet(const Options *opts);
 
 /* import.c */
 extern int	cmd_import(const Options *opts);
