@@ -32,6 +32,8 @@ typedef struct ImportRev
 	char	   *up;
 	char	   *down;			/* NULL: irreversible */
 	bool		nontransactional;
+	int			dialect;		/* golang-migrate: 1 a .postgres. up file, 0 none */
+	int			down_dialect;	/* the same of its down file */
 } ImportRev;
 
 /* The migrations read, and how their keys order them (NULL: as read). */
@@ -263,10 +265,11 @@ compare_keys(const char *a, const char *b)
 /*
  * Reads a golang-migrate name, "{version}_{title}.{up|down}.sql"; popx's
  * ".{dialect}" and ".autocommit" before ".up" are understood too.  Returns
- * the id (version_title) or NULL; *up, *nontx and *other_dialect say more.
+ * the id (version_title) or NULL; *up and *nontx say more, *dialect is 1
+ * for ".postgres", -1 for another dialect's file, 0 for none.
  */
 static char *
-golang_name(const char *name, bool *up, bool *nontx, bool *other_dialect)
+golang_name(const char *name, bool *up, bool *nontx, int *dialect)
 {
 	size_t		digits = strspn(name, "0123456789");
 	char	   *id;
@@ -276,15 +279,18 @@ golang_name(const char *name, bool *up, bool *nontx, bool *other_dialect)
 	if (digits == 0 || name[digits] != '_' || (!*up && !ends_with(name, ".down.sql")))
 		return NULL;
 	id = strndup_or_die(name, strlen(name) - (*up ? 7 : 9));
-	*nontx = *other_dialect = false;
+	*nontx = false;
+	*dialect = 0;
 	while ((dot = strrchr(id + digits, '.')) != NULL)
 	{
 		if (strcmp(dot, ".autocommit") == 0)
 			*nontx = true;
 		else if (strcmp(dot, ".mysql") == 0 || strcmp(dot, ".sqlite3") == 0 ||
 				 strcmp(dot, ".sqlite") == 0 || strcmp(dot, ".cockroach") == 0)
-			*other_dialect = true;
-		else if (strcmp(dot, ".postgres") != 0)
+			*dialect = -1;
+		else if (strcmp(dot, ".postgres") == 0)
+			*dialect = 1;
+		else
 			break;
 		*dot = '\0';
 	}
@@ -321,6 +327,29 @@ find_import(ImportSet *set, const char *id)
 }
 
 /*
+ * Reads a golang-migrate up file into the set.  A popx ".postgres." file
+ * takes the place of a dialect-free one of the same id, as popx prefers
+ * it; two files of one dialect stay two (check_revs refuses them).
+ */
+static void
+golang_up(ImportSet *set, char *id, char *path, bool nontx, int dialect)
+{
+	ImportRev  *r = find_import(set, id);
+
+	if (r != NULL && r->dialect > dialect)
+		return;
+	if (r == NULL || r->dialect == dialect)
+		r = add_rev(set);
+	r->id = id;
+	r->source = path;
+	r->key = version_key(id);
+	r->message = message_of(id + strspn(id, "0123456789") + 1);
+	r->up = read_source(path);
+	r->nontransactional = nontx || strstr(r->up, "-- morph:nontransactional") != NULL;
+	r->dialect = dialect;
+}
+
+/*
  * golang-migrate (and mattermost's and ory/popx's variants of its layout):
  * pairs of up and down files in SRC, ordered by their numeric version.
  * mattermost's "-- morph:nontransactional" line marks a migration so.
@@ -336,34 +365,31 @@ read_golang_migrate(const char *src, ImportSet *set)
 		for (int i = 0; i < n; i++)
 		{
 			bool		up,
-						nontx,
-						other;
-			char	   *id = golang_name(names[i], &up, &nontx, &other);
+						nontx;
+			int			dialect;
+			char	   *id = golang_name(names[i], &up, &nontx, &dialect);
 			char	   *path = path_join(src, names[i]);
 			ImportRev  *r;
 
-			if (id == NULL || other || up != (pass == 0))
+			if (id == NULL || dialect < 0 || up != (pass == 0))
 			{
 				if (id == NULL && pass == 0)
 					skip_file(path, "not a golang-migrate file name ({version}_{title}.up.sql or .down.sql)");
 				continue;
 			}
-			r = find_import(set, id);
-			if (pass == 1 && r == NULL)
-				pg_fatal("down file \"%s\" has no up file", path);
-			if (pass == 1)
+			if (pass == 0)
 			{
-				r->down = read_source(path);
-				r->nontransactional |= nontx || strstr(r->down, "-- morph:nontransactional") != NULL;
+				golang_up(set, id, path, nontx, dialect);
 				continue;
 			}
-			r = add_rev(set);
-			r->id = id;
-			r->source = path;
-			r->key = version_key(id);
-			r->message = message_of(id + strspn(id, "0123456789") + 1);
-			r->up = read_source(path);
-			r->nontransactional = nontx || strstr(r->up, "-- morph:nontransactional") != NULL;
+			r = find_import(set, id);
+			if (r == NULL)
+				pg_fatal("down file \"%s\" has no up file", path);
+			if (r->down != NULL && r->down_dialect > dialect)
+				continue;
+			r->down = read_source(path);
+			r->down_dialect = dialect;
+			r->nontransactional |= nontx || strstr(r->down, "-- morph:nontransactional") != NULL;
 		}
 }
 

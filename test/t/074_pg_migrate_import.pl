@@ -125,7 +125,8 @@ sub slurp
 # --- golang-migrate: mattermost's db/migrations/postgres pairs -------------
 # numbers that byte order does not sort (9 before 10), a BEGIN/COMMIT pair,
 # mattermost's morph marker on a concurrent index, ory/popx's .autocommit.
-# and dialect files (only postgres ones are read)
+# and dialect files (only postgres ones are read, and preferred to a
+# dialect-free one)
 write_tree("$tmp/golang",
 	'000001_create_teams.up.sql' => "CREATE TABLE IF NOT EXISTS teams (\n    id varchar(26) PRIMARY KEY,\n    name varchar(64)\n);\n",
 	'000001_create_teams.down.sql' => "DROP TABLE IF EXISTS teams;\n",
@@ -136,12 +137,15 @@ write_tree("$tmp/golang",
 	'000011_idx_teams_email.postgres.autocommit.up.sql' => "CREATE INDEX CONCURRENTLY idx_teams_email ON teams (email);\n",
 	'000011_idx_teams_email.postgres.autocommit.down.sql' => "DROP INDEX CONCURRENTLY idx_teams_email;\n",
 	'000011_idx_teams_email.mysql.up.sql' => "CREATE INDEX idx_teams_email ON teams (email(10));\n",
+	'000012_comment.up.sql' => "COMMENT ON TABLE teams IS 'every dialect';\n",
+	'000012_comment.postgres.up.sql' => "COMMENT ON TABLE teams IS 'postgres';\n",
+	'000012_comment.down.sql' => "COMMENT ON TABLE teams IS NULL;\n",
 	'README.md' => "migrations\n");
 my $gdir = check_import('golang-migrate', 'golang',
 	[ '0001_000001_create_teams.sql', '0002_000009_add_email.sql', '0003_000010_idx_teams_name.sql',
-	  '0004_000011_idx_teams_email.sql' ],
+	  '0004_000011_idx_teams_email.sql', '0005_000012_comment.sql' ],
 	'000001_create_teams.up.sql', '000009_add_email.up.sql', '000010_idx_teams_name.up.sql',
-	'000011_idx_teams_email.postgres.autocommit.up.sql');
+	'000011_idx_teams_email.postgres.autocommit.up.sql', '000012_comment.postgres.up.sql');
 is( slurp("$gdir/0002_000009_add_email.sql"),
 	"-- migrate:revision 000009_add_email\n-- migrate:parents 000001_create_teams\n"
 	  . "-- migrate:message add email\n-- migrate:up\nALTER TABLE teams ADD COLUMN email varchar(128);\n"
@@ -152,6 +156,8 @@ like(slurp("$gdir/0003_000010_idx_teams_name.sql"),
 	'golang-migrate: the morph marker makes it non-transactional');
 like(slurp("$gdir/0004_000011_idx_teams_email.sql"), qr/^-- migrate:transactional false$/m,
 	'golang-migrate: an .autocommit. file is non-transactional');
+like(slurp("$gdir/0005_000012_comment.sql"), qr/^-- migrate:up\nCOMMENT ON TABLE teams IS 'postgres';\n-- migrate:down\nCOMMENT ON TABLE teams IS NULL;\n\z/m,
+	'golang-migrate: popx\'s .postgres. file takes the place of the dialect-free one');
 is($node->safe_psql('imp_golang', q{SELECT string_agg(revision, ' ' ORDER BY revision) FROM migrate.revisions() WHERE NOT is_transactional}),
 	'000010_idx_teams_name 000011_idx_teams_email', 'golang-migrate: registered non-transactional');
 check_downgrade('golang-migrate', 'golang');
