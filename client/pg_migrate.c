@@ -6,6 +6,7 @@
  * 0 on success, 1 on any error.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,9 @@ usage(void)
 	printf("Commands:\n"
 		   "  new MESSAGE          write a new migration file (no database)\n"
 		   "  merge [-m MESSAGE]   write a file merging the files' heads (no database)\n"
+		   "  import --from=TOOL SRC\n"
+		   "                       write migrate files from the migrations of TOOL in SRC:\n"
+		   "                       golang-migrate, dbmate, diesel, flyway, sqitch (no database)\n"
 		   "  upgrade [TARGET]     apply what TARGET needs (default head), a transaction each\n"
 		   "  downgrade TARGET     run the down SQL of what comes after TARGET\n"
 		   "  stamp TARGET         set the applied set to TARGET without running SQL\n"
@@ -54,6 +58,12 @@ usage(void)
 		   "                       new: label, dependency, parent of the new revision\n"
 		   "  -V, --version        output version information, then exit\n"
 		   "  -?, --help           show this help, then exit\n\n");
+	printf("Several databases (upgrade, downgrade, stamp):\n"
+		   "  -d DB1 -d DB2 ...    each database on its own, a result line each\n"
+		   "      --targets=FILE   the databases of FILE, a connection string a line\n"
+		   "  -j, --jobs=N         run N databases at a time (default: 1)\n"
+		   "      --continue-on-error\n"
+		   "                       go on after a database fails (default: start no other)\n\n");
 	printf("Connection options:\n"
 		   "  -d, --dbname=DBNAME  database name or connection string (URI)\n"
 		   "  -h, --host=HOSTNAME  database server host or socket directory\n"
@@ -113,8 +123,12 @@ take_relative_targets(int *argc, char **argv, const char **out)
 enum
 {
 	OPT_JSON = 256, OPT_ONE_TX, OPT_PROGRESS, OPT_NO_PROGRESS,
-	OPT_BRANCH_LABEL, OPT_DEPENDS_ON, OPT_HEAD, OPT_FORMAT
+	OPT_BRANCH_LABEL, OPT_DEPENDS_ON, OPT_HEAD, OPT_FORMAT, OPT_FROM, OPT_TARGETS,
+	OPT_CONTINUE_ON_ERROR
 };
+
+/* the most databases a fleet runs at a time */
+#define MAX_JOBS 256
 
 static const struct option long_options[] = {
 	{"dbname", required_argument, NULL, 'd'},
@@ -138,8 +152,30 @@ static const struct option long_options[] = {
 	{"depends-on", required_argument, NULL, OPT_DEPENDS_ON},
 	{"head", required_argument, NULL, OPT_HEAD},
 	{"format", required_argument, NULL, OPT_FORMAT},
+	{"from", required_argument, NULL, OPT_FROM},
+	{"jobs", required_argument, NULL, 'j'},
+	{"targets", required_argument, NULL, OPT_TARGETS},
+	{"continue-on-error", no_argument, NULL, OPT_CONTINUE_ON_ERROR},
 	{NULL, 0, NULL, 0}
 };
+
+/* Reads --jobs: a whole number from 1 to MAX_JOBS. */
+static void
+set_jobs(Options *opts, const char *arg)
+{
+	char	   *end;
+	long		n;
+
+	errno = 0;
+	n = strtol(arg, &end, 10);
+	if (errno != 0 || end == arg || *end != '\0' || n < 1 || n > MAX_JOBS)
+	{
+		fprintf(stderr, "%s: error: -j/--jobs must be in range 1..%d\n", progname, MAX_JOBS);
+		fprintf(stderr, "Try \"%s --help\" for more information.\n", progname);
+		exit(1);
+	}
+	opts->jobs = (int) n;
+}
 
 /* Applies one option getopt_long returned. */
 static void
@@ -149,6 +185,7 @@ set_option(Options *opts, int c, const char *arg)
 	{
 		case 'd':
 			opts->dbname = arg;
+			opts->dbnames[opts->ndbnames++] = arg;
 			break;
 		case 'h':
 			opts->host = arg;
@@ -207,6 +244,18 @@ set_option(Options *opts, int c, const char *arg)
 		case OPT_FORMAT:
 			opts->format = arg;
 			break;
+		case OPT_FROM:
+			opts->from = arg;
+			break;
+		case 'j':
+			set_jobs(opts, arg);
+			break;
+		case OPT_TARGETS:
+			opts->targets = arg;
+			break;
+		case OPT_CONTINUE_ON_ERROR:
+			opts->continue_on_error = true;
+			break;
 		default:
 			fprintf(stderr, "Try \"%s --help\" for more information.\n", progname);
 			exit(1);
@@ -225,6 +274,7 @@ parse_args(int argc, char **argv, Options *opts)
 	opts->progress = -1;
 	opts->prompt_password = -1;
 	opts->depends_on = pg_malloc(sizeof(char *) * argc);
+	opts->dbnames = pg_malloc(sizeof(char *) * argc);
 	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-?") == 0))
 	{
 		usage();
@@ -235,7 +285,7 @@ parse_args(int argc, char **argv, Options *opts)
 		printf("%s (migrate) %s\n", progname, MIGRATE_VERSION);
 		exit(0);
 	}
-	while ((c = getopt_long(argc, argv, "d:h:p:U:wWD:vm:r:n:V?", long_options, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, "d:h:p:U:wWD:vm:r:n:j:V?", long_options, NULL)) != -1)
 		set_option(opts, c, optarg);
 	if (optind >= argc && nrelative == 0)
 		bad_usage("no command given%s", "");
@@ -281,9 +331,27 @@ main(int argc, char **argv)
 			opts.message = "merge";
 		return cmd_merge(&opts);
 	}
+	if (strcmp(opts.command, "import") == 0)
+	{
+		if (opts.from == NULL)
+			bad_usage("command \"import\" needs --from TOOL%s", "");
+		if (opts.nargs != 1)
+			bad_usage(opts.nargs == 0 ? "command \"import\" needs a source directory%s" :
+					  "too many arguments for command \"import\" (first extra: \"%s\")",
+					  opts.nargs == 0 ? "" : opts.args[1]);
+		return cmd_import(&opts);
+	}
 	if (!is_database_command(opts.command))
 		bad_usage("unknown command \"%s\"", opts.command);
 	check_arg_count(&opts);
+	if (fleet_wanted(&opts))
+	{
+		if (strcmp(opts.command, "upgrade") != 0 && strcmp(opts.command, "downgrade") != 0 &&
+			strcmp(opts.command, "stamp") != 0)
+			bad_usage("several databases (-d, --targets, --jobs) are for upgrade, downgrade and stamp, not \"%s\"",
+					  opts.command);
+		return run_fleet(&opts);
+	}
 	conn = connect_database(&opts);
 	install_progress(conn, opts.progress == 1 ||
 					 (opts.progress == -1 && isatty(fileno(stdout))));

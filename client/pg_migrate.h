@@ -39,6 +39,12 @@ typedef struct Options
 	const char **depends_on;	/* new --depends-on, repeatable */
 	int			ndepends_on;
 	const char *message;		/* new: the positional message; merge: -m */
+	const char *from;			/* import --from TOOL */
+	const char **dbnames;		/* every -d: several make a fleet */
+	int			ndbnames;
+	const char *targets;		/* --targets FILE: a fleet */
+	int			jobs;			/* --jobs N, 0 if not given */
+	bool		continue_on_error;	/* a fleet goes on after a failure */
 	const char *command;
 	const char **args;			/* the command's positional arguments */
 	int			nargs;
@@ -95,5 +101,12 @@ extern int	cmd_log(PGconn *conn, const Options *opts);
 /* newfile.c */
 extern int	cmd_new(const Options *opts);
 extern int	cmd_merge(const Options *opts);
+
+/* fleet.c */
+extern bool fleet_wanted(const Options *opts);
+extern int	run_fleet(const Options *opts);
+
+/* import.c */
+extern int	cmd_import(const Options *opts);
 
 #endif							/* PG_MIGRATE_H */
