@@ -12,6 +12,9 @@ use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use MigrateTest;
 
 my $node = PostgreSQL::Test::Cluster->new('main');
 $node->init;
@@ -21,17 +24,6 @@ sub query
 {
 	my ($sql, $db) = @_;
 	return $node->safe_psql($db // 'postgres', $sql);
-}
-
-# Writes a file byte for byte (no newline translation).
-sub write_file
-{
-	my ($path, $content) = @_;
-	open my $fh, '>', $path or die "could not write $path: $!";
-	binmode $fh;
-	print $fh $content;
-	close $fh or die "could not close $path: $!";
-	return;
 }
 
 # Runs SQL that must fail; returns its stderr (psql with VERBOSITY verbose,

@@ -30,17 +30,6 @@ sub query
 	return $node->safe_psql($db, $sql);
 }
 
-# Writes a file byte for byte.
-sub write_file
-{
-	my ($path, $content) = @_;
-	open my $fh, '>', $path or die "could not write $path: $!";
-	binmode $fh;
-	print $fh $content;
-	close $fh or die "could not close $path: $!";
-	return;
-}
-
 # Runs a SQL file with psql as a deploy tool would: one transaction, stop at
 # the first error.
 sub psql_file

@@ -9,6 +9,9 @@ use JSON::PP;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use MigrateTest;
 
 program_help_ok('pg_migrate');
 program_version_ok('pg_migrate');
@@ -30,11 +33,7 @@ my $dir = "$tmp/migrations";
 # Runs pg_migrate -D $dir ARGS; returns (exit status, stdout, stderr).
 sub pgm
 {
-	my @cmd = ('pg_migrate', '-D', $dir, @_);
-	my ($out, $err) = ('', '');
-	print("# Running: @cmd\n");
-	IPC::Run::run(\@cmd, '<', \undef, '>', \$out, '2>', \$err);
-	return ($? >> 8, $out, $err);
+	return run_pg_migrate('-D', $dir, @_);
 }
 
 # Checks that pg_migrate ARGS exits 0 with exactly that stdout.
@@ -53,15 +52,6 @@ sub pgm_fails
 	my ($rc, $out, $err) = pgm(@$args);
 	is($rc, 1, "$name: exit status 1");
 	like($err, $pattern, "$name: message");
-}
-
-# Writes a file.
-sub write_file
-{
-	my ($path, $content) = @_;
-	open(my $fh, '>', $path) or die "$path: $!";
-	print $fh $content;
-	close($fh);
 }
 
 sub slurp

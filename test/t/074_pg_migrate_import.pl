@@ -14,6 +14,9 @@ use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use MigrateTest;
 
 my $node = PostgreSQL::Test::Cluster->new('main');
 $node->init;
@@ -26,11 +29,7 @@ my $tmp = PostgreSQL::Test::Utils::tempdir;
 # Runs pg_migrate ARGS; returns (exit status, stdout, stderr).
 sub pgm
 {
-	my @cmd = ('pg_migrate', @_);
-	my ($out, $err) = ('', '');
-	print("# Running: @cmd\n");
-	IPC::Run::run(\@cmd, '<', \undef, '>', \$out, '2>', \$err);
-	return ($? >> 8, $out, $err);
+	return run_pg_migrate(@_);
 }
 
 # Writes files under $root: a hash of relative path => content.

@@ -12,6 +12,9 @@ use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use MigrateTest;
 
 my $node = PostgreSQL::Test::Cluster->new('main');
 $node->init;
@@ -26,21 +29,7 @@ make_path($dir);
 # Runs pg_migrate -D $dir ARGS; returns (exit status, stdout, stderr).
 sub pgm
 {
-	my @cmd = ('pg_migrate', '-D', $dir, @_);
-	my ($out, $err) = ('', '');
-	print("# Running: @cmd\n");
-	IPC::Run::run(\@cmd, '<', \undef, '>', \$out, '2>', \$err);
-	return ($? >> 8, $out, $err);
-}
-
-# Writes a file.
-sub write_file
-{
-	my ($path, $content) = @_;
-	open(my $fh, '>', $path) or die "$path: $!";
-	print $fh $content;
-	close($fh);
-	return;
+	return run_pg_migrate('-D', $dir, @_);
 }
 
 write_file("$dir/0001_t1.sql",

@@ -11,7 +11,29 @@ use Test::More;
 
 our @EXPORT =
   qw(start_client finish_client add_table_chain deploy_dropping_invalid_index $LOCK_WAITERS_SQL
-  $FLYWAY_HISTORY_DDL);
+  $FLYWAY_HISTORY_DDL run_pg_migrate write_file);
+
+# Runs pg_migrate with the given arguments, stdin empty; returns (exit
+# status, stdout, stderr).
+sub run_pg_migrate
+{
+	my @cmd = ('pg_migrate', @_);
+	my ($out, $err) = ('', '');
+	print("# Running: @cmd\n");
+	IPC::Run::run(\@cmd, '<', \undef, '>', \$out, '2>', \$err);
+	return ($? >> 8, $out, $err);
+}
+
+# Writes a file byte for byte.
+sub write_file
+{
+	my ($path, $content) = @_;
+	open my $fh, '>', $path or die "could not write $path: $!";
+	binmode $fh;
+	print $fh $content;
+	close $fh or die "could not close $path: $!";
+	return;
+}
 
 # Starts psql on $node running the given statements (one -c each) in the
 # background, with application_name $name; returns a client handle.
