@@ -1206,6 +1206,42 @@ fetch_lint_ignore(const char *id)
 	return DatumGetArrayTypeP(value);
 }
 
+/*
+ * The findings of a plan step as plan() shows them, one line each
+ * ("warning rule line 3: message"): the lint of the revision's up SQL (down
+ * SQL for a step that unapplies it), less the rules it ignores.  Read with
+ * the query's snapshot, as every listing.
+ */
+ArrayType *
+lint_step_findings(const char *id, bool down)
+{
+	const char *cols[2] = {down ? "down_sql" : "up_sql", "lint_ignore"};
+	Datum		values[2];
+	bool		nulls[2] = {true, true};
+	List	   *findings = NIL;
+	char	  **lines;
+	char	  **ignore = NULL;
+	int			nignore = 0;
+	int			n = 0;
+	ListCell   *lc;
+
+	if (!catalog_read_revision(id, false, catalog_has_transactional() ? 2 : 1, cols, values,
+							   nulls, NULL))
+		elog(ERROR, "revision \"%s\" vanished", id);
+	if (!nulls[1])
+		ignore = lint_ignored_rules(DatumGetArrayTypeP(values[1]), &nignore);
+	if (!nulls[0])
+		findings = lint_findings(TextDatumGetCString(values[0]), ignore, nignore);
+	lines = palloc(sizeof(char *) * Max(list_length(findings), 1));
+	foreach(lc, findings)
+	{
+		LintFinding *f = lfirst(lc);
+
+		lines[n++] = psprintf("%s %s line %d: %s", f->severity, f->rule, f->line, f->message);
+	}
+	return strings_to_array(lines, n);
+}
+
 PG_FUNCTION_INFO_V1(migrate_lint_sql);
 
 /* migrate.lint_sql(sql): the findings of SQL against the live catalog. */

@@ -396,5 +396,6 @@ extern void lint_check_ignore(const char *name, char **entries, int n);
 extern char **lint_ignored_rules(ArrayType *arr, int *n);
 extern void lint_at_add(const char *name, const char *up, int line_base, char **ignore,
 						int nignore);
+extern ArrayType *lint_step_findings(const char *id, bool down);
 
 #endif							/* MIGRATE_H */
