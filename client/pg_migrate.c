@@ -27,6 +27,8 @@ usage(void)
 		   "  upgrade [TARGET]     apply what TARGET needs (default head), a transaction each\n"
 		   "  downgrade TARGET     run the down SQL of what comes after TARGET\n"
 		   "  stamp TARGET         set the applied set to TARGET without running SQL\n"
+		   "  plan upgrade [TARGET] | plan downgrade TARGET | plan stamp TARGET\n"
+		   "                       the steps and their SQL's lint findings, changing nothing\n"
 		   "  current              the current heads\n"
 		   "  heads                the graph heads\n"
 		   "  history              the revisions, newest first\n"
@@ -59,7 +61,7 @@ usage(void)
 }
 
 /* Exits 1 with the usual pointer to --help. */
-static void
+void
 bad_usage(const char *fmt, const char *arg)
 {
 	fprintf(stderr, "%s: error: ", progname);
@@ -256,6 +258,8 @@ main(int argc, char **argv)
 			opts.message = "merge";
 		return cmd_merge(&opts);
 	}
+	if (strcmp(opts.command, "plan") == 0)
+		return cmd_plan(&opts);
 	if (!is_database_command(opts.command))
 		bad_usage("unknown command \"%s\"", opts.command);
 	check_arg_count(&opts);

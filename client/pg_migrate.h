@@ -43,6 +43,9 @@ typedef struct Options
 
 extern const char *progname;
 
+/* pg_migrate.c */
+extern void bad_usage(const char *fmt, const char *arg);
+
 /* connect.c */
 extern void pg_fatal(const char *fmt,...) __attribute__((format(printf, 1, 2), noreturn));
 extern void pg_log_error(const char *fmt,...) __attribute__((format(printf, 1, 2)));
@@ -66,5 +69,8 @@ extern void check_arg_count(const Options *opts);
 /* newfile.c */
 extern int	cmd_new(const Options *opts);
 extern int	cmd_merge(const Options *opts);
+
+/* plan.c */
+extern int	cmd_plan(const Options *opts);
 
 #endif							/* PG_MIGRATE_H */
