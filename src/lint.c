@@ -45,6 +45,7 @@
 #include "parser/parse_expr.h"
 #include "parser/parse_node.h"
 #include "parser/parse_type.h"
+#include "parser/parser.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
@@ -111,7 +112,9 @@ typedef struct LintState
 	List	   *checks;			/* LintCheck: NOT NULL checks added so far */
 	bool		lock_timeout;	/* a SET lock_timeout to a nonzero value is in force */
 	bool		timeout_reported;
-	SqlStatement *stmt;			/* the statement being linted */
+	const char *sql;			/* the SQL linted */
+	RawStmt    *raw;			/* the statement being linted */
+	bool		notices;		/* false: findings of severity notice are not kept */
 	List	   *findings;		/* LintFinding */
 } LintState;
 
@@ -261,17 +264,47 @@ shorten_statement(const char *sql)
 	return buf.data;
 }
 
+/* A token visitor: notes where the first token is, and stops. */
+static bool
+first_token(int start, int end, void *arg)
+{
+	(void) end;
+	*(int *) arg = start;
+	return false;
+}
+
+/*
+ * The line of the statement being linted (of its first word, after the
+ * whitespace and comments before it) and its text, as sql_statements()
+ * gives them; worked out only for a finding.
+ */
+static void
+statement_position(LintState *st, int *line, char **text)
+{
+	int			loc = st->raw->stmt_location;
+	int			len = st->raw->stmt_len > 0 ? st->raw->stmt_len : (int) strlen(st->sql + loc);
+	int			start = 0;
+
+	(void) sqlscan_tokens(pnstrdup(st->sql + loc, len), first_token, &start);
+	*line = line_of_offset(st->sql, loc + start);
+	*text = pnstrdup(st->sql + loc + start, len - start);
+}
+
 /* Records a finding of the statement being linted. */
 static void
 add_finding(LintState *st, const char *rule, const char *severity, const LintRel *rel,
 			char *message, const char *hint)
 {
-	LintFinding *f = palloc0(sizeof(LintFinding));
+	LintFinding *f;
+	char	   *text;
 
+	if (!st->notices && strcmp(severity, "notice") == 0)
+		return;
+	f = palloc0(sizeof(LintFinding));
 	f->rule = rule;
 	f->severity = severity;
-	f->line = st->stmt->line;
-	f->statement = shorten_statement(st->stmt->sql);
+	statement_position(st, &f->line, &text);
+	f->statement = shorten_statement(text);
 	f->relation = rel && rel->rv ? NameListToString(list_make2(makeString(rel->rv->schemaname ?
 																		  rel->rv->schemaname : ""),
 														   makeString(rel->rv->relname))) : NULL;
@@ -1018,28 +1051,51 @@ rule_ignored(const char *rule, char **ignore, int nignore)
 }
 
 /*
+ * The raw parse trees of SQL as a revision's SQL is read, with
+ * standard_conforming_strings on (sqlcheck.c).  The setting is changed only
+ * when it is off; an error undoes it with its (sub)transaction.
+ */
+static List *
+lint_parse(const char *sql)
+{
+	int			nestlevel;
+	List	   *stmts;
+
+	if (standard_conforming_strings)
+		return raw_parser(sql, RAW_PARSE_DEFAULT);
+	nestlevel = NewGUCNestLevel();
+	(void) set_config_option("standard_conforming_strings", "on",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	stmts = raw_parser(sql, RAW_PARSE_DEFAULT);
+	AtEOXact_GUC(false, nestlevel);
+	return stmts;
+}
+
+/*
  * The findings of SQL, in statement order, without those of the rules
- * ignored (rule names).
+ * ignored (rule names); without those of severity notice unless notices.
+ * A statement's line and text are worked out only for its findings.
  */
 List *
-lint_findings(const char *sql, char **ignore, int nignore)
+lint_findings(const char *sql, char **ignore, int nignore, bool notices)
 {
 	LintState	st = {0};
-	SqlStatement *stmts;
-	int			nstmts;
+	List	   *stmts;
 	List	   *kept = NIL;
 	ListCell   *lc;
 
 	if (sql == NULL || sql[0] == '\0')
 		return NIL;
-	stmts = sql_statements(sql, &nstmts);
-	for (int i = 0; i < nstmts; i++)
-		note_statement_indexes(&st, stmts[i].stmt);
-	for (int i = 0; i < nstmts; i++)
+	stmts = lint_parse(sql);
+	st.sql = sql;
+	st.notices = notices;
+	foreach(lc, stmts)
+		note_statement_indexes(&st, lfirst_node(RawStmt, lc)->stmt);
+	foreach(lc, stmts)
 	{
 		CHECK_FOR_INTERRUPTS();
-		st.stmt = &stmts[i];
-		lint_statement(&st, stmts[i].stmt);
+		st.raw = lfirst_node(RawStmt, lc);
+		lint_statement(&st, st.raw->stmt);
 	}
 	foreach(lc, st.findings)
 		if (!rule_ignored(((LintFinding *) lfirst(lc))->rule, ignore, nignore))
@@ -1073,7 +1129,7 @@ lint_at_add(const char *name, const char *up, int line_base, char **ignore, int 
 	if (migrate_lint_mode == LINT_OFF)
 		return;
 	rules = lint_ignored_rules(ignore ? strings_to_array(ignore, nignore) : NULL, &nignored);
-	findings = lint_findings(up, rules, nignored);
+	findings = lint_findings(up, rules, nignored, false);
 	initStringInfo(&errors);
 	foreach(lc, findings)
 	{
@@ -1231,7 +1287,7 @@ lint_step_findings(const char *id, bool down)
 	if (!nulls[1])
 		ignore = lint_ignored_rules(DatumGetArrayTypeP(values[1]), &nignore);
 	if (!nulls[0])
-		findings = lint_findings(TextDatumGetCString(values[0]), ignore, nignore);
+		findings = lint_findings(TextDatumGetCString(values[0]), ignore, nignore, true);
 	lines = palloc(sizeof(char *) * Max(list_length(findings), 1));
 	foreach(lc, findings)
 	{
@@ -1251,7 +1307,7 @@ migrate_lint_sql(PG_FUNCTION_ARGS)
 	char	   *sql = required_text_arg(fcinfo, 0, "sql");
 
 	InitMaterializedSRF(fcinfo, 0);
-	put_findings(fcinfo, lint_findings(normalize_line_ends(sql, true), NULL, 0));
+	put_findings(fcinfo, lint_findings(normalize_line_ends(sql, true), NULL, 0, true));
 	return (Datum) 0;
 }
 
@@ -1279,7 +1335,7 @@ migrate_lint(PG_FUNCTION_ARGS)
 	id = pstrdup(g->revs[revision_resolve(g, ref)].id);
 	sql = catalog_fetch_sql(id, down);
 	ignore = lint_ignored_rules(fetch_lint_ignore(id), &nignore);
-	put_findings(fcinfo, lint_findings(sql, ignore, nignore));
+	put_findings(fcinfo, lint_findings(sql, ignore, nignore, true));
 	SPI_finish();
 	return (Datum) 0;
 }
