@@ -119,6 +119,13 @@ SET migrate.lint_error_rows = 5000;
 SELECT rule, severity FROM migrate.lint_sql('SET lock_timeout = ''2s''; CREATE INDEX ON lint_10k (b)');
 RESET migrate.lint_warn_rows;
 RESET migrate.lint_error_rows;
+-- the SQL is read with standard_conforming_strings on, as it runs, whatever
+-- the session says (and the session's setting stays)
+SET standard_conforming_strings = off;
+SELECT rule, severity, line, statement
+  FROM migrate.lint_sql(E'SET lock_timeout = ''2s'';\nSELECT ''\\'';\n/* next */ CREATE INDEX ON lint_1m (b)');
+SHOW standard_conforming_strings;
+RESET standard_conforming_strings;
 -- empty SQL, and SQL that does not parse
 SELECT count(*) FROM migrate.lint_sql('');
 SELECT * FROM migrate.lint_sql('CREATE INDEX ON');

@@ -113,7 +113,8 @@ typedef struct LintState
 	bool		lock_timeout;	/* a SET lock_timeout to a nonzero value is in force */
 	bool		timeout_reported;
 	const char *sql;			/* the SQL linted */
-	RawStmt    *raw;			/* the statement being linted */
+	int			index;			/* of the statement being linted, from 0 */
+	SqlStatement *positions;	/* every statement's line and text, once needed */
 	bool		notices;		/* false: findings of severity notice are not kept */
 	List	   *findings;		/* LintFinding */
 } LintState;
@@ -264,30 +265,21 @@ shorten_statement(const char *sql)
 	return buf.data;
 }
 
-/* A token visitor: notes where the first token is, and stops. */
-static bool
-first_token(int start, int end, void *arg)
-{
-	(void) end;
-	*(int *) arg = start;
-	return false;
-}
-
 /*
  * The line of the statement being linted (of its first word, after the
- * whitespace and comments before it) and its text, as sql_statements()
- * gives them; worked out only for a finding.
+ * whitespace and comments before it) and its text: sql_statements() splits
+ * the SQL once, at the first finding, so that SQL without findings is only
+ * parsed.
  */
 static void
 statement_position(LintState *st, int *line, char **text)
 {
-	int			loc = st->raw->stmt_location;
-	int			len = st->raw->stmt_len > 0 ? st->raw->stmt_len : (int) strlen(st->sql + loc);
-	int			start = 0;
+	int			n;
 
-	(void) sqlscan_tokens(pnstrdup(st->sql + loc, len), first_token, &start);
-	*line = line_of_offset(st->sql, loc + start);
-	*text = pnstrdup(st->sql + loc + start, len - start);
+	if (st->positions == NULL)
+		st->positions = sql_statements(st->sql, &n);
+	*line = st->positions[st->index].line;
+	*text = st->positions[st->index].sql;
 }
 
 /* Records a finding of the statement being linted. */
@@ -1074,7 +1066,7 @@ lint_parse(const char *sql)
 /*
  * The findings of SQL, in statement order, without those of the rules
  * ignored (rule names); without those of severity notice unless notices.
- * A statement's line and text are worked out only for its findings.
+ * The statements' lines and texts are worked out only for findings.
  */
 List *
 lint_findings(const char *sql, char **ignore, int nignore, bool notices)
@@ -1094,8 +1086,8 @@ lint_findings(const char *sql, char **ignore, int nignore, bool notices)
 	foreach(lc, stmts)
 	{
 		CHECK_FOR_INTERRUPTS();
-		st.raw = lfirst_node(RawStmt, lc);
-		lint_statement(&st, st.raw->stmt);
+		st.index = foreach_current_index(lc);
+		lint_statement(&st, lfirst_node(RawStmt, lc)->stmt);
 	}
 	foreach(lc, st.findings)
 		if (!rule_ignored(((LintFinding *) lfirst(lc))->rule, ignore, nignore))
