@@ -31,6 +31,8 @@ usage(void)
 		   "  upgrade [TARGET]     apply what TARGET needs (default head), a transaction each\n"
 		   "  downgrade TARGET     run the down SQL of what comes after TARGET\n"
 		   "  stamp TARGET         set the applied set to TARGET without running SQL\n"
+		   "  plan upgrade [TARGET] | plan downgrade TARGET | plan stamp TARGET\n"
+		   "                       the steps and their SQL's lint findings, changing nothing\n"
 		   "  current              the current heads\n"
 		   "  heads                the graph heads\n"
 		   "  history              the revisions, newest first\n"
@@ -75,7 +77,7 @@ usage(void)
 }
 
 /* Exits 1 with the usual pointer to --help. */
-static void
+void
 bad_usage(const char *fmt, const char *arg)
 {
 	fprintf(stderr, "%s: error: ", progname);
@@ -341,6 +343,8 @@ main(int argc, char **argv)
 					  opts.nargs == 0 ? "" : opts.args[1]);
 		return cmd_import(&opts);
 	}
+	if (strcmp(opts.command, "plan") == 0)
+		return cmd_plan(&opts);
 	if (!is_database_command(opts.command))
 		bad_usage("unknown command \"%s\"", opts.command);
 	check_arg_count(&opts);

@@ -62,6 +62,8 @@ typedef struct FileRev
 	char	   *labels;			/* "" when none */
 	bool		has_child;
 } FileRev;
+/* pg_migrate.c */
+extern void bad_usage(const char *fmt, const char *arg);
 
 /* connect.c */
 extern void pg_fatal(const char *fmt,...) __attribute__((format(printf, 1, 2), noreturn));
@@ -108,5 +110,7 @@ extern int	run_fleet(const Options *opts);
 
 /* import.c */
 extern int	cmd_import(const Options *opts);
+/* plan.c */
+extern int	cmd_plan(const Options *opts);
 
 #endif							/* PG_MIGRATE_H */

@@ -1,6 +1,7 @@
 -- Lint: migrate.lint_sql() and migrate.lint() read the raw parse trees and
 -- the live catalog.  Each rule, its positive and negative case, on tables
--- of 0, 10,000 and 1,000,000 rows (analyzed): a notice below
+-- of 0, 10,000 and 1,000,000 rows (analyzed; real rows, one 1,000,000-row
+-- table shared by the rules): a notice below
 -- migrate.lint_warn_rows (10000), a warning from it, an error from
 -- migrate.lint_error_rows (1000000).  Then add(): findings of severity
 -- warning or error as WARNINGs, migrate.lint = error refusing, lint_ignore
@@ -20,6 +21,10 @@ INSERT INTO lint_1m SELECT i, i, 'x', i, i % 1000 FROM generate_series(1, 100000
 CREATE UNIQUE INDEX lint_0_a ON lint_0 (a);
 CREATE UNIQUE INDEX lint_10k_a ON lint_10k (a);
 CREATE UNIQUE INDEX lint_1m_a ON lint_1m (a);
+-- in the catalog: a validated CHECK proving p not null, one not validated for n
+ALTER TABLE lint_0 ADD CONSTRAINT lint_0_p_nn CHECK (p IS NOT NULL), ADD CONSTRAINT lint_0_n_nn CHECK (n IS NOT NULL) NOT VALID;
+ALTER TABLE lint_10k ADD CONSTRAINT lint_10k_p_nn CHECK (p IS NOT NULL), ADD CONSTRAINT lint_10k_n_nn CHECK (n IS NOT NULL) NOT VALID;
+ALTER TABLE lint_1m ADD CONSTRAINT lint_1m_p_nn CHECK (p IS NOT NULL), ADD CONSTRAINT lint_1m_n_nn CHECK (n IS NOT NULL) NOT VALID;
 ANALYZE lint_parent, lint_0, lint_10k, lint_1m;
 
 -- every case on every table: %1$I is the table; SET lock_timeout first
@@ -60,7 +65,14 @@ INSERT INTO lint_case VALUES
  (31, 'no lock_timeout', 'ALTER TABLE %1$I ADD COLUMN d int'),
  (32, 'lock_timeout 0', 'SET lock_timeout = 0; ALTER TABLE %1$I ADD COLUMN d int'),
  (33, 'lock_timeout reset', 'SET lock_timeout = ''1s''; RESET lock_timeout; ALTER TABLE %1$I ADD COLUMN d int');
-UPDATE lint_case SET sql = 'SET lock_timeout = ''2s''; ' || sql WHERE n <= 30;
+INSERT INTO lint_case VALUES
+ (34, 'identity', 'ALTER TABLE %1$I ADD COLUMN c int GENERATED ALWAYS AS IDENTITY'),
+ (35, 'stored generated', 'ALTER TABLE %1$I ADD COLUMN c int GENERATED ALWAYS AS (a + 1) STORED'),
+ (36, 'set not null, validated check in the catalog', 'ALTER TABLE %1$I ALTER COLUMN p SET NOT NULL'),
+ (37, 'set not null, check not valid in the catalog', 'ALTER TABLE %1$I ALTER COLUMN n SET NOT NULL'),
+ (38, 'cluster of a table created before', 'CREATE TABLE %1$s_copy (LIKE %1$I INCLUDING ALL); CLUSTER %1$s_copy USING %1$s_copy_pkey'),
+ (39, 'drop of a table created before', 'CREATE TABLE %1$s_copy (id int); DROP TABLE %1$s_copy');
+UPDATE lint_case SET sql = 'SET lock_timeout = ''2s''; ' || sql WHERE n <= 30 OR n >= 34;
 
 SELECT c.n, c.name, t AS "table",
        coalesce(string_agg(l.rule || ' ' || l.severity, ', ' ORDER BY l.rule), '-') AS findings
@@ -88,6 +100,18 @@ SELECT rule, severity, relation FROM migrate.lint_sql('CREATE TABLE n (id int, p
 -- exist yet is unknown (no finding)
 SELECT rule, severity, relation FROM migrate.lint_sql('VACUUM FULL');
 SELECT rule, severity FROM migrate.lint_sql('SET lock_timeout = ''2s''; ALTER TABLE lint_1m ADD COLUMN z int DEFAULT not_yet_a_function()');
+-- migrate.lock_timeout satisfies require-lock-timeout
+SET migrate.lock_timeout = '2s';
+SELECT rule, severity FROM migrate.lint_sql('ALTER TABLE lint_1m ADD COLUMN d int; CREATE INDEX ON lint_1m (b)');
+RESET migrate.lock_timeout;
+-- a partitioned table has no size: a warning; a table never vacuumed nor
+-- analyzed counts as full (291 rows a page)
+CREATE TABLE lint_part (id int, b int) PARTITION BY RANGE (id);
+CREATE TABLE lint_fresh (id int, b int) WITH (autovacuum_enabled = false);
+INSERT INTO lint_fresh SELECT i, i FROM generate_series(1, 1000) i;
+SELECT rule, severity, relation, estimated_rows, size
+  FROM migrate.lint_sql('SET lock_timeout = ''2s''; CREATE INDEX ON lint_part (b); CREATE INDEX ON lint_fresh (b)');
+DROP TABLE lint_part, lint_fresh;
 -- the thresholds are settings
 SET migrate.lint_warn_rows = 0;
 SELECT rule, severity FROM migrate.lint_sql('SET lock_timeout = ''2s''; CREATE INDEX ON lint_0 (b)');
@@ -95,6 +119,13 @@ SET migrate.lint_error_rows = 5000;
 SELECT rule, severity FROM migrate.lint_sql('SET lock_timeout = ''2s''; CREATE INDEX ON lint_10k (b)');
 RESET migrate.lint_warn_rows;
 RESET migrate.lint_error_rows;
+-- the SQL is read with standard_conforming_strings on, as it runs, whatever
+-- the session says (and the session's setting stays)
+SET standard_conforming_strings = off;
+SELECT rule, severity, line, statement
+  FROM migrate.lint_sql(E'SET lock_timeout = ''2s'';\nSELECT ''\\'';\n/* next */ CREATE INDEX ON lint_1m (b)');
+SHOW standard_conforming_strings;
+RESET standard_conforming_strings;
 -- empty SQL, and SQL that does not parse
 SELECT count(*) FROM migrate.lint_sql('');
 SELECT * FROM migrate.lint_sql('CREATE INDEX ON');

@@ -266,3 +266,34 @@ COMMENT ON COLUMN migrate.log.elapsed IS 'from the start of the first step to th
 COMMENT ON COLUMN migrate.log.success IS 'whether every step succeeded';
 COMMENT ON COLUMN migrate.log.error IS 'the SQLSTATE and message of the first failed step, if any';
 -- --- end of log --------------------------------------------------------------
+-- lintplan: plan() shows each step's lint findings (issue 17), a new OUT
+-- column; plan(text, text) is created again and the EXECUTE privileges
+-- granted on 1.0's are granted on the new one.
+CREATE TEMPORARY TABLE migrate_update_plan_grants AS
+SELECT a.grantee
+  FROM pg_catalog.pg_proc p, LATERAL pg_catalog.aclexplode(p.proacl) a
+ WHERE p.pronamespace = 'migrate'::regnamespace AND p.proname = 'plan'
+   AND a.privilege_type = 'EXECUTE' AND a.grantee <> p.proowner;
+
+ALTER EXTENSION migrate DROP FUNCTION migrate.plan(text, text);
+DROP FUNCTION migrate.plan(text, text);
+CREATE FUNCTION migrate.plan(operation text, target text)
+RETURNS TABLE (step integer, revision text, operation text, message text, findings text[])
+AS 'MODULE_PATHNAME', 'migrate_plan'
+LANGUAGE c STABLE;
+REVOKE ALL ON FUNCTION migrate.plan(text, text) FROM PUBLIC;
+COMMENT ON FUNCTION migrate.plan(text, text) IS 'what upgrade, downgrade or stamp would do, changing nothing; findings: the lint findings of the SQL each step runs (NULL for a stamp step)';
+
+DO $plan_grants$
+DECLARE
+    g record;
+BEGIN
+    FOR g IN SELECT * FROM migrate_update_plan_grants LOOP
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION migrate.plan(text, text) TO %s',
+            CASE WHEN g.grantee = 0 THEN 'PUBLIC'
+                 ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(g.grantee)) END);
+    END LOOP;
+END
+$plan_grants$;
+DROP TABLE migrate_update_plan_grants;
+-- --- end of lintplan ---------------------------------------------------------

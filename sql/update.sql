@@ -306,6 +306,41 @@ RESET ROLE;
 REVOKE ALL ON migrate.log FROM regress_update_auditor;
 REVOKE USAGE ON SCHEMA migrate FROM regress_update_auditor;
 DROP ROLE regress_update_auditor;
+-- lintplan: plan() gains the column findings (1.1 creates it again): a
+-- grant on 1.0's plan() carries over, and each step shows the lint findings
+-- of the SQL it runs (a downgrade step its down SQL; NULL for a stamp
+-- step, which runs none), less the rules the revision ignores.
+SET client_min_messages = warning;
+DROP EXTENSION migrate;
+CREATE EXTENSION migrate VERSION '1.0';
+RESET client_min_messages;
+CREATE ROLE regress_update_planner;
+GRANT USAGE ON SCHEMA migrate TO regress_update_planner;
+GRANT EXECUTE ON FUNCTION migrate.plan(text, text) TO regress_update_planner;
+CREATE TABLE t_plan (id int);
+SELECT migrate.add('p1', 'CREATE INDEX t_plan_id ON t_plan (id)', 'DROP TABLE t_plan');
+-- 1.0's plan() with the 1.1 library: four columns
+SELECT * FROM migrate.plan('upgrade', 'head');
+ALTER EXTENSION migrate UPDATE;
+SELECT has_function_privilege('regress_update_planner', 'migrate.plan(text, text)', 'EXECUTE')
+       AS planner_may;
+SELECT migrate.add('p2', E'ALTER TABLE t_plan RENAME id TO key;\nVACUUM FULL t_plan',
+                   'SELECT 1', lint_ignore => '{"renaming-column: nothing reads it yet"}');
+SET ROLE regress_update_planner;
+SELECT step, revision, operation, findings IS NULL AS no_findings, f.finding
+  FROM migrate.plan('upgrade', 'head') LEFT JOIN LATERAL unnest(findings) f(finding) ON true
+ ORDER BY step, f.finding;
+SELECT * FROM migrate.plan('stamp', 'p1');
+RESET ROLE;
+SELECT migrate.stamp('p1');
+SET ROLE regress_update_planner;
+SELECT step, revision, operation, unnest(findings) AS finding
+  FROM migrate.plan('downgrade', 'base');
+RESET ROLE;
+REVOKE ALL ON FUNCTION migrate.plan(text, text) FROM regress_update_planner;
+REVOKE USAGE ON SCHEMA migrate FROM regress_update_planner;
+DROP ROLE regress_update_planner;
+DROP TABLE t_plan;
 -- a fresh install again, for the tests that follow
 DROP EXTENSION migrate;
 CREATE EXTENSION migrate;

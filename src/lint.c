@@ -45,6 +45,7 @@
 #include "parser/parse_expr.h"
 #include "parser/parse_node.h"
 #include "parser/parse_type.h"
+#include "parser/parser.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
@@ -111,7 +112,10 @@ typedef struct LintState
 	List	   *checks;			/* LintCheck: NOT NULL checks added so far */
 	bool		lock_timeout;	/* a SET lock_timeout to a nonzero value is in force */
 	bool		timeout_reported;
-	SqlStatement *stmt;			/* the statement being linted */
+	const char *sql;			/* the SQL linted */
+	int			index;			/* of the statement being linted, from 0 */
+	SqlStatement *positions;	/* every statement's line and text, once needed */
+	bool		notices;		/* false: findings of severity notice are not kept */
 	List	   *findings;		/* LintFinding */
 } LintState;
 
@@ -261,17 +265,38 @@ shorten_statement(const char *sql)
 	return buf.data;
 }
 
+/*
+ * The line of the statement being linted (of its first word, after the
+ * whitespace and comments before it) and its text: sql_statements() splits
+ * the SQL once, at the first finding, so that SQL without findings is only
+ * parsed.
+ */
+static void
+statement_position(LintState *st, int *line, char **text)
+{
+	int			n;
+
+	if (st->positions == NULL)
+		st->positions = sql_statements(st->sql, &n);
+	*line = st->positions[st->index].line;
+	*text = st->positions[st->index].sql;
+}
+
 /* Records a finding of the statement being linted. */
 static void
 add_finding(LintState *st, const char *rule, const char *severity, const LintRel *rel,
 			char *message, const char *hint)
 {
-	LintFinding *f = palloc0(sizeof(LintFinding));
+	LintFinding *f;
+	char	   *text;
 
+	if (!st->notices && strcmp(severity, "notice") == 0)
+		return;
+	f = palloc0(sizeof(LintFinding));
 	f->rule = rule;
 	f->severity = severity;
-	f->line = st->stmt->line;
-	f->statement = shorten_statement(st->stmt->sql);
+	statement_position(st, &f->line, &text);
+	f->statement = shorten_statement(text);
 	f->relation = rel && rel->rv ? NameListToString(list_make2(makeString(rel->rv->schemaname ?
 																		  rel->rv->schemaname : ""),
 														   makeString(rel->rv->relname))) : NULL;
@@ -1018,28 +1043,51 @@ rule_ignored(const char *rule, char **ignore, int nignore)
 }
 
 /*
+ * The raw parse trees of SQL as a revision's SQL is read, with
+ * standard_conforming_strings on (sqlcheck.c).  The setting is changed only
+ * when it is off; an error undoes it with its (sub)transaction.
+ */
+static List *
+lint_parse(const char *sql)
+{
+	int			nestlevel;
+	List	   *stmts;
+
+	if (standard_conforming_strings)
+		return raw_parser(sql, RAW_PARSE_DEFAULT);
+	nestlevel = NewGUCNestLevel();
+	(void) set_config_option("standard_conforming_strings", "on",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	stmts = raw_parser(sql, RAW_PARSE_DEFAULT);
+	AtEOXact_GUC(false, nestlevel);
+	return stmts;
+}
+
+/*
  * The findings of SQL, in statement order, without those of the rules
- * ignored (rule names).
+ * ignored (rule names); without those of severity notice unless notices.
+ * The statements' lines and texts are worked out only for findings.
  */
 List *
-lint_findings(const char *sql, char **ignore, int nignore)
+lint_findings(const char *sql, char **ignore, int nignore, bool notices)
 {
 	LintState	st = {0};
-	SqlStatement *stmts;
-	int			nstmts;
+	List	   *stmts;
 	List	   *kept = NIL;
 	ListCell   *lc;
 
 	if (sql == NULL || sql[0] == '\0')
 		return NIL;
-	stmts = sql_statements(sql, &nstmts);
-	for (int i = 0; i < nstmts; i++)
-		note_statement_indexes(&st, stmts[i].stmt);
-	for (int i = 0; i < nstmts; i++)
+	stmts = lint_parse(sql);
+	st.sql = sql;
+	st.notices = notices;
+	foreach(lc, stmts)
+		note_statement_indexes(&st, lfirst_node(RawStmt, lc)->stmt);
+	foreach(lc, stmts)
 	{
 		CHECK_FOR_INTERRUPTS();
-		st.stmt = &stmts[i];
-		lint_statement(&st, stmts[i].stmt);
+		st.index = foreach_current_index(lc);
+		lint_statement(&st, lfirst_node(RawStmt, lc)->stmt);
 	}
 	foreach(lc, st.findings)
 		if (!rule_ignored(((LintFinding *) lfirst(lc))->rule, ignore, nignore))
@@ -1073,7 +1121,7 @@ lint_at_add(const char *name, const char *up, int line_base, char **ignore, int 
 	if (migrate_lint_mode == LINT_OFF)
 		return;
 	rules = lint_ignored_rules(ignore ? strings_to_array(ignore, nignore) : NULL, &nignored);
-	findings = lint_findings(up, rules, nignored);
+	findings = lint_findings(up, rules, nignored, false);
 	initStringInfo(&errors);
 	foreach(lc, findings)
 	{
@@ -1206,6 +1254,42 @@ fetch_lint_ignore(const char *id)
 	return DatumGetArrayTypeP(value);
 }
 
+/*
+ * The findings of a plan step as plan() shows them, one line each
+ * ("warning rule line 3: message"): the lint of the revision's up SQL (down
+ * SQL for a step that unapplies it), less the rules it ignores.  Read with
+ * the query's snapshot, as every listing.
+ */
+ArrayType *
+lint_step_findings(const char *id, bool down)
+{
+	const char *cols[2] = {down ? "down_sql" : "up_sql", "lint_ignore"};
+	Datum		values[2];
+	bool		nulls[2] = {true, true};
+	List	   *findings = NIL;
+	char	  **lines;
+	char	  **ignore = NULL;
+	int			nignore = 0;
+	int			n = 0;
+	ListCell   *lc;
+
+	if (!catalog_read_revision(id, false, catalog_has_transactional() ? 2 : 1, cols, values,
+							   nulls, NULL))
+		elog(ERROR, "revision \"%s\" vanished", id);
+	if (!nulls[1])
+		ignore = lint_ignored_rules(DatumGetArrayTypeP(values[1]), &nignore);
+	if (!nulls[0])
+		findings = lint_findings(TextDatumGetCString(values[0]), ignore, nignore, true);
+	lines = palloc(sizeof(char *) * Max(list_length(findings), 1));
+	foreach(lc, findings)
+	{
+		LintFinding *f = lfirst(lc);
+
+		lines[n++] = psprintf("%s %s line %d: %s", f->severity, f->rule, f->line, f->message);
+	}
+	return strings_to_array(lines, n);
+}
+
 PG_FUNCTION_INFO_V1(migrate_lint_sql);
 
 /* migrate.lint_sql(sql): the findings of SQL against the live catalog. */
@@ -1215,7 +1299,7 @@ migrate_lint_sql(PG_FUNCTION_ARGS)
 	char	   *sql = required_text_arg(fcinfo, 0, "sql");
 
 	InitMaterializedSRF(fcinfo, 0);
-	put_findings(fcinfo, lint_findings(normalize_line_ends(sql, true), NULL, 0));
+	put_findings(fcinfo, lint_findings(normalize_line_ends(sql, true), NULL, 0, true));
 	return (Datum) 0;
 }
 
@@ -1243,7 +1327,7 @@ migrate_lint(PG_FUNCTION_ARGS)
 	id = pstrdup(g->revs[revision_resolve(g, ref)].id);
 	sql = catalog_fetch_sql(id, down);
 	ignore = lint_ignored_rules(fetch_lint_ignore(id), &nignore);
-	put_findings(fcinfo, lint_findings(sql, ignore, nignore));
+	put_findings(fcinfo, lint_findings(sql, ignore, nignore, true));
 	SPI_finish();
 	return (Datum) 0;
 }

@@ -292,53 +292,71 @@ migrate_show(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
+/* The operation plan() names: upgrade, downgrade or stamp. */
+static OperationKind
+plan_operation(const char *opname)
+{
+	if (strcmp(opname, "upgrade") == 0)
+		return OP_UPGRADE;
+	if (strcmp(opname, "downgrade") == 0)
+		return OP_DOWNGRADE;
+	if (strcmp(opname, "stamp") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid operation \"%s\"", opname),
+				 errhint("The operation is upgrade, downgrade or stamp.")));
+	return OP_STAMP;
+}
+
 PG_FUNCTION_INFO_V1(migrate_plan);
 
-/* migrate.plan(operation, target): the steps the operation would take. */
+/*
+ * migrate.plan(operation, target): the steps the operation would take, and
+ * (1.1) the lint findings of the SQL each step runs: NULL for a stamp step,
+ * which runs none.  1.0's plan() has four columns: the fifth is not made
+ * there.  Each step is linted in a memory context of its own.
+ */
 Datum
 migrate_plan(PG_FUNCTION_ARGS)
 {
 	char	   *opname = required_text_arg(fcinfo, 0, "operation");
 	char	   *target = required_text_arg(fcinfo, 1, "target");
+	OperationKind op = plan_operation(opname);
 	ReturnSetInfo *rsinfo;
-	OperationKind op;
 	Graph	   *g;
-	StepPlan	   *plan;
-
-	if (strcmp(opname, "upgrade") == 0)
-		op = OP_UPGRADE;
-	else if (strcmp(opname, "downgrade") == 0)
-		op = OP_DOWNGRADE;
-	else if (strcmp(opname, "stamp") == 0)
-		op = OP_STAMP;
-	else
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid operation \"%s\"", opname),
-				 errhint("The operation is upgrade, downgrade or stamp.")));
+	StepPlan   *plan;
+	MemoryContext stepcxt;
+	bool		with_findings;
 
 	InitMaterializedSRF(fcinfo, 0);
 	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	with_findings = rsinfo->setDesc->natts >= 5;
 	catalog_connect();
 	g = graph_load(true);
 	plan = plan_build(g, op, target_resolve(g, target), target);
+	stepcxt = AllocSetContextCreate(CurrentMemoryContext, "migrate plan step",
+									ALLOCSET_DEFAULT_SIZES);
 
 	for (int i = 0; i < plan->nsteps; i++)
 	{
 		Revision   *r = &g->revs[plan->steps[i]];
-		Datum		values[4];
-		bool		nulls[4] = {0};
-		const char *stepop;
+		Datum		values[5];
+		bool		nulls[5] = {0};
+		MemoryContext old = MemoryContextSwitchTo(stepcxt);
 
-		if (op == OP_STAMP)
-			stepop = plan->unapply[i] ? "unstamp" : "stamp";
-		else
-			stepop = opname;
 		values[0] = Int32GetDatum(i + 1);
 		values[1] = CStringGetTextDatum(r->id);
-		values[2] = CStringGetTextDatum(stepop);
+		if (op == OP_STAMP)
+			values[2] = CStringGetTextDatum(plan->unapply[i] ? "unstamp" : "stamp");
+		else
+			values[2] = CStringGetTextDatum(opname);
 		values[3] = CStringGetTextDatum(r->message);
+		nulls[4] = op == OP_STAMP || !with_findings;
+		if (!nulls[4])
+			values[4] = PointerGetDatum(lint_step_findings(r->id, plan->unapply[i]));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(stepcxt);
 	}
 	SPI_finish();
 	return (Datum) 0;

@@ -391,10 +391,11 @@ extern void locksafe_begin_revision(void);
 extern int	locksafe_execute(const char *sql, StepContext *sc);
 extern char *lock_retries_detail(int lock_retries);
 extern void lint_init(void);
-extern List *lint_findings(const char *sql, char **ignore, int nignore);
+extern List *lint_findings(const char *sql, char **ignore, int nignore, bool notices);
 extern void lint_check_ignore(const char *name, char **entries, int n);
 extern char **lint_ignored_rules(ArrayType *arr, int *n);
 extern void lint_at_add(const char *name, const char *up, int line_base, char **ignore,
 						int nignore);
+extern ArrayType *lint_step_findings(const char *id, bool down);
 
 #endif							/* MIGRATE_H */

@@ -3,7 +3,8 @@
 # lock, after a backoff.  Another session holds a lock on a table for 3 s:
 #  - deploy's ALTER TABLE retries and succeeds once the lock is gone, and the
 #    history row counts the retries; meanwhile the application's own queries
-#    on the table are never blocked longer than about the lock timeout;
+#    on the table, timed in the server, are never blocked much longer than
+#    the lock timeout;
 #  - with too few retries the revision fails with 55P03, recorded;
 #  - without retries, lock_timeout alone fails it at once;
 #  - upgrade() retries the same way, in the caller's transaction.
@@ -37,6 +38,29 @@ query(q{
 	SELECT migrate.add('r3', 'ALTER TABLE app ADD COLUMN c3 int', 'ALTER TABLE app DROP COLUMN c3');
 	SELECT migrate.add('r4', 'ALTER TABLE app ADD COLUMN c4 int', 'ALTER TABLE app DROP COLUMN c4');
 });
+# The application: reads the table every 50 ms for secs seconds, each read
+# in a transaction of its own; the longest read (ms) and how many took over
+# 20 ms.
+query(q{
+	CREATE PROCEDURE app_probe(secs float8, INOUT longest_ms float8 DEFAULT 0,
+	                           INOUT waited int DEFAULT 0)
+	LANGUAGE plpgsql AS $$
+	DECLARE
+		stop timestamptz := clock_timestamp() + secs * interval '1 second';
+		t0 timestamptz;
+		ms float8;
+	BEGIN
+		WHILE clock_timestamp() < stop LOOP
+			t0 := clock_timestamp();
+			PERFORM count(*) FROM app;
+			ms := extract(epoch FROM clock_timestamp() - t0) * 1000;
+			longest_ms := round(greatest(longest_ms, ms)::numeric, 1);
+			waited := waited + (ms > 20)::int;
+			COMMIT;
+			PERFORM pg_sleep(0.05);
+		END LOOP;
+	END $$;
+});
 
 # A session that reads the table and keeps its ACCESS SHARE lock for $secs.
 sub hold_lock
@@ -56,22 +80,18 @@ my $holder = hold_lock('holder1', 3);
 my $deploy = start_client($node, 'deployer1',
 	"SET migrate.lock_timeout = '200ms'", "SET migrate.lock_retries = 40",
 	"CALL migrate.deploy('r1')");
-# the application's queries meanwhile, each on a connection of its own
-my $longest = 0;
-my $app_ok = 1;
-for my $i (1 .. 10)
-{
-	my $t0 = time;
-	my ($rc) = $node->psql('postgres', "SET statement_timeout = '2s'; SELECT count(*) FROM app");
-	my $took = time - $t0;
-	$app_ok = 0 if $rc != 0;
-	$longest = $took if $took > $longest;
-	select(undef, undef, undef, 0.2);
-}
+# the application's queries meanwhile, every 50 ms for 3 s, each in a
+# transaction of its own, timed in the server: one queued behind the
+# deploy's lock request waits until that request times out (200 ms)
+my $probe = start_client($node, 'app1', "SET statement_timeout = '5s'", 'CALL app_probe(3)');
 is(finish_client($deploy), 0, 'the deploy succeeds once the holder is gone');
 finish_client($holder);
-ok($app_ok, 'every application query succeeded while the deploy retried');
-cmp_ok($longest, '<', 1.5, 'no application query waited much longer than the lock timeout');
+is(finish_client($probe), 0, 'every application query succeeded while the deploy retried');
+my ($longest, $waited) = split /\|/, $probe->{out};
+note("application queries: the longest took $longest ms, $waited waited over 20 ms");
+cmp_ok($waited, '>=', 1, 'application queries were queued behind the lock request');
+cmp_ok($longest, '<', 200 + 300,
+	'no application query waited much longer than migrate.lock_timeout (200 ms)');
 like($deploy->{err}, qr/NOTICE:  revision "r1", line 1: a lock was not granted within migrate\.lock_timeout; retry 1 of 40/,
 	'each retry is a NOTICE');
 my $retries = query(q{SELECT (detail ->> 'lock_retries')::int FROM migrate.history
