@@ -46,7 +46,7 @@ SELECT * FROM migrate.current();
 -- Ambiguous: +1 with two current heads
 SELECT revision, message FROM migrate.upgrade('+1');
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate, * FROM state;
--- Ambiguous: the branch starting at r0 has two applied tips
+-- Ambiguous: two current revisions on the lineage of r0
 SELECT revision, message FROM migrate.downgrade('r0@-1');
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate, * FROM state;
 -- heads: what is missing of every branch
