@@ -12,7 +12,10 @@
  * A <rev> is a full id, a branch label or a unique id prefix of at least four
  * characters.  Relative steps walk the unique child or parent chain and stop
  * with an error at a fork or a merge, where "one step" has no single meaning;
- * only one step back from a merge, the last of a walk, is its parents.
+ * only one step back from a merge, the last of a walk, is its parents.  With
+ * a label, as in Alembic's _walk, a step forward counts only the children on
+ * the label's lineage (the labelled revision's ancestors and descendants),
+ * and <label>@+N / <label>@-N start at the current head on that lineage.
  *
  * Ids may contain "-" (2019-02-26-002946_create_user), so a text that is an
  * id or a label is that revision, even "x-1", and a text with "-" that starts
