@@ -39,7 +39,7 @@ SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate, * FROM graph;
 -- <label>@head: only that branch (and what it needs)
 SELECT revision, message FROM migrate.upgrade('right@head');
 SELECT * FROM state;
--- <label>@+N: within the branch
+-- <label>@+N: from the current head on the label's lineage, toward the label
 SELECT revision, message FROM migrate.upgrade('left@+1');
 SELECT * FROM state;
 SELECT * FROM migrate.current();

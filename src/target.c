@@ -62,8 +62,9 @@ typedef struct ParsedTarget
 								 * head, current or base, or NULL for a step
 								 * from current */
 	const char *from;			/* after "@": head, base or a <rev> the
-								 * branch step starts at, or NULL for its
-								 * applied tip; the <rev> of <label>@<rev> */
+								 * branch step starts at, or NULL for the
+								 * current head on the label's lineage; the
+								 * <rev> of <label>@<rev> */
 	int			steps;			/* the N of a relative step */
 	bool		forward;		/* the step is +N */
 } ParsedTarget;

@@ -11,8 +11,9 @@
 # Intentional differences (README, "Targets" and "Semantics") are counted
 # and skipped, each with its reason; any other mismatch fails and prints the
 # seed, the graph, the applied set and the call, to reproduce it.
-# MIGRATE_ALEMBIC_SEED and MIGRATE_ALEMBIC_GRAPHS (default 40, a few
-# seconds) reproduce or lengthen a run.
+# MIGRATE_ALEMBIC_SEED and MIGRATE_ALEMBIC_GRAPHS (default 40, at most 40
+# seconds of graphs) reproduce or lengthen a run; MIGRATE_ALEMBIC_SHOW_SKIPPED
+# prints the first three cases skipped for each reason.
 use strict;
 use warnings;
 
@@ -182,7 +183,7 @@ sub known_difference
 	  if $target =~ /\@base$/ && $op ne 'range';
 	return 'several targets where one needs another through depends_on: Alembic raises "overlaps", migrate applies their closure'
 	  if $theirs =~ /overlaps/;
-	return 'Alembic fails an internal assertion (history -r X: with X needed through depends_on)'
+	return 'Alembic fails an internal assertion (history -r X: with X needed through depends_on, or <rev>@base: with rev carrying several labels)'
 	  if $op eq 'range' && $theirs =~ /AssertionError/;
 	return 'stamp to several revisions: Alembic merges every current head into the first of them, dropping heads on no lineage of the target'
 	  if $op eq 'stamp' && $target =~ /heads$/;
@@ -190,7 +191,7 @@ sub known_difference
 	  if $op eq 'downgrade' && $target =~ /\@head$/;
 	return 'upgrade to base: migrate refuses it (22023)'
 	  if $op eq 'upgrade' && $target eq 'base';
-	return 'downgrade to several revisions (heads, a merge\'s parents): Alembic takes one'
+	return 'downgrade to several revisions (heads, <label>@heads): Alembic 1.8 raises (it downgrades to one revision), migrate keeps them all'
 	  if $op eq 'downgrade' && $target =~ /heads$/;
 	return 'a label whose revision depends on another branch: Alembic labels it through depends_on'
 	  if $target =~ /\@/ && $op eq 'range';
@@ -236,6 +237,9 @@ sub compare_state
 		if (defined $reason)
 		{
 			$skipped{$reason}++;
+			diag("skipped, $reason: graph $g: $op('$target') with applied {$applied}: "
+				  . "migrate $mine, Alembic $theirs\ngraph: " . $json->encode($revs))
+			  if $ENV{MIGRATE_ALEMBIC_SHOW_SKIPPED} && $skipped{$reason} <= 3;
 			next;
 		}
 		$failed++;
