@@ -167,7 +167,7 @@ sub on_lineage
 # Why a mismatch is an intentional difference, or undef.
 sub known_difference
 {
-	my ($op, $target, $mine, $theirs, $revs) = @_;
+	my ($op, $target, $mine, $theirs, $revs, $applied) = @_;
 	my $relative = $target =~ /[+-]\d+$/;
 	my ($label, $rev) = $target =~ /^(\w+)\@(\w+?)(?:[+-]\d+)?$/;
 	return 'relative steps: migrate refuses a step into a merge or from several current heads (21000), Alembic walks on or picks one head'
@@ -175,7 +175,7 @@ sub known_difference
 	return 'Alembic 1.8 raises "Ambiguous walk" one step back from a merge; migrate (SPEC, newer Alembic) steps to its parents'
 	  if $relative && $theirs =~ /Ambiguous walk/;
 	return 'stamp of a relative target: Alembic 1.8 resolves none (it raises, or with nothing applied reads <label>@-N from the graph heads)'
-	  if $op eq 'stamp' && $relative;
+	  if $op eq 'stamp' && $relative && ($theirs =~ /^ERROR/ || $applied eq '');
 	return '<label>@<rev> with <rev> off the label\'s lineage: migrate refuses it (42704) as Alembic\'s upgrade and stamp do; Alembic\'s downgrade ignores the label there'
 	  if $mine eq 'ERROR 42704' && defined $rev && $rev !~ /^(head|base)$/
 	  && !on_lineage($revs, $label, $rev);
@@ -233,7 +233,7 @@ sub compare_state
 		$compared++;
 		next if $mine =~ /^ERROR/ && $theirs =~ /^ERROR/;
 		next if $mine eq $theirs;
-		my $reason = known_difference($op, $target, $mine, $theirs, $revs);
+		my $reason = known_difference($op, $target, $mine, $theirs, $revs, $applied);
 		if (defined $reason)
 		{
 			$skipped{$reason}++;
