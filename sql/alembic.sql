@@ -59,6 +59,48 @@ SELECT step, revision, operation FROM migrate.plan('stamp', 'c2branch@head-1');
 SELECT step, revision, operation FROM migrate.plan('upgrade', 'c2branch@base+2');
 SELECT step, revision, operation FROM migrate.plan('upgrade', 'c2branch@c2+1');
 
+-- 9. downgrade('<label>@<rev>') at a fork unapplies only the children of
+-- rev toward the label; the other branch stays (downgrade, downgrade_sql
+-- and plan alike)
+SELECT migrate.stamp('d1'), migrate.stamp('d2');
+SELECT * FROM state;
+SELECT step, revision, operation FROM migrate.plan('downgrade', 'c1branch@b');
+SELECT step, revision, operation FROM migrate.plan('downgrade', 'c2branch@a');
+SELECT step, revision, operation FROM migrate.plan('downgrade', 'b');
+SELECT * FROM migrate.downgrade_sql('c2branch@b');
+SELECT revision FROM migrate.downgrade('c2branch@b');
+SELECT * FROM state;
+-- Ambiguous: b is a fork above a, the label's revision: no child leads to it
+SELECT step, revision, operation FROM migrate.plan('downgrade', 'a@b');
+
+-- 10. <label>@+N and <label>@-N start at the current head on the label's
+-- lineage (its ancestors and descendants), else at the last revision
+-- applied on it; steps at a fork go toward the label
+SELECT migrate.stamp('base'), migrate.stamp('a');
+SELECT step, revision, operation FROM migrate.plan('upgrade', 'c1branch@+1');
+SELECT step, revision, operation FROM migrate.plan('upgrade', 'c1branch@+2');
+SELECT step, revision, operation FROM migrate.plan('upgrade', 'c2branch@b+1');
+SELECT step, revision, operation FROM migrate.plan('upgrade', 'c2branch@base+3');
+-- Invalid input: an upgrade to a step back from the current state
+SELECT step, revision, operation FROM migrate.plan('upgrade', 'c1branch@-1');
+SELECT step, revision, operation FROM migrate.plan('upgrade', '-1');
+SELECT migrate.stamp('d1'), migrate.stamp('d2');
+SELECT step, revision, operation FROM migrate.plan('downgrade', 'c1branch@-1');
+-- two steps back is the fork b: only c1's side goes
+SELECT step, revision, operation FROM migrate.plan('downgrade', 'c1branch@-2');
+SELECT step, revision, operation FROM migrate.plan('downgrade', 'c2branch@base+2');
+-- steps back go past the first revision of the branch, down to base
+SELECT step, revision, operation FROM migrate.plan('downgrade', 'c1branch@head-3');
+SELECT step, revision, operation FROM migrate.plan('downgrade', 'c1branch@head-4');
+-- Undefined object: one step below base
+SELECT step, revision, operation FROM migrate.plan('downgrade', 'c1branch@head-5');
+-- stamp('<label>@<rev>'): when a current head is on rev's lineage (d1), every
+-- current head on the label's lineage (d2 for b) moves to rev too
+SELECT step, revision, operation FROM migrate.plan('stamp', 'c1');
+SELECT step, revision, operation FROM migrate.plan('stamp', 'b@c1');
+SELECT migrate.stamp('base'), migrate.stamp('c1'), migrate.stamp('d2');
+SELECT * FROM state;
+
 -- 3. downgrade to a target above the current state is an error, as in Alembic
 -- Not in prerequisite state: d1 is not applied
 SELECT revision FROM migrate.downgrade('d1');

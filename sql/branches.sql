@@ -39,14 +39,14 @@ SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate, * FROM graph;
 -- <label>@head: only that branch (and what it needs)
 SELECT revision, message FROM migrate.upgrade('right@head');
 SELECT * FROM state;
--- <label>@+N: within the branch
+-- <label>@+N: from the current head on the label's lineage, toward the label
 SELECT revision, message FROM migrate.upgrade('left@+1');
 SELECT * FROM state;
 SELECT * FROM migrate.current();
 -- Ambiguous: +1 with two current heads
 SELECT revision, message FROM migrate.upgrade('+1');
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate, * FROM state;
--- Ambiguous: the branch starting at r0 has two applied tips
+-- Ambiguous: two current revisions on the lineage of r0
 SELECT revision, message FROM migrate.downgrade('r0@-1');
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate, * FROM state;
 -- heads: what is missing of every branch

@@ -122,7 +122,9 @@ SELECT * FROM migrate.plan('upgrade', 'current');
 SELECT * FROM migrate.plan('downgrade', 'rev01_users');
 SELECT * FROM migrate.plan('downgrade', 'feat@base');
 SELECT * FROM migrate.plan('downgrade', 'current');
--- stamp: unstamp rows first, children first, then stamp rows, parents first
+-- stamp: only the current heads on the target's lineage move (rev05_feature,
+-- on another branch, stays); unstamp rows go children first, stamp rows
+-- parents first
 SELECT * FROM migrate.plan('stamp', 'rev04_audit');
 SELECT * FROM migrate.plan('stamp', 'base');
 SELECT * FROM migrate.plan('stamp', 'current');

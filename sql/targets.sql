@@ -55,7 +55,7 @@ SELECT * FROM state;
 -- <label>@head
 SELECT revision, message FROM migrate.upgrade('late@head');
 SELECT * FROM state;
--- <label>@-N: from the branch's applied tip (r0004_d)
+-- <label>@-N: from the current head on the label's lineage (r0004_d)
 SELECT revision, message FROM migrate.downgrade('core@-1');
 SELECT * FROM state;
 -- <label>@base: the root of the label's branch and everything after it; the
@@ -72,12 +72,12 @@ SELECT * FROM state;
 -- base: everything, newest first
 SELECT revision, message FROM migrate.downgrade('base');
 SELECT * FROM state;
--- <label>@+N with nothing of the branch applied starts at the labelled revision
+-- <label>@+N with nothing applied on the label's lineage starts at base
 SELECT revision, message FROM migrate.upgrade('core@+2');
 SELECT * FROM state;
 SELECT revision, message FROM migrate.upgrade('late@+1');
 SELECT * FROM state;
--- late@-1: one step back from the branch's applied tip
+-- late@-1: one step back from the current head on late's lineage
 SELECT revision, message FROM migrate.downgrade('late@-1');
 SELECT * FROM state;
 -- <rev>+N, head-N, current-N, current+N
@@ -199,7 +199,7 @@ SELECT revision, message FROM migrate.downgrade('r0001_a-2');
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate, * FROM state;
 SELECT revision, message FROM migrate.downgrade('core@-3');
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate, * FROM state;
--- Unknown target: late@-3 goes past the base of late's branch (r0001_a)
+-- Unknown target: late@-3 goes past base (from r0002_b: r0001_a, base)
 SELECT revision, message FROM migrate.downgrade('late@-3');
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate, * FROM state;
 

@@ -604,18 +604,22 @@ graph_branch_members(Graph *g, int rev)
 }
 
 /*
- * Marks the lineage of rev: it, its ancestors and its descendants (through
- * parents, and depends_on if asked), as Alembic's _shares_lineage sees it.
+ * Adds to marks the lineage of rev: it, its ancestors and its descendants
+ * (through parents, and depends_on if asked), as Alembic's _shares_lineage
+ * sees it.  Both walks start afresh: rev may already be marked (as another
+ * revision's descendant) without its ancestors being.
  */
 void
 graph_mark_lineage(Graph *g, int rev, bool *marks, bool with_depends)
 {
+	bool	   *up = graph_new_marks(g);
 	bool	   *down = graph_new_marks(g);
 
-	graph_mark_ancestors(g, rev, marks, with_depends);
+	graph_mark_ancestors(g, rev, up, with_depends);
 	graph_mark_descendants(g, rev, down, with_depends);
 	for (int i = 0; i < g->nrevs; i++)
-		marks[i] = marks[i] || down[i];
+		marks[i] = marks[i] || up[i] || down[i];
+	pfree(up);
 	pfree(down);
 }
 

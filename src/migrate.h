@@ -167,7 +167,7 @@ typedef enum TargetKind
 {
 	TARGET_BASE,				/* nothing applied */
 	TARGET_REVISIONS,			/* the closure of revs */
-	TARGET_BRANCH_BASE			/* just before revs[0], the labelled revision */
+	TARGET_BRANCH_BASE			/* just before revs[0], the root of a branch */
 } TargetKind;
 
 typedef struct Target
@@ -180,6 +180,8 @@ typedef struct Target
 extern Target *target_resolve(Graph *g, const char *text);
 extern Target *target_from_ids(Graph *g, TargetKind kind, char **ids, int n);
 extern int	revision_resolve(Graph *g, const char *ref);
+extern int	target_label(Graph *g, const char *text);
+extern bool target_steps_back_from_current(const char *text);
 
 
 /* names.c: what a revision id or branch label may be, and lists of them */

@@ -6,6 +6,8 @@
  */
 #include "migrate.h"
 
+#include "utils/builtins.h"
+
 /* The name of an operation, as history and messages write it. */
 const char *
 operation_name(OperationKind op)
@@ -41,28 +43,81 @@ target_closure(Graph *g, Target *t)
 	return marks;
 }
 
-/* The revisions a downgrade to the target removes (before intersecting with applied). */
+/*
+ * Marks what a downgrade to revision rev unapplies: the descendants of its
+ * children (T stays, so what only depends on T stays too).  With a label
+ * (Alembic's branch_label) and a fork at rev, only the children on the way
+ * to the labelled revision count, as in Alembic's
+ * _collect_downgrade_revisions; a fork at or above the label has none (21000).
+ */
+static void
+mark_after_revision(Graph *g, int rev, int label, bool *marks, const char *target_text)
+{
+	Revision   *r = &g->revs[rev];
+	bool	   *toward = NULL;
+	int			nroots = 0;
+
+	if (label >= 0 && r->nchildren > 1)
+	{
+		toward = graph_new_marks(g);
+		graph_mark_ancestors(g, label, toward, false);
+	}
+	for (int j = 0; j < r->nchildren; j++)
+		if (toward == NULL || toward[r->children[j]])
+		{
+			graph_mark_descendants(g, r->children[j], marks, true);
+			nroots++;
+		}
+	if (toward != NULL && nroots == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CARDINALITY_VIOLATION),
+				 errmsg("target \"%s\" is ambiguous for a downgrade", target_text),
+				 errdetail("Revision \"%s\" is a fork at or above \"%s\": none of its %d children leads to the label.",
+						   r->id, g->revs[label].id, r->nchildren),
+				 errhint("Downgrade to \"%s\" without the label to unapply all of its children.", r->id)));
+}
+
+/*
+ * Marks what a downgrade to base unapplies: everything, or with a label what
+ * descends from the graph roots below the labelled revision (Alembic).
+ */
+static void
+mark_after_base(Graph *g, int label, bool *marks)
+{
+	bool	   *below;
+
+	if (label < 0)
+	{
+		memset(marks, true, sizeof(bool) * g->nrevs);
+		return;
+	}
+	below = graph_new_marks(g);
+	graph_mark_ancestors(g, label, below, false);
+	for (int i = 0; i < g->nrevs; i++)
+		if (below[i] && g->revs[i].nparents == 0)
+			graph_mark_descendants(g, i, marks, true);
+}
+
+/*
+ * The revisions a downgrade to the target removes (before intersecting with
+ * applied); label is the revision the target's label names, or -1.
+ */
 static bool *
-target_after(Graph *g, Target *t)
+target_after(Graph *g, Target *t, int label, const char *target_text)
 {
 	bool	   *marks = graph_new_marks(g);
 
 	if (t->kind == TARGET_BASE)
-		memset(marks, true, sizeof(bool) * g->nrevs);
+		mark_after_base(g, label, marks);
 	else if (t->kind == TARGET_BRANCH_BASE)
 		graph_mark_descendants(g, t->revs[0], marks, true);
 	else
 	{
 		bool	   *keep = target_closure(g, t);
 
+		/* a merge's parents (several revisions): every child of each */
 		for (int i = 0; i < t->nrevs; i++)
-		{
-			Revision   *r = &g->revs[t->revs[i]];
-
-			/* T stays, so what only depends on T stays too (Alembic's roots) */
-			for (int j = 0; j < r->nchildren; j++)
-				graph_mark_descendants(g, r->children[j], marks, true);
-		}
+			mark_after_revision(g, t->revs[i], t->nrevs == 1 ? label : -1, marks, target_text);
 
 		/*
 		 * What the target itself needs stays: with several target revisions,
@@ -117,6 +172,12 @@ plan_upgrade(Graph *g, Target *t, const char *target_text)
 	StepPlan   *plan = palloc0(sizeof(StepPlan));
 	bool	   *marks;
 
+	if (target_steps_back_from_current(target_text))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cannot upgrade to \"%s\"", target_text),
+				 errdetail("A step back from the current state is not an upgrade."),
+				 errhint("Use migrate.downgrade(%s) to go back.", quote_literal_cstr(target_text))));
 	if (t->kind == TARGET_BASE)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -159,7 +220,7 @@ static StepPlan *
 plan_downgrade(Graph *g, Target *t, const char *target_text)
 {
 	StepPlan   *plan = palloc0(sizeof(StepPlan));
-	bool	   *marks = target_after(g, t);
+	bool	   *marks = target_after(g, t, target_label(g, target_text), target_text);
 	int			n;
 
 	for (int i = 0; i < g->nrevs; i++)
@@ -175,11 +236,15 @@ plan_downgrade(Graph *g, Target *t, const char *target_text)
 }
 
 /*
- * The revisions a target stands for in a stamp: the target's revisions, or
- * for X@base the root of X's branch, whose lineage is X's.
+ * The lineage whose current heads a stamp moves: that of the target's
+ * revisions (for X@base the root of X's branch, whose lineage is X's).  For
+ * <label>@..., when some current head is on it and the target is not one,
+ * the labelled revision's lineage too: Alembic's _stamp_revs then moves
+ * every head on either (else none: the target is already current, or
+ * starts a branch of its own).
  */
 static bool *
-stamp_anchors(Graph *g, Target *t)
+stamp_anchors(Graph *g, Target *t, int label)
 {
 	bool	   *lineage = graph_new_marks(g);
 
@@ -187,7 +252,17 @@ stamp_anchors(Graph *g, Target *t)
 		memset(lineage, true, sizeof(bool) * g->nrevs);
 	else
 		for (int i = 0; i < t->nrevs; i++)
+		{
 			graph_mark_lineage(g, t->revs[i], lineage, true);
+			if (graph_is_top_applied(g, t->revs[i]))
+				label = -1;
+		}
+	for (int i = 0; label >= 0 && i < g->nrevs; i++)
+		if (lineage[i] && graph_is_top_applied(g, i))
+		{
+			graph_mark_lineage(g, label, lineage, true);
+			break;
+		}
 	return lineage;
 }
 
@@ -196,9 +271,9 @@ stamp_anchors(Graph *g, Target *t)
  * set on the target's lineage move to the target; the others stay.
  */
 static bool *
-stamp_keep(Graph *g, Target *t)
+stamp_keep(Graph *g, Target *t, int label)
 {
-	bool	   *lineage = stamp_anchors(g, t);
+	bool	   *lineage = stamp_anchors(g, t, label);
 	bool	   *keep = target_closure(g, t);
 
 	for (int i = 0; i < g->nrevs; i++)
@@ -209,10 +284,10 @@ stamp_keep(Graph *g, Target *t)
 
 /* Stamp: unapplies what the target does not need, then applies what it needs. */
 static StepPlan *
-plan_stamp(Graph *g, Target *t)
+plan_stamp(Graph *g, Target *t, const char *target_text)
 {
 	StepPlan   *plan = palloc0(sizeof(StepPlan));
-	bool	   *keep = stamp_keep(g, t);
+	bool	   *keep = stamp_keep(g, t, target_label(g, target_text));
 	bool	   *remove = graph_new_marks(g);
 	bool	   *add = graph_new_marks(g);
 	int			nremove,
@@ -262,5 +337,5 @@ plan_build(Graph *g, OperationKind op, Target *t, const char *target_text)
 		case OP_STAMP:
 			break;
 	}
-	return plan_stamp(g, t);
+	return plan_stamp(g, t, target_text);
 }

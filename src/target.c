@@ -12,7 +12,10 @@
  * A <rev> is a full id, a branch label or a unique id prefix of at least four
  * characters.  Relative steps walk the unique child or parent chain and stop
  * with an error at a fork or a merge, where "one step" has no single meaning;
- * only one step back from a merge, the last of a walk, is its parents.
+ * only one step back from a merge, the last of a walk, is its parents.  With
+ * a label, as in Alembic's _walk, a step forward counts only the children on
+ * the label's lineage (the labelled revision's ancestors and descendants),
+ * and <label>@+N / <label>@-N start at the current head on that lineage.
  *
  * Ids may contain "-" (2019-02-26-002946_create_user), so a text that is an
  * id or a label is that revision, even "x-1", and a text with "-" that starts
@@ -59,8 +62,9 @@ typedef struct ParsedTarget
 								 * head, current or base, or NULL for a step
 								 * from current */
 	const char *from;			/* after "@": head, base or a <rev> the
-								 * branch step starts at, or NULL for its
-								 * applied tip; the <rev> of <label>@<rev> */
+								 * branch step starts at, or NULL for the
+								 * current head on the label's lineage; the
+								 * <rev> of <label>@<rev> */
 	int			steps;			/* the N of a relative step */
 	bool		forward;		/* the step is +N */
 } ParsedTarget;
@@ -176,35 +180,54 @@ current_position(Graph *g)
 	return pos;
 }
 
-/* The applied tip of the branch of rev, or -1 when nothing of it is applied. */
-static Position
-branch_current_position(Graph *g, int rev, const char *text)
+/*
+ * Whether rev is where <label>@+N (forward) or <label>@-N starts when no
+ * current head is on the label's lineage: for +N an applied revision of the
+ * lineage none of whose children on it is applied, for -N an applied
+ * revision of the lineage with no applied child (Alembic's
+ * _parse_upgrade_target and _parse_downgrade_target).
+ */
+static bool
+lineage_applied_tip(Graph *g, const bool *lineage, int rev, bool forward)
 {
-	bool	   *members = graph_branch_members(g, rev);
-	int			root = graph_branch_root(g, rev);
+	Revision   *r = &g->revs[rev];
+
+	if (!lineage[rev] || !r->applied)
+		return false;
+	for (int j = 0; j < r->nchildren; j++)
+		if (g->revs[r->children[j]].applied && (!forward || lineage[r->children[j]]))
+			return false;
+	return true;
+}
+
+/*
+ * Where <label>@+N or <label>@-N starts, as in Alembic: the current head (a
+ * revision its version table lists) on the label's lineage, else the applied
+ * tip of the lineage (lineage_applied_tip); -1 (base) when there is none.
+ */
+static Position
+lineage_current_position(Graph *g, int label, const bool *lineage, bool forward,
+						 const char *text)
+{
 	Position	pos = {-1, false};
 	int			found = 0;
 
-	for (int i = 0; i < g->nrevs; i++)
-	{
-		Revision   *r = &g->revs[i];
-		bool		tip = true;
-
-		if (!members[i] || !r->applied)
-			continue;
-		for (int j = 0; j < r->nchildren; j++)
-			if (g->revs[r->children[j]].applied)
-				tip = false;
-		if (!tip)
-			continue;
-		if (found++ > 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_CARDINALITY_VIOLATION),
-					 errmsg("target \"%s\" is ambiguous", text),
-					 errdetail("The branch starting at \"%s\" has several applied tips, \"%s\" and \"%s\".",
-							   g->revs[root].id, g->revs[pos.rev].id, r->id)));
-		pos.rev = i;
-	}
+	for (int pass = 0; pass < 2 && found == 0; pass++)
+		for (int i = 0; i < g->nrevs; i++)
+		{
+			if (pass == 0 ? !lineage[i] || !graph_is_top_applied(g, i) :
+				!lineage_applied_tip(g, lineage, i, forward))
+				continue;
+			if (found++ > 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_CARDINALITY_VIOLATION),
+						 errmsg("target \"%s\" is ambiguous", text),
+						 errdetail("Several current revisions, \"%s\" and \"%s\", are ancestors or descendants of \"%s\".",
+								   g->revs[pos.rev].id, g->revs[i].id, g->revs[label].id),
+						 forward ? errhint("Step from one of them by name, as in '<revision>+1'.") :
+						 errhint("Step from one of them by name, as in '<revision>-1'.")));
+			pos.rev = i;
+		}
 	return pos;
 }
 
@@ -232,15 +255,18 @@ branch_head(Graph *g, int rev, const char *text)
 	return head;
 }
 
-/* The single root of the graph: where a step forward from base leads. */
+/*
+ * The single root of the graph (on lineage, when given): where a step
+ * forward from base leads.
+ */
 static int
-single_root(Graph *g, const char *text)
+single_root(Graph *g, const bool *lineage, const char *text)
 {
 	int			found = -1;
 
 	for (int i = 0; i < g->nrevs; i++)
 	{
-		if (g->revs[i].nparents != 0)
+		if (g->revs[i].nparents != 0 || (lineage != NULL && !lineage[i]))
 			continue;
 		if (found >= 0)
 			ereport(ERROR,
@@ -259,29 +285,38 @@ single_root(Graph *g, const char *text)
 	return found;
 }
 
-/* The unique child of rev; left counts the steps to go, for the error past a head. */
+/*
+ * The unique child of rev (on lineage, when given); left counts the steps to
+ * go, for the error past a head.
+ */
 static int
-only_child(Graph *g, int rev, int left, const char *text)
+only_child(Graph *g, int rev, int left, const bool *lineage, const char *text)
 {
 	Revision   *r = &g->revs[rev];
-	Revision   *child;
+	Revision   *child = NULL;
+	int			nchildren = 0;
 
-	if (r->nchildren == 0)
+	for (int j = 0; j < r->nchildren; j++)
+		if (lineage == NULL || lineage[r->children[j]])
+		{
+			if (nchildren++ == 0)
+				child = &g->revs[r->children[j]];
+		}
+	if (nchildren == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("target \"%s\" does not exist", text),
 				 errdetail_plural("It goes %d step past the head \"%s\".",
 								  "It goes %d steps past the head \"%s\".",
 								  left, left, r->id)));
-	if (r->nchildren > 1)
+	if (nchildren > 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_CARDINALITY_VIOLATION),
 				 errmsg("target \"%s\" is ambiguous", text),
 				 errdetail_plural("Revision \"%s\" is a fork with %d child.",
 								  "Revision \"%s\" is a fork with %d children.",
-								  r->nchildren, r->id, r->nchildren),
+								  nchildren, r->id, nchildren),
 				 errhint("Name a branch, as in 'name@+1', or the revision itself.")));
-	child = &g->revs[r->children[0]];
 	if (child->nparents > 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_CARDINALITY_VIOLATION),
@@ -290,28 +325,29 @@ only_child(Graph *g, int rev, int left, const char *text)
 								  "The next revision, \"%s\", merges %d branches.",
 								  child->nparents, child->id, child->nparents),
 				 errhint("Name the merge revision itself.")));
-	return r->children[0];
+	return child - g->revs;
 }
 
-/* Moves n steps forward along the unique child chain. */
+/*
+ * Moves n steps forward along the unique child chain; with a label's
+ * lineage, only its members count as children (Alembic's _walk).
+ */
 static Position
-step_forward(Graph *g, Position pos, int n, int root, const char *text)
+step_forward(Graph *g, Position pos, int n, const bool *lineage, const char *text)
 {
 	for (int k = 0; k < n; k++)
 	{
 		if (pos.rev >= 0)
-			pos.rev = only_child(g, pos.rev, n - k, text);
-		else if (root >= 0)
-			pos.rev = root;		/* from a branch's base to its root */
+			pos.rev = only_child(g, pos.rev, n - k, lineage, text);
 		else
-			pos.rev = single_root(g, text);
+			pos.rev = single_root(g, lineage, text);
 	}
 	return pos;
 }
 
-/* Moves n steps back along the unique parent chain. */
+/* Moves n steps back along the unique parent chain, down to base. */
 static Position
-step_backward(Graph *g, Position pos, int n, int root, const char *text)
+step_backward(Graph *g, Position pos, int n, const char *text)
 {
 	for (int k = 0; k < n; k++)
 	{
@@ -327,8 +363,7 @@ step_backward(Graph *g, Position pos, int n, int root, const char *text)
 									  k, n, k),
 					 k == 0 ? 0 : errhint("Go back at most %d, or to \"base\".", k)));
 		r = &g->revs[pos.rev];
-		/* back from a root, or from a branch's root to its base */
-		if (pos.rev == root || r->nparents == 0)
+		if (r->nparents == 0)
 			pos.rev = -1;
 		else if (r->nparents > 1 && k == n - 1)
 			pos.parents = true; /* one step back from a merge: its parents */
@@ -347,15 +382,16 @@ step_backward(Graph *g, Position pos, int n, int root, const char *text)
 }
 
 /*
- * Moves n steps along the unique child (forward) or parent chain.  Inside a
- * branch (root >= 0) the position before root is the branch base.
+ * Moves n steps along the unique child (forward, among lineage when given)
+ * or parent chain.
  */
 static Position
-step_position(Graph *g, Position pos, int n, bool forward, int root, const char *text)
+step_position(Graph *g, Position pos, int n, bool forward, const bool *lineage,
+			  const char *text)
 {
 	if (forward)
-		return step_forward(g, pos, n, root, text);
-	return step_backward(g, pos, n, root, text);
+		return step_forward(g, pos, n, lineage, text);
+	return step_backward(g, pos, n, text);
 }
 
 /* A target of the given kind with room for nrevs revisions. */
@@ -370,9 +406,9 @@ make_target(TargetKind kind, int nrevs)
 	return t;
 }
 
-/* The target at a resolved position: revisions, or the base of a branch. */
+/* The target at a resolved position: revisions, or base. */
 static Target *
-position_target(Graph *g, Position pos, int root)
+position_target(Graph *g, Position pos)
 {
 	Target	   *t;
 
@@ -387,11 +423,6 @@ position_target(Graph *g, Position pos, int root)
 	{
 		t = make_target(TARGET_REVISIONS, 1);
 		t->revs[0] = pos.rev;
-	}
-	else if (root >= 0)
-	{
-		t = make_target(TARGET_BRANCH_BASE, 1);
-		t->revs[0] = root;
 	}
 	else
 		t = make_target(TARGET_BASE, 0);
@@ -603,14 +634,19 @@ branch_heads_target(Graph *g, int rev)
 	return t;
 }
 
-/* Where a branch step starts: the applied tip, head, base or a revision. */
+/*
+ * Where a branch step starts: the current revision on the lineage of rev,
+ * head, base or a revision.
+ */
 static Position
-branch_step_start(Graph *g, int rev, const char *from, const char *text)
+branch_step_start(Graph *g, int rev, const ParsedTarget *pt, const bool *lineage,
+				  const char *text)
 {
+	const char *from = pt->from;
 	Position	pos = {-1, false};
 
 	if (from == NULL)
-		return branch_current_position(g, rev, text);
+		return lineage_current_position(g, rev, lineage, pt->forward, text);
 	if (strcmp(from, "head") == 0)
 		pos.rev = branch_head(g, rev, text);
 	else if (strcmp(from, "base") != 0)
@@ -624,22 +660,21 @@ resolve_branch_target(Graph *g, const ParsedTarget *pt, const char *text)
 {
 	const char *suffix = strchr(text, '@') + 1;
 	int			rev;
-	int			root;
 	Target	   *t;
 	Position	pos;
+	bool	   *lineage;
 
 	/* a malformed suffix is 22023 whatever the label names */
 	if (pt->form == FORM_BRANCH_REV && !names_some_revision(g, pt->from))
 		target_syntax_error(text, _("After \"@\" comes head, heads, base, a revision, +N or -N."));
 	rev = revision_resolve(g, pt->ref);
-	root = graph_branch_root(g, rev);
 	switch (pt->form)
 	{
 		case FORM_BRANCH_HEADS:
 			return branch_heads_target(g, rev);
 		case FORM_BRANCH_BASE:
 			t = make_target(TARGET_BRANCH_BASE, 1);
-			t->revs[0] = root;
+			t->revs[0] = graph_branch_root(g, rev);
 			return t;
 		case FORM_BRANCH_HEAD:
 		case FORM_BRANCH_REV:
@@ -657,9 +692,11 @@ resolve_branch_target(Graph *g, const ParsedTarget *pt, const char *text)
 		t->revs[0] = lineage_revision(g, rev, suffix, text);
 		return t;
 	}
-	pos = branch_step_start(g, rev, pt->from, text);
-	pos = step_position(g, pos, pt->steps, pt->forward, root, text);
-	return position_target(g, pos, root);
+	lineage = graph_new_marks(g);
+	graph_mark_lineage(g, rev, lineage, false);
+	pos = branch_step_start(g, rev, pt, lineage, text);
+	pos = step_position(g, pos, pt->steps, pt->forward, lineage, text);
+	return position_target(g, pos);
 }
 
 /* The target of +N, -N, <rev>+N or <rev>-N. */
@@ -672,8 +709,8 @@ resolve_step_target(Graph *g, const ParsedTarget *pt, const char *text)
 		pos = current_position(g);
 	else
 		pos = named_position(g, pt->ref, text);
-	pos = step_position(g, pos, pt->steps, pt->forward, -1, text);
-	return position_target(g, pos, -1);
+	pos = step_position(g, pos, pt->steps, pt->forward, NULL, text);
+	return position_target(g, pos);
 }
 
 /* The target of "head": the single graph head, none in an empty graph. */
@@ -788,4 +825,33 @@ target_from_ids(Graph *g, TargetKind kind, char **ids, int n)
 					 errdetail("It was removed while the deploy ran.")));
 	}
 	return t;
+}
+
+/*
+ * The revision the label of a "<label>@..." target names, whose lineage a
+ * downgrade keeps to at a fork (Alembic's branch_label), or -1 without one.
+ */
+int
+target_label(Graph *g, const char *text)
+{
+	const char *at = strchr(text, '@');
+
+	if (at == NULL || at == text)
+		return -1;
+	return revision_resolve(g, pnstrdup(text, at - text));
+}
+
+/*
+ * Whether the target is a step back from the current state, -N or
+ * <label>@-N, which an upgrade refuses as Alembic does.  An id never starts
+ * with "-", so the text alone tells.
+ */
+bool
+target_steps_back_from_current(const char *text)
+{
+	const char *at = strchr(text, '@');
+	const char *step = at != NULL ? at + 1 : text;
+
+	return step[0] == '-' && step[1] != '\0' &&
+		strspn(step + 1, "0123456789") == strlen(step + 1);
 }
