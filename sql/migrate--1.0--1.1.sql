@@ -297,3 +297,141 @@ END
 $plan_grants$;
 DROP TABLE migrate_update_plan_grants;
 -- --- end of lintplan ---------------------------------------------------------
+-- drift: the schema model (src/schemamodel.c), the model recorded by
+-- migrate's own steps, and what differs from it (README, "Drift").
+CREATE FUNCTION migrate.schema_model(schemas text[] DEFAULT NULL)
+RETURNS TABLE (kind text, identity text, definition text)
+AS 'MODULE_PATHNAME', 'migrate_schema_model'
+LANGUAGE c STABLE;
+REVOKE ALL ON FUNCTION migrate.schema_model(text[]) FROM PUBLIC;
+COMMENT ON FUNCTION migrate.schema_model(text[]) IS 'the managed schemas (default: migrate.drift_schemas, or every schema but the system ones, migrate''s and the extensions'') as objects: kind, schema-qualified identity, definition; ordered by kind and identity';
+
+CREATE FUNCTION migrate.schema_fingerprint(schemas text[] DEFAULT NULL)
+RETURNS text
+AS 'MODULE_PATHNAME', 'migrate_schema_fingerprint'
+LANGUAGE c STABLE;
+REVOKE ALL ON FUNCTION migrate.schema_fingerprint(text[]) FROM PUBLIC;
+COMMENT ON FUNCTION migrate.schema_fingerprint(text[]) IS 'hex SHA-256 of schema_model(schemas), in its order';
+
+-- The model as migrate's own steps left it: a call that runs revisions
+-- applies what it changed (the live model at its end against the one at its
+-- start), so a change made outside migrate stays drift until accept_drift().
+-- The row ('model', '') marks that a model was recorded.  Dumped with the
+-- extension, so a restored database shows no drift.
+CREATE TABLE migrate.schema_object (
+    kind       text NOT NULL,
+    identity   text NOT NULL,
+    schema     text NOT NULL,
+    definition text NOT NULL,
+    PRIMARY KEY (kind, identity)
+);
+COMMENT ON TABLE migrate.schema_object IS 'the schema model as migrate''s steps (and accept_drift()) left it; the row (''model'', '''') marks that one was recorded';
+COMMENT ON COLUMN migrate.schema_object.kind IS 'the object''s kind, as schema_model() names it';
+COMMENT ON COLUMN migrate.schema_object.identity IS 'its schema-qualified, quoted name';
+COMMENT ON COLUMN migrate.schema_object.schema IS 'the schema it is in';
+COMMENT ON COLUMN migrate.schema_object.definition IS 'its definition, as schema_model() gives it';
+SELECT pg_catalog.pg_extension_config_dump('migrate.schema_object', '');
+
+-- History operations: accept (accept_drift()) and drift (DDL run outside
+-- migrate, recorded by the event trigger).
+ALTER TABLE migrate.history DROP CONSTRAINT history_operation_check;
+ALTER TABLE migrate.history ADD CONSTRAINT history_operation_check
+    CHECK (operation OPERATOR(pg_catalog.=) ANY
+           ('{add,replace,remove,upgrade,downgrade,stamp,approve,amend,repair,adopt,import,accept,drift}'::text[]));
+COMMENT ON COLUMN migrate.history.operation IS 'add, replace, remove, upgrade, downgrade, stamp, approve, amend, repair, adopt, import, accept or drift';
+
+CREATE FUNCTION migrate.drift()
+RETURNS TABLE (kind text, identity text, change text, recorded text, live text, detail text)
+AS 'MODULE_PATHNAME', 'migrate_drift'
+LANGUAGE c STABLE;
+REVOKE ALL ON FUNCTION migrate.drift() FROM PUBLIC;
+COMMENT ON FUNCTION migrate.drift() IS 'what differs from the schema model migrate recorded, object by object (added, removed, changed), and the applied revisions that were stamped (their SQL never ran here)';
+
+-- status.drift; EXECUTE stays with PUBLIC, as for lock_key(), so that every
+-- role that may read the status view still can.
+CREATE FUNCTION migrate.drift_count()
+RETURNS integer
+AS 'MODULE_PATHNAME', 'migrate_drift_count'
+LANGUAGE c STABLE;
+COMMENT ON FUNCTION migrate.drift_count() IS 'the number of rows of drift(); NULL when migrate.track_drift is off';
+
+CREATE FUNCTION migrate.accept_drift(reason text)
+RETURNS integer
+AS 'MODULE_PATHNAME', 'migrate_accept_drift'
+LANGUAGE c VOLATILE;
+REVOKE ALL ON FUNCTION migrate.accept_drift(text) FROM PUBLIC;
+COMMENT ON FUNCTION migrate.accept_drift(text) IS 'records the drift in a history row (accept) with the reason, and makes the live schema model the recorded one; returns how many drift rows it accepted';
+
+CREATE OR REPLACE VIEW migrate.status AS
+SELECT ARRAY(SELECT a.revision FROM migrate.applied a
+              WHERE NOT EXISTS (SELECT 1 FROM migrate.applied c
+                                  JOIN migrate.revision r ON r.id = c.revision
+                                 WHERE r.parents @> ARRAY[a.revision])
+              ORDER BY a.revision COLLATE "C") AS current_heads,
+       ARRAY(SELECT h.revision FROM migrate.revision_head h
+              ORDER BY h.revision COLLATE "C") AS heads,
+       p.pending,
+       p.pending = 0 AS up_to_date,
+       (SELECT l.pid FROM pg_catalog.pg_locks l
+         WHERE l.locktype = 'advisory' AND l.granted
+           AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d
+                              WHERE d.datname = pg_catalog.current_database())
+           AND l.classid = 1835624306::oid AND l.objid = 1635017985::oid
+           AND l.objsubid = 1
+         LIMIT 1) AS lock_holder_pid,
+       d.started_at AS last_deploy_at,
+       d.effective_role AS last_deploy_by,
+       ARRAY(SELECT r.id FROM migrate.revision r
+              WHERE NOT r.transactional
+                AND NOT EXISTS (SELECT 1 FROM migrate.applied a WHERE a.revision = r.id)
+              ORDER BY r.id COLLATE "C") AS pending_nontransactional,
+       (SELECT l.pid FROM pg_catalog.pg_locks l
+         WHERE l.locktype = 'advisory' AND l.granted AND l.mode = 'ExclusiveLock'
+           AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d
+                              WHERE d.datname = pg_catalog.current_database())
+           AND l.classid = 1835624306::oid AND l.objid = 1635017986::oid
+           AND l.objsubid = 1
+         LIMIT 1) AS step_holder_pid,
+       migrate.drift_count() AS drift
+  FROM (SELECT count(*) AS pending FROM migrate.revision r
+         WHERE NOT EXISTS (SELECT 1 FROM migrate.applied a WHERE a.revision = r.id)) p
+  LEFT JOIN (SELECT h.started_at, h.effective_role FROM migrate.history h
+              WHERE h.operation IN ('upgrade', 'downgrade') AND h.success
+              ORDER BY h.id DESC LIMIT 1) d ON true;
+COMMENT ON COLUMN migrate.status.drift IS 'rows of migrate.drift(): objects that differ from the recorded schema model, and stamped revisions; NULL when migrate.track_drift is off';
+
+-- DDL run outside migrate, recorded as it happens (src/ddlevent.c): the
+-- event triggers stage each statement here, as the extension owner, without
+-- waiting for any lock a deploy holds; the next migrate call that writes
+-- history moves the staged events into migrate.history as drift rows.
+CREATE TABLE migrate.drift_event (
+    id               bigserial   PRIMARY KEY,
+    at               timestamptz NOT NULL,
+    session_role     name        NOT NULL,
+    effective_role   name        NOT NULL,
+    application_name text,
+    client_addr      inet,
+    backend_pid      integer     NOT NULL,
+    txid             xid8        NOT NULL,
+    event            text        NOT NULL,
+    command_tag      text        NOT NULL,
+    objects          jsonb       NOT NULL,
+    statement        text
+);
+COMMENT ON TABLE migrate.drift_event IS 'DDL run outside migrate, staged by the event triggers until the next migrate call moves it into migrate.history (operation drift)';
+COMMENT ON COLUMN migrate.drift_event.event IS 'ddl_command_end or sql_drop; paused or resumed when migrate.record_drift was turned off or on';
+COMMENT ON COLUMN migrate.drift_event.objects IS 'the objects of the command: [{"type": ..., "identity": ...}]';
+COMMENT ON COLUMN migrate.drift_event.statement IS 'the statement as the client sent it, when known';
+SELECT pg_catalog.pg_extension_config_dump('migrate.drift_event', '');
+SELECT pg_catalog.pg_extension_config_dump('migrate.drift_event_id_seq', '');
+
+CREATE FUNCTION migrate.record_ddl()
+RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'migrate_record_ddl'
+LANGUAGE c;
+REVOKE ALL ON FUNCTION migrate.record_ddl() FROM PUBLIC;
+COMMENT ON FUNCTION migrate.record_ddl() IS 'the event triggers'' function: stages DDL run outside migrate''s revisions in migrate.drift_event';
+CREATE EVENT TRIGGER migrate_record_ddl ON ddl_command_end EXECUTE FUNCTION migrate.record_ddl();
+CREATE EVENT TRIGGER migrate_record_drop ON sql_drop EXECUTE FUNCTION migrate.record_ddl();
+COMMENT ON EVENT TRIGGER migrate_record_ddl IS 'records DDL run outside migrate (migrate.record_drift)';
+COMMENT ON EVENT TRIGGER migrate_record_drop IS 'records DROPs run outside migrate (migrate.record_drift)';

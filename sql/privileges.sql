@@ -60,7 +60,11 @@ GRANT EXECUTE ON FUNCTION
     migrate.downgrade_sql(text, text),
     migrate.verify(),
     migrate.check(),
-    migrate.lock_key()
+    migrate.lock_key(),
+    migrate.schema_model(text[]),
+    migrate.schema_fingerprint(text[]),
+    migrate.drift(),
+    migrate.accept_drift(text)
   TO regress_migrate_deployer;
 GRANT EXECUTE ON PROCEDURE migrate.deploy(text), migrate.revert(text) TO regress_migrate_deployer;
 GRANT SELECT ON migrate.revision, migrate.revision_head, migrate.applied,
@@ -72,6 +76,9 @@ GRANT USAGE ON SCHEMA migrate TO regress_migrate_auditor;
 GRANT SELECT ON migrate.revision, migrate.revision_head, migrate.applied,
                 migrate.history, migrate.status, migrate.log TO regress_migrate_auditor;
 GRANT SELECT ON SEQUENCE migrate.history_id_seq, migrate.operation_id_seq TO regress_migrate_auditor;
+-- (1.1) the recorded schema model and the staged DDL, which pg_dump reads too
+GRANT SELECT ON migrate.schema_object, migrate.drift_event TO regress_migrate_auditor;
+GRANT SELECT ON SEQUENCE migrate.drift_event_id_seq TO regress_migrate_auditor;
 GRANT EXECUTE ON FUNCTION
     migrate.current(),
     migrate.heads(),
@@ -85,7 +92,10 @@ GRANT EXECUTE ON FUNCTION
     migrate.downgrade_sql(text, text),
     migrate.verify(),
     migrate.check(),
-    migrate.lock_key()
+    migrate.lock_key(),
+    migrate.schema_model(text[]),
+    migrate.schema_fingerprint(text[]),
+    migrate.drift()
   TO regress_migrate_auditor;
 
 -- a registrant: adds revisions and runs its own

@@ -139,13 +139,14 @@ SELECT (SELECT count(*) FROM pg_temp.revision) AS temp_revision,
        (SELECT count(*) FROM pg_temp.history) AS temp_history,
        (SELECT count(*) FROM pg_temp.revision_head) AS temp_revision_head;
 -- the status view, as installed with the trojans present, names no function
--- or operator outside pg_catalog
+-- or operator outside pg_catalog (and migrate's own, status.drift)
 SELECT count(*) AS status_refs_outside_pg_catalog
   FROM pg_depend d
   JOIN pg_rewrite w ON d.classid = 'pg_rewrite'::regclass AND d.objid = w.oid
  WHERE w.ev_class = 'migrate.status'::regclass
    AND ((d.refclassid = 'pg_proc'::regclass
-         AND (SELECT pronamespace FROM pg_proc WHERE oid = d.refobjid) <> 'pg_catalog'::regnamespace)
+         AND (SELECT pronamespace FROM pg_proc WHERE oid = d.refobjid)
+             NOT IN ('pg_catalog'::regnamespace, 'migrate'::regnamespace))
      OR (d.refclassid = 'pg_operator'::regclass
          AND (SELECT oprnamespace FROM pg_operator WHERE oid = d.refobjid) <> 'pg_catalog'::regnamespace));
 

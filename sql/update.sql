@@ -137,7 +137,7 @@ SELECT * FROM pg_temp.problems();
 CREATE TEMP TABLE tested (name text, kind "char");
 INSERT INTO tested
 SELECT f, CASE WHEN f IN ('deploy', 'revert') THEN 'p' ELSE 'f' END
-  FROM unnest('{add,add_dir,add_script,adopt_alembic,adopt_flyway,approve,check,current,deploy,downgrade,downgrade_sql,heads,lint,lint_sql,lock_key,merge,offline_begin,offline_step,plan,remove,repair,revert,revisions,script,show,stamp,upgrade,upgrade_sql,verify}'::text[]) AS f;
+  FROM unnest('{add,add_dir,add_script,adopt_alembic,adopt_flyway,approve,check,current,deploy,downgrade,downgrade_sql,heads,lint,lint_sql,lock_key,merge,offline_begin,offline_step,plan,remove,repair,revert,revisions,script,show,stamp,upgrade,upgrade_sql,verify,schema_model,schema_fingerprint,drift,drift_count,accept_drift,record_ddl}'::text[]) AS f;
 SELECT coalesce(e.name, t.name) AS function, e.kind AS prokind, t.name IS NOT NULL AS tested
   FROM (SELECT p.proname::text AS name, p.prokind AS kind
           FROM pg_depend d JOIN pg_proc p ON p.oid = d.objid
@@ -310,6 +310,10 @@ DROP ROLE regress_update_auditor;
 -- grant on 1.0's plan() carries over, and each step shows the lint findings
 -- of the SQL it runs (a downgrade step its down SQL; NULL for a stamp
 -- step, which runs none), less the rules the revision ignores.
+-- drift: a 1.0 database with an applied revision and an auditor who reads
+-- the status view; after the update the first call records the live
+-- schema model as the baseline, drift() and accept_drift() work, the event
+-- triggers record DDL, and the auditor still reads status (drift column).
 SET client_min_messages = warning;
 DROP EXTENSION migrate;
 CREATE EXTENSION migrate VERSION '1.0';
@@ -344,3 +348,45 @@ DROP TABLE t_plan;
 -- a fresh install again, for the tests that follow
 DROP EXTENSION migrate;
 CREATE EXTENSION migrate;
+CREATE SCHEMA update_drift;
+SELECT migrate.add('ud1', 'CREATE TABLE update_drift.t (id int)', 'DROP TABLE update_drift.t');
+SELECT revision FROM migrate.upgrade('head');
+CREATE ROLE regress_update_auditor;
+GRANT USAGE ON SCHEMA migrate TO regress_update_auditor;
+GRANT SELECT ON migrate.status TO regress_update_auditor;
+ALTER EXTENSION migrate UPDATE;
+SET migrate.track_drift = on;
+SET migrate.drift_schemas = 'update_drift';
+SELECT kind, identity FROM migrate.schema_model() ORDER BY 1, 2;
+SELECT length(migrate.schema_fingerprint()) AS fingerprint_length;
+-- no model recorded yet
+SELECT * FROM migrate.drift();
+SET ROLE regress_update_auditor;
+SELECT up_to_date, drift FROM migrate.status;
+RESET ROLE;
+-- the first call that runs revisions records the baseline
+SELECT migrate.add('ud2', 'ALTER TABLE update_drift.t ADD b int', 'ALTER TABLE update_drift.t DROP b');
+SELECT revision FROM migrate.upgrade('head');
+SELECT revision, detail->'drift_baseline' AS baseline,
+       detail->>'schema_fingerprint' = migrate.schema_fingerprint() AS fingerprint
+  FROM migrate.history WHERE operation = 'upgrade' ORDER BY id DESC LIMIT 1;
+SELECT migrate.drift_count();
+-- DDL outside migrate: staged, then found by the fingerprint
+CREATE TABLE update_drift.hotfix (a int);
+SELECT event, command_tag, objects FROM migrate.drift_event;
+SELECT kind, identity, change FROM migrate.drift();
+SELECT migrate.accept_drift('after the update');
+SELECT operation, detail->'count' AS count FROM migrate.history ORDER BY id DESC LIMIT 1;
+SELECT * FROM migrate.drift();
+SELECT * FROM pg_temp.problems();
+RESET migrate.track_drift;
+RESET migrate.drift_schemas;
+REVOKE ALL ON migrate.status FROM regress_update_auditor;
+REVOKE USAGE ON SCHEMA migrate FROM regress_update_auditor;
+DROP ROLE regress_update_auditor;
+DROP SCHEMA update_drift CASCADE;
+-- a fresh install of the default version, left for the tests that follow
+SET client_min_messages = warning;
+DROP EXTENSION migrate;
+CREATE EXTENSION migrate;
+RESET client_min_messages;

@@ -37,11 +37,26 @@ client_address(void)
 }
 
 /*
+ * The caller's identity as history rows record it: session and effective
+ * role, application_name, client address and backend pid.
+ */
+void
+audit_identity(AuditContext *ac)
+{
+	ac->session_role = GetUserNameFromId(GetSessionUserId(), false);
+	ac->effective_role = GetUserNameFromId(GetUserId(), false);
+	ac->application_name = (application_name && application_name[0]) ? pstrdup(application_name) : NULL;
+	ac->client_addr = client_address();
+	ac->backend_pid = MyProcPid;
+}
+
+/*
  * Starts an operation, or one more transaction of it: one operation_id for
  * all its rows (a new one when operation_id is 0), the caller's identity,
  * and the tip of the chain, read with a fresh snapshot.  Must run under the
  * deploy lock and before any catalog scope, so that GetUserId() is still the
- * caller.
+ * caller.  DDL staged by the event triggers since the last call is moved
+ * into the history first (ddlevent.c).
  */
 void
 audit_begin(AuditContext *ac, const char *operation, const char *target,
@@ -50,14 +65,11 @@ audit_begin(AuditContext *ac, const char *operation, const char *target,
 	memset(ac, 0, sizeof(AuditContext));
 	ac->operation = operation;
 	ac->target = target;
-	ac->session_role = GetUserNameFromId(GetSessionUserId(), false);
-	ac->effective_role = GetUserNameFromId(GetUserId(), false);
-	ac->application_name = (application_name && application_name[0]) ? pstrdup(application_name) : NULL;
-	ac->client_addr = client_address();
-	ac->backend_pid = MyProcPid;
+	audit_identity(ac);
 	ac->operation_id = operation_id != 0 ? operation_id : catalog_next_operation_id();
 	ac->have_prev = catalog_history_tip(&ac->prev_id, ac->prev_hash);
 	ac->has_detail = catalog_history_has_detail();
+	ddlevent_move(ac);
 }
 
 /*
@@ -149,6 +161,26 @@ history_insert(const HistoryRow *row, const char *hash, Datum detail_jsonb,
 }
 
 /*
+ * Appends a history row made elsewhere (a staged drift event: its own
+ * identity, time and transaction) and moves the chain's tip to it.
+ * row->detail is JSON text as jsonb prints it.
+ */
+void
+audit_append(AuditContext *ac, HistoryRow *row)
+{
+	char		hash[MIGRATE_HASH_HEXLEN + 1];
+	Datum		detail_jsonb = (Datum) 0;
+
+	if (row->detail != NULL)
+		detail_jsonb = DirectFunctionCall1(jsonb_in, CStringGetDatum(row->detail));
+	row->prev_hash = ac->have_prev ? ac->prev_hash : NULL;
+	history_row_hash(row, hash);
+	history_insert(row, hash, detail_jsonb, FullTransactionIdFromU64(row->txid), ac->has_detail);
+	memcpy(ac->prev_hash, hash, sizeof(hash));
+	ac->have_prev = true;
+}
+
+/*
  * Appends one history row and moves the chain's tip to it.  detail is JSON
  * text (add and replace rows) or NULL; it is stored and hashed as jsonb
  * prints it.
@@ -160,15 +192,11 @@ audit_record(AuditContext *ac, const char *revision, bool success,
 			 const char *detail)
 {
 	FullTransactionId fxid = GetTopFullTransactionId();
-	char		hash[MIGRATE_HASH_HEXLEN + 1];
 	HistoryRow	row;
-	Datum		detail_jsonb = (Datum) 0;
 
 	if (detail != NULL && ac->has_detail)
-	{
-		detail_jsonb = DirectFunctionCall1(jsonb_in, CStringGetDatum(detail));
-		detail = DatumGetCString(DirectFunctionCall1(jsonb_out, detail_jsonb));
-	}
+		detail = DatumGetCString(DirectFunctionCall1(jsonb_out,
+													 DirectFunctionCall1(jsonb_in, CStringGetDatum(detail))));
 	else
 		detail = NULL;
 
@@ -189,11 +217,6 @@ audit_record(AuditContext *ac, const char *revision, bool success,
 	row.backend_pid = ac->backend_pid;
 	row.txid = U64FromFullTransactionId(fxid);
 	row.checksum = checksum;
-	row.prev_hash = ac->have_prev ? ac->prev_hash : NULL;
 	row.detail = detail;
-	history_row_hash(&row, hash);
-	history_insert(&row, hash, detail_jsonb, fxid, ac->has_detail);
-
-	memcpy(ac->prev_hash, hash, sizeof(hash));
-	ac->have_prev = true;
+	audit_append(ac, &row);
 }

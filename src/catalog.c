@@ -543,6 +543,23 @@ catalog_has_transactional(void)
 	return catalog_has_column("revision", "transactional");
 }
 
+/*
+ * Whether migrate.schema_object exists (version 1.1, drift): without it no
+ * model is recorded and drift is not tracked.
+ */
+bool
+catalog_has_schema_object(void)
+{
+	return catalog_has_column("schema_object", "definition");
+}
+
+/* Whether migrate.drift_event, the event triggers' staging table, exists. */
+bool
+catalog_has_drift_event(void)
+{
+	return catalog_has_column("drift_event", "objects");
+}
+
 /* Records a revision as applied, with the checksum it has now. */
 void
 catalog_set_applied(const char *id, const char *checksum, TimestampTz applied_at,

@@ -53,6 +53,7 @@ typedef struct DeployState
 	int			remaining;		/* steps of kept_plan not applied yet */
 	char		last_hash[MIGRATE_HASH_HEXLEN + 1];	/* of the last row we wrote */
 	int64		seen_id;		/* history rows up to this one are in kept_graph */
+	DriftTrack	drift;			/* the schema model at the start, in deploy_cxt */
 } DeployState;
 
 /* Whether the revision is where this deploy (or revert) takes it. */
@@ -65,8 +66,8 @@ step_done(DeployState *ds, Revision *r)
 /*
  * Brings the kept graph up to date with the history rows written since this
  * deploy last looked, when they only record revisions applied (or, for a
- * revert, unapplied), or failed, by other deployers: the kept plan then
- * still holds, without those.  Returns
+ * revert, unapplied), or failed, by other deployers, or DDL recorded
+ * outside migrate: the kept plan then still holds, without those.  Returns
  * false when anything else happened (a registration, a downgrade, a stamp),
  * which needs a fresh plan.  Without this, deployers taking turns would each
  * reload the graph for every revision, quadratic in the graph's size.
@@ -94,7 +95,10 @@ deploy_catch_up(DeployState *ds)
 		bool		success = DatumGetBool(SPI_getbinval(tuple, desc, 3, &isnull));
 		int			rev;
 
-		if (strcmp(operation, operation_name(ds->op)) != 0)
+		/* DDL recorded outside migrate (ddlevent.c) changes no revision */
+		if (strcmp(operation, "drift") == 0)
+			;
+		else if (strcmp(operation, operation_name(ds->op)) != 0)
 			plan_holds = false;
 		else if (success)
 		{
@@ -119,6 +123,8 @@ deploy_catch_up(DeployState *ds)
 static bool
 deploy_finished(DeployState *ds, MemoryContext outer)
 {
+	/* another deployer took the last steps: the recorded model is brought up to date */
+	drift_end(&ds->drift, true);
 	if (ds->done == 0 && ds->op == OP_UPGRADE)
 		notice_all_applied(true, ds->target, ds->kept_graph);
 	else if (ds->done == 0)
@@ -190,6 +196,10 @@ deploy_record(DeployState *ds, Revision *r, AuditContext *ac, MemoryContext oute
 {
 	int64		duration_us = GetCurrentTimestamp() - started_at;
 
+	/* the last row of the call, or its failure, carries the schema fingerprint */
+	if (edata != NULL || ds->remaining == 1)
+		drift_end(&ds->drift, true);
+	detail = drift_detail(&ds->drift, detail);
 	if (edata != NULL)
 	{
 		audit_record(ac, r->id, false, unpack_sql_state(edata->sqlerrcode),
@@ -328,6 +338,8 @@ deploy_next(DeployState *ds)
 	if (ds->next_step == plan->nsteps)
 		return deploy_finished(ds, outer);
 
+	/* the schema model before the call's first step, under the deploy lock */
+	drift_begin(&ds->drift, ds->deploy_cxt);
 	/* only the next step runs in this transaction */
 	r = &ds->kept_graph->revs[plan->steps[ds->next_step]];
 	if (!r->transactional)

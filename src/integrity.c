@@ -463,6 +463,21 @@ migrate_verify(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
+/* check()'s last test: 55000 when the schema drifted (README, "Drift"). */
+static void
+check_drift(void)
+{
+	int			count;
+	char	   *detail = drift_check_detail(&count);
+
+	if (detail != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the schema has drifted from what migrate recorded"),
+				 errdetail_internal("%s", detail),
+				 errhint("Run \"SELECT * FROM migrate.drift()\" for details, then accept the drift with \"SELECT migrate.accept_drift('reason')\" or undo it with a revision.")));
+}
+
 PG_FUNCTION_INFO_V1(migrate_check);
 
 /*
@@ -530,6 +545,7 @@ migrate_check(PG_FUNCTION_ARGS)
 				 errhint("Run \"SELECT * FROM migrate.upgrade('heads')\" to apply the pending revisions.") :
 				 errhint("Run \"SELECT * FROM migrate.verify()\" for details.")));
 	}
+	check_drift();
 
 	SPI_finish();
 	PG_RETURN_VOID();

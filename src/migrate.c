@@ -21,6 +21,9 @@ _PG_init(void)
 	residue_init();
 	lint_init();
 	locksafe_init();
+	schemamodel_init();
+	drift_init();
+	ddlevent_init();
 	MarkGUCPrefixReserved("migrate");
 }
 

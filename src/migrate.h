@@ -105,6 +105,8 @@ extern void catalog_set_applied_checksum(const char *id, const char *checksum);
 extern bool catalog_heads_all_applied(const char *target);
 extern bool catalog_history_has_detail(void);
 extern bool catalog_has_transactional(void);
+extern bool catalog_has_schema_object(void);
+extern bool catalog_has_drift_event(void);
 
 /* graph.c: the revision DAG, loaded once per call */
 typedef struct Revision
@@ -344,8 +346,10 @@ typedef struct HistoryRow
 } HistoryRow;
 
 extern void history_row_hash(const HistoryRow *row, char *hex_out);
+extern void audit_identity(AuditContext *ac);
 extern void audit_begin(AuditContext *ac, const char *operation, const char *target,
 						int64 operation_id);
+extern void audit_append(AuditContext *ac, HistoryRow *row);
 extern void audit_record(AuditContext *ac, const char *revision, bool success,
 						 const char *sqlstate, const char *error,
 						 TimestampTz started_at, int64 duration_us,
@@ -399,5 +403,54 @@ extern char **lint_ignored_rules(ArrayType *arr, int *n);
 extern void lint_at_add(const char *name, const char *up, int line_base, char **ignore,
 						int nignore);
 extern ArrayType *lint_step_findings(const char *id, bool down);
+
+/* schemamodel.c: the managed schemas read into a canonical list of objects */
+typedef struct ModelObject
+{
+	char	   *kind;
+	char	   *identity;		/* schema-qualified, quoted */
+	char	   *definition;
+	char	   *schema;			/* the schema it is in, unquoted */
+} ModelObject;
+
+typedef struct SchemaModel
+{
+	int			n;
+	ModelObject *objs;			/* sorted by kind, identity in byte order */
+} SchemaModel;
+
+extern char *migrate_drift_schemas;
+extern void schemamodel_init(void);
+extern Datum schemamodel_schemas(ArrayType *arg, bool *isnull);
+extern SchemaModel *schemamodel_read(Datum schemas, bool schemas_null);
+extern SchemaModel *schemamodel_from_spi(void);
+extern void schemamodel_fingerprint(SchemaModel *m, char *hex_out);
+extern int	schemamodel_compare(const ModelObject *a, const ModelObject *b);
+
+/* drift.c: the recorded model, drift(), accept_drift() */
+typedef struct DriftTrack
+{
+	bool		begun;			/* the model before the call was read */
+	bool		ended;			/* the recorded model was brought up to date */
+	bool		baseline;		/* no model was recorded before this call */
+	Datum		schemas;
+	bool		schemas_null;
+	SchemaModel *before;
+	char		fingerprint[MIGRATE_HASH_HEXLEN + 1];
+} DriftTrack;
+
+extern bool migrate_track_drift;
+extern void drift_init(void);
+extern void drift_begin(DriftTrack *dt, MemoryContext cxt);
+extern void drift_end(DriftTrack *dt, bool ran_sql);
+extern char *drift_detail(DriftTrack *dt, const char *detail);
+extern char *drift_check_detail(int *count);
+extern bool drift_model_recorded(void);
+
+/* ddlevent.c: DDL run outside migrate, recorded by the event triggers */
+extern bool migrate_record_drift;
+extern bool migrate_in_revision;
+extern void ddlevent_init(void);
+extern void ddlevent_move(AuditContext *ac);
 
 #endif							/* MIGRATE_H */

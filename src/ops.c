@@ -48,41 +48,13 @@ report_progress(StepContext *sc)
 	pgstat_report_activity(STATE_RUNNING, buf);
 }
 
-/*
- * Runs a revision's SQL as the caller, one statement at a time, so that an
- * error's context names the revision and line and quotes only the failing
- * statement.
- */
-void
-run_revision_sql(const char *sql, StepContext *sc)
+/* The statements of a revision's SQL, one by one, as run_revision_sql() runs them. */
+static void
+run_statements(const char *sql, StepContext *sc, MemoryContext caller_cxt)
 {
-	ErrorContextCallback callback;
-	MemoryContext caller_cxt = CurrentMemoryContext;
 	SqlStatement *stmts;
 	int			nstmts;
-	SessionMark mark;
-	Oid			saved_userid;
-	int			saved_sec_context;
 
-	if (sql == NULL || sql[0] == '\0')
-		return;
-
-	callback.callback = step_error_context;
-	callback.arg = sc;
-	callback.previous = error_context_stack;
-	error_context_stack = &callback;
-
-	/*
-	 * As the caller, but unable to change role: a revision doing RESET ROLE
-	 * would otherwise escape the SET ROLE under which a DBA runs a weaker
-	 * registrant's revision.  An error restores the context with the
-	 * (sub)transaction.
-	 */
-	GetUserIdAndSecContext(&saved_userid, &saved_sec_context);
-	SetUserIdAndSecContext(saved_userid, saved_sec_context | SECURITY_LOCAL_USERID_CHANGE);
-
-	residue_mark(&mark);
-	locksafe_begin_revision();
 	stmts = sql_statements(sql, &nstmts);
 	for (int i = 0; i < nstmts; i++)
 	{
@@ -114,7 +86,53 @@ run_revision_sql(const char *sql, StepContext *sc)
 	}
 	pfree(stmts);
 	sc->line = 0;
-	residue_check(&mark);
+}
+
+/*
+ * Runs a revision's SQL as the caller, one statement at a time, so that an
+ * error's context names the revision and line and quotes only the failing
+ * statement.
+ */
+void
+run_revision_sql(const char *sql, StepContext *sc)
+{
+	ErrorContextCallback callback;
+	MemoryContext caller_cxt = CurrentMemoryContext;
+	SessionMark mark;
+	Oid			saved_userid;
+	int			saved_sec_context;
+
+	if (sql == NULL || sql[0] == '\0')
+		return;
+
+	callback.callback = step_error_context;
+	callback.arg = sc;
+	callback.previous = error_context_stack;
+	error_context_stack = &callback;
+
+	/*
+	 * As the caller, but unable to change role: a revision doing RESET ROLE
+	 * would otherwise escape the SET ROLE under which a DBA runs a weaker
+	 * registrant's revision.  An error restores the context with the
+	 * (sub)transaction.
+	 */
+	GetUserIdAndSecContext(&saved_userid, &saved_sec_context);
+	SetUserIdAndSecContext(saved_userid, saved_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+
+	residue_mark(&mark);
+	locksafe_begin_revision();
+	/* its DDL is migrate's own, not drift (ddlevent.c), until it ends or fails */
+	migrate_in_revision = true;
+	PG_TRY();
+	{
+		run_statements(sql, sc, caller_cxt);
+		residue_check(&mark);
+	}
+	PG_FINALLY();
+	{
+		migrate_in_revision = false;
+	}
+	PG_END_TRY();
 
 	SetUserIdAndSecContext(saved_userid, saved_sec_context);
 	error_context_stack = callback.previous;
@@ -171,7 +189,7 @@ announce_step(StepContext *sc, Revision *r)
 /* One step of upgrade or downgrade: the revision's SQL, then its rows. */
 static void
 run_step(OperationKind op, Revision *r, StepContext *sc, AuditContext *ac,
-		 ReturnSetInfo *rsinfo)
+		 ReturnSetInfo *rsinfo, DriftTrack *dt)
 {
 	char	   *sql;
 	TimestampTz started_at;
@@ -189,8 +207,11 @@ run_step(OperationKind op, Revision *r, StepContext *sc, AuditContext *ac,
 	else
 		catalog_unset_applied(r->id);
 	r->applied = (op == OP_UPGRADE);
+	/* the call's last row carries the schema fingerprint after it */
+	if (sc->step == sc->nsteps)
+		drift_end(dt, true);
 	audit_record(ac, r->id, true, NULL, NULL, started_at, duration_us, r->checksum,
-				 lock_retries_detail(sc->lock_retries));
+				 drift_detail(dt, lock_retries_detail(sc->lock_retries)));
 	put_step_row(rsinfo, r, duration_us);
 }
 
@@ -201,7 +222,7 @@ run_step(OperationKind op, Revision *r, StepContext *sc, AuditContext *ac,
  */
 static void
 run_steps(OperationKind op, Graph *g, StepPlan *plan, AuditContext *ac,
-		  ReturnSetInfo *rsinfo)
+		  ReturnSetInfo *rsinfo, DriftTrack *dt)
 {
 	MemoryContext step_cxt = AllocSetContextCreate(CurrentMemoryContext, "migrate step",
 												   ALLOCSET_DEFAULT_SIZES);
@@ -214,7 +235,7 @@ run_steps(OperationKind op, Graph *g, StepPlan *plan, AuditContext *ac,
 			StepContext sc = {operation_name(op), r->id, i + 1, plan->nsteps, 0, 0, 0};
 			MemoryContext outer = MemoryContextSwitchTo(step_cxt);
 
-			run_step(op, r, &sc, ac, rsinfo);
+			run_step(op, r, &sc, ac, rsinfo, dt);
 			MemoryContextSwitchTo(outer);
 			MemoryContextReset(step_cxt);
 		}
@@ -258,6 +279,7 @@ run_operation(FunctionCallInfo fcinfo, OperationKind op)
 	char	   *target = target_argument(fcinfo, 0);
 	ReturnSetInfo *rsinfo;
 	AuditContext ac;
+	DriftTrack	dt = {0};
 	Graph	   *g;
 	StepPlan   *plan;
 
@@ -286,7 +308,9 @@ run_operation(FunctionCallInfo fcinfo, OperationKind op)
 				(errmsg("nothing to downgrade"),
 				 errdetail("No applied revision comes after target \"%s\".", target)));
 
-	run_steps(op, g, plan, &ac, rsinfo);
+	if (plan->nsteps > 0)
+		drift_begin(&dt, CurrentMemoryContext);
+	run_steps(op, g, plan, &ac, rsinfo, &dt);
 	operation_end(0);
 }
 
@@ -319,6 +343,8 @@ migrate_stamp(PG_FUNCTION_ARGS)
 	char	   *target = target_argument(fcinfo, 0);
 	MemoryContext fn_cxt = CurrentMemoryContext;
 	AuditContext ac;
+	DriftTrack	dt = {0};
+	const char *detail;
 	Graph	   *g;
 	Target	   *t;
 	StepPlan	   *plan;
@@ -337,24 +363,34 @@ migrate_stamp(PG_FUNCTION_ARGS)
 		ereport(NOTICE,
 				(errmsg("nothing to stamp"),
 				 errdetail("The applied set is already the closure of target \"%s\".", target)));
+	else
+		drift_begin(&dt, CurrentMemoryContext);
+	/* with drift tracked, a stamp row says that no SQL ran */
+	detail = dt.begun ? "{\"sql_run\": false}" : NULL;
 
 	for (int i = 0; i < plan->nsteps; i++)
 	{
 		Revision   *r = &g->revs[plan->steps[i]];
 		TimestampTz now = GetCurrentTimestamp();
 
+		if (i == plan->nsteps - 1)
+		{
+			drift_end(&dt, false);
+			detail = drift_detail(&dt, detail);
+		}
+
 		if (plan->unapply[i])
 		{
 			catalog_unset_applied(r->id);
 			r->applied = false;
 			/* a removal carries no checksum: that is how history tells it apart */
-			audit_record(&ac, r->id, true, NULL, NULL, now, 0, NULL, NULL);
+			audit_record(&ac, r->id, true, NULL, NULL, now, 0, NULL, detail);
 		}
 		else
 		{
 			catalog_set_applied(r->id, r->checksum, now, ac.effective_role);
 			r->applied = true;
-			audit_record(&ac, r->id, true, NULL, NULL, now, 0, r->checksum, NULL);
+			audit_record(&ac, r->id, true, NULL, NULL, now, 0, r->checksum, detail);
 		}
 	}
 

@@ -689,6 +689,8 @@ migrate_worker_main(Datum main_arg)
 
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
+	/* it runs nothing but revisions' statements: none of its DDL is drift */
+	migrate_in_revision = true;
 	CurrentMemoryContext = AllocSetContextCreate(TopMemoryContext, "migrate worker",
 												 ALLOCSET_DEFAULT_SIZES);
 

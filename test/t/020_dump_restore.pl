@@ -22,6 +22,8 @@ use Test::More;
 
 my $node = PostgreSQL::Test::Cluster->new('main');
 $node->init;
+# the history rows compared here predate drift, which test/t/090_drift.pl tests
+$node->append_conf('postgresql.conf', 'migrate.track_drift = off');
 $node->start;
 
 my $tempdir = PostgreSQL::Test::Utils::tempdir;
@@ -171,6 +173,7 @@ query(
 	GRANT USAGE ON SCHEMA migrate TO $auditor;
 	GRANT SELECT ON migrate.revision, migrate.revision_head, migrate.applied,
 	                migrate.history, migrate.status TO $auditor;
+	GRANT SELECT ON migrate.schema_object, migrate.drift_event TO $auditor;
 	GRANT EXECUTE ON FUNCTION
 	    migrate.current(), migrate.heads(), migrate.revisions(text), migrate.show(text),
 	    migrate.plan(text, text), migrate.script(text), migrate.upgrade_sql(text, text, boolean),
@@ -181,10 +184,10 @@ query(
 });
 $node->command_fails_like(
 	[ 'pg_dump', '-Fc', '-U', $auditor, '-f', "$tempdir/nope.dump", '-d', 'src' ],
-	qr/permission denied for sequence (history_id_seq|operation_id_seq)/,
+	qr/permission denied for sequence (history_id_seq|operation_id_seq|drift_event_id_seq)/,
 	'auditor: pg_dump needs SELECT on migrate\'s sequences');
 query('src',
-	"GRANT SELECT ON SEQUENCE migrate.history_id_seq, migrate.operation_id_seq TO $auditor");
+	"GRANT SELECT ON SEQUENCE migrate.history_id_seq, migrate.operation_id_seq, migrate.drift_event_id_seq TO $auditor");
 $node->command_ok(
 	[ 'pg_dump', '-Fc', '-U', $auditor, '-f', "$tempdir/auditor.dump", '-d', 'src' ],
 	'auditor: pg_dump -Fc with the documented grants');

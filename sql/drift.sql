@@ -1,0 +1,178 @@
+-- Drift: the model recorded by migrate's own steps, what differs from it
+-- (drift()), check(), status.drift, stamped revisions, accept_drift().
+SET client_min_messages = warning; DROP EXTENSION IF EXISTS migrate CASCADE; CREATE EXTENSION migrate; RESET client_min_messages;
+\set VERBOSITY default
+SET migrate.track_drift = on;
+SET migrate.drift_schemas = 'drift_app';
+CREATE SCHEMA drift_app;
+CREATE ROLE drift_nobody;
+
+-- no model recorded yet: no object drifts
+SELECT * FROM migrate.drift();
+SELECT drift FROM migrate.status;
+
+-- the first call that runs revisions records the baseline: what exists then
+SELECT migrate.add('d1', 'CREATE TABLE drift_app.users (id int PRIMARY KEY)', 'DROP TABLE drift_app.users');
+SELECT migrate.add('d2', 'ALTER TABLE drift_app.users ADD email text', 'ALTER TABLE drift_app.users DROP email');
+CREATE TABLE drift_app.before_baseline (a int);
+SELECT revision FROM migrate.upgrade('head');
+-- the call's last row carries the fingerprint of the schema after it
+SELECT operation, revision, detail ? 'schema_fingerprint' AS has_fingerprint,
+       detail->>'schema_fingerprint' = migrate.schema_fingerprint() AS is_live,
+       detail->'drift_baseline' AS baseline
+  FROM migrate.history WHERE operation = 'upgrade' ORDER BY id;
+SELECT kind, identity FROM migrate.schema_object ORDER BY 1, 2;
+SELECT * FROM migrate.drift();
+SELECT drift FROM migrate.status;
+SELECT migrate.check();
+
+-- changes made outside migrate: create, alter, drop, grant, comment
+CREATE TABLE drift_app.hotfix (id int);
+ALTER TABLE drift_app.users ADD COLUMN phone text;
+DROP TABLE drift_app.before_baseline;
+GRANT SELECT ON drift_app.users TO drift_nobody;
+COMMENT ON COLUMN drift_app.users.email IS 'contact';
+SELECT kind, identity, change,
+       CASE kind WHEN 'ddl' THEN (detail::jsonb - 'at' - 'history_id')::text ELSE detail END AS detail
+  FROM migrate.drift();
+SELECT kind, identity, recorded, live FROM migrate.drift() WHERE identity = 'drift_app.users.email';
+SELECT drift FROM migrate.status;
+SELECT migrate.check();
+
+-- later calls do not absorb them: a deploy records only what it changed
+SELECT migrate.add('d3', 'CREATE INDEX users_email ON drift_app.users (email)', 'DROP INDEX drift_app.users_email');
+SELECT revision FROM migrate.upgrade('head');
+SELECT kind, identity, change FROM migrate.drift();
+SELECT revision FROM migrate.downgrade('d1');
+SELECT kind, identity, change FROM migrate.drift();
+CALL migrate.deploy('head');
+SELECT kind, identity, change FROM migrate.drift();
+SELECT operation, revision, detail ? 'schema_fingerprint' AS has_fingerprint
+  FROM migrate.history WHERE operation IN ('upgrade', 'downgrade') ORDER BY id;
+
+-- accept_drift(): one history row with the reason and what it accepted
+SELECT migrate.accept_drift('');
+SELECT migrate.accept_drift('hot fix INC-42');
+SELECT operation, revision, detail->>'reason' AS reason, detail->'count' AS count,
+       detail->'accepted' AS accepted,
+       detail->>'schema_fingerprint' = migrate.schema_fingerprint() AS is_live
+  FROM migrate.history WHERE operation = 'accept';
+SELECT * FROM migrate.drift();
+SELECT drift FROM migrate.status;
+SELECT migrate.check();
+SELECT problem FROM migrate.verify();
+
+-- a stamp runs no SQL: its rows say so, and drift() names the revision
+SELECT migrate.add('d4', 'CREATE TABLE drift_app.never (a int)', 'DROP TABLE drift_app.never');
+SELECT migrate.stamp('head');
+SELECT operation, revision, detail - 'schema_fingerprint' AS detail, detail ? 'schema_fingerprint' AS has_fingerprint
+  FROM migrate.history WHERE operation = 'stamp';
+SELECT kind, identity, change, recorded, live,
+       detail::jsonb - 'stamped_at' - 'history_id' AS detail
+  FROM migrate.drift();
+SELECT migrate.check();
+SELECT migrate.accept_drift('d4 was applied by hand');
+SELECT * FROM migrate.drift();
+-- applied by an upgrade after all: no longer stamped
+SELECT migrate.stamp('d3');
+SELECT kind, identity, change FROM migrate.drift();
+SELECT revision FROM migrate.upgrade('head');
+SELECT * FROM migrate.drift();
+
+-- a failed deploy step: rolled back, the failure row has the fingerprint
+SELECT migrate.add('d5', 'CREATE TABLE drift_app.t5 (a int); SELECT 1/0', 'DROP TABLE drift_app.t5');
+\set VERBOSITY terse
+CALL migrate.deploy('head');
+\set VERBOSITY default
+SELECT revision, success, detail->>'schema_fingerprint' = migrate.schema_fingerprint() AS is_live
+  FROM migrate.history ORDER BY id DESC LIMIT 1;
+SELECT * FROM migrate.drift();
+SELECT migrate.remove('d5');
+
+-- objects outside the managed schemas are not drift
+CREATE TABLE public.drift_elsewhere (a int);
+SELECT * FROM migrate.drift();
+DROP TABLE public.drift_elsewhere;
+
+-- migrate.track_drift off: nothing read, nothing reported, nothing accepted
+SET migrate.track_drift = off;
+CREATE TABLE drift_app.unseen (a int);
+SELECT * FROM migrate.drift();
+SELECT drift FROM migrate.status;
+SELECT migrate.check();
+SELECT migrate.accept_drift('x');
+SET migrate.track_drift = on;
+SELECT kind, identity, change FROM migrate.drift();
+DROP TABLE drift_app.unseen;
+
+-- only a superuser sets the GUCs; accept_drift() needs its grant
+SET ROLE drift_nobody;
+SET migrate.track_drift = off;
+SELECT migrate.accept_drift('x');
+SELECT migrate.drift_count();
+RESET ROLE;
+
+-- recorded as it happens: the event triggers stage DDL run outside migrate
+SELECT migrate.accept_drift('a clean slate for the events') > 0 AS accepted;
+CREATE TABLE drift_app.evt (a int);
+SELECT event, command_tag, objects, statement FROM migrate.drift_event ORDER BY id;
+SELECT kind, identity, change, detail::jsonb->'staged' AS staged FROM migrate.drift();
+-- the next call that writes history moves them, keeping who and when
+SELECT migrate.add('d6', 'CREATE TABLE drift_app.by_revision (a int)', 'DROP TABLE drift_app.by_revision');
+SELECT count(*) AS staged FROM migrate.drift_event;
+SELECT operation, revision, session_role, success, checksum, detail->>'command_tag' AS tag,
+       detail->'objects' AS objects, detail->>'statement' AS statement
+  FROM migrate.history WHERE operation = 'drift' ORDER BY id;
+SELECT kind, identity, change, detail::jsonb->>'command_tag' AS tag FROM migrate.drift();
+-- a revision's DDL is not recorded, in upgrade, downgrade or deploy
+SELECT revision FROM migrate.upgrade('d6');
+CALL migrate.revert('d4');
+CALL migrate.deploy('head');
+SELECT count(*) AS staged FROM migrate.drift_event;
+-- ALTER, DROP, GRANT, COMMENT
+ALTER TABLE drift_app.evt ADD COLUMN b int;
+GRANT SELECT ON drift_app.evt TO drift_nobody;
+COMMENT ON TABLE drift_app.evt IS 'events';
+ALTER TABLE drift_app.evt DROP COLUMN b;
+DROP TABLE drift_app.evt;
+SELECT event, command_tag, objects, statement FROM migrate.drift_event ORDER BY id;
+-- not recorded: temporary objects, objects outside the managed schemas
+CREATE TEMP TABLE drift_tmp (a int);
+DROP TABLE drift_tmp;
+CREATE TABLE public.drift_elsewhere (a int);
+DROP TABLE public.drift_elsewhere;
+SELECT count(*) AS staged FROM migrate.drift_event;
+-- a role without any privilege on migrate's tables still gets its DDL recorded
+CREATE ROLE drift_dev;
+GRANT USAGE, CREATE ON SCHEMA drift_app TO drift_dev;
+SET ROLE drift_dev;
+SELECT count(*) FROM migrate.drift_event;
+CREATE TABLE drift_app.by_dev (a int);
+RESET ROLE;
+SELECT session_role, effective_role, command_tag, objects FROM migrate.drift_event ORDER BY id DESC LIMIT 1;
+-- migrate.record_drift off pauses recording: the first DDL skipped says so,
+-- and the first recorded again says it resumed
+SET migrate.record_drift = off;
+CREATE TABLE drift_app.quiet1 (a int);
+CREATE TABLE drift_app.quiet2 (a int);
+RESET migrate.record_drift;
+CREATE TABLE drift_app.loud (a int);
+SELECT event, command_tag, objects FROM migrate.drift_event ORDER BY id;
+-- the fingerprint still finds what was not recorded
+SELECT kind, identity, change FROM migrate.drift() WHERE kind <> 'ddl';
+SELECT kind, identity, change FROM migrate.drift() WHERE kind = 'ddl';
+SELECT migrate.check();
+SELECT migrate.accept_drift('maintenance window reviewed');
+SELECT count(*) AS staged FROM migrate.drift_event;
+SELECT count(*) AS drift_rows FROM migrate.history WHERE operation = 'drift';
+SELECT * FROM migrate.drift();
+SELECT migrate.check();
+DROP TABLE drift_app.by_dev;
+REVOKE ALL ON SCHEMA drift_app FROM drift_dev;
+DROP ROLE drift_dev;
+
+-- every history row still chains
+SELECT problem FROM migrate.verify();
+SET migrate.record_drift = off;
+DROP SCHEMA drift_app CASCADE;
+DROP ROLE drift_nobody;

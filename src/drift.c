@@ -1,0 +1,683 @@
+/*
+ * drift.c
+ *		The schema model as migrate's own steps left it (migrate.schema_object),
+ *		what differs from it now (migrate.drift()), and accepting that
+ *		(migrate.accept_drift()).
+ *
+ * A call that runs revisions reads the live model at its start, under the
+ * deploy lock, and again at its end, and applies only the difference between
+ * the two to the recorded model, so a change made outside migrate before the
+ * call is not absorbed: a hot fix stays drift after later deploys until
+ * accept_drift() takes it in (README, "Drift").  A row ('model', '') in schema_object
+ * marks that a model was recorded; the first call that finds none records
+ * the live model as the baseline.
+ */
+#include "migrate.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/json.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+/* migrate.track_drift: whether migrate records the model and reports drift */
+bool		migrate_track_drift = true;
+
+/* The most differences an accept row or check()'s detail names. */
+#define DRIFT_MAX_LISTED	1000
+#define DRIFT_CHECK_LISTED	5
+
+/* One row of migrate.drift(). */
+typedef struct DriftRow
+{
+	const char *kind;
+	const char *identity;
+	const char *change;			/* added, removed, changed, stamped */
+	const char *recorded;
+	const char *live;
+	char	   *detail;
+} DriftRow;
+
+/* Defines migrate.track_drift. */
+void
+drift_init(void)
+{
+	DefineCustomBoolVariable("migrate.track_drift",
+							 "Whether migrate records the schema model and reports drift.",
+							 "Off: no model is read or recorded, drift() is empty, check() ignores drift and status.drift is NULL.",
+							 &migrate_track_drift,
+							 true,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+}
+
+/* Whether a model was recorded (the row ('model', '') of schema_object). */
+bool
+drift_model_recorded(void)
+{
+	catalog_exec("SELECT 1 FROM migrate.schema_object WHERE kind = 'model' AND identity = ''",
+				 0, NULL, NULL, NULL, false, 1);
+	return SPI_processed > 0;
+}
+
+/*
+ * The recorded model of the managed schemas, sorted as schemamodel_read()
+ * sorts.  With the default set, a schema since dropped still counts.
+ */
+static SchemaModel *
+recorded_read(Datum schemas, bool schemas_null)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	Oid			argtypes[1] = {TEXTARRAYOID};
+	Datum		values[1] = {schemas};
+	char		nulls[1] = {schemas_null ? 'n' : ' '};
+	SchemaModel *m;
+
+	catalog_exec("SELECT o.kind, o.identity, o.definition, o.schema FROM migrate.schema_object o"
+				 " WHERE o.kind <> 'model' AND CASE WHEN $1 IS NULL THEN"
+				 "   o.schema <> ALL ('{pg_catalog,information_schema,migrate}')"
+				 "   AND o.schema NOT LIKE 'pg\\_toast%' AND o.schema NOT LIKE 'pg\\_temp\\_%'"
+				 "   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n JOIN pg_catalog.pg_depend e"
+				 "                     ON e.classid = 'pg_catalog.pg_namespace'::pg_catalog.regclass"
+				 "                    AND e.objid = n.oid AND e.deptype = 'e'"
+				 "                  WHERE n.nspname = o.schema)"
+				 "  ELSE o.schema = ANY ($1) END"
+				 " ORDER BY o.kind COLLATE \"C\", o.identity COLLATE \"C\"",
+				 1, argtypes, values, nulls, false, 0);
+	m = schemamodel_from_spi();
+	MemoryContextSwitchTo(cxt);
+	return m;
+}
+
+/* Collects objects as four parallel text arrays' elements. */
+typedef struct ObjectBatch
+{
+	int			n;
+	char	  **kind;
+	char	  **identity;
+	char	  **schema;
+	char	  **definition;
+} ObjectBatch;
+
+/* An empty batch with room for max objects. */
+static ObjectBatch *
+batch_new(int max)
+{
+	ObjectBatch *b = palloc0(sizeof(ObjectBatch));
+
+	max = Max(max, 1);
+	b->kind = palloc(sizeof(char *) * max);
+	b->identity = palloc(sizeof(char *) * max);
+	b->schema = palloc(sizeof(char *) * max);
+	b->definition = palloc(sizeof(char *) * max);
+	return b;
+}
+
+/* Adds an object to a batch. */
+static void
+batch_add(ObjectBatch *b, ModelObject *o)
+{
+	b->kind[b->n] = o->kind;
+	b->identity[b->n] = o->identity;
+	b->schema[b->n] = o->schema;
+	b->definition[b->n] = o->definition;
+	b->n++;
+}
+
+/*
+ * Runs a catalog statement (a static string) whose parameters are text
+ * arrays of n elements each.
+ */
+static void
+batch_exec(const char *sql, int n, int nargs, char **a1, char **a2, char **a3, char **a4)
+{
+	Oid			argtypes[4] = {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
+	char	  **args[4] = {a1, a2, a3, a4};
+	Datum		values[4];
+
+	if (n == 0)
+		return;
+	for (int i = 0; i < nargs; i++)
+		values[i] = PointerGetDatum(strings_to_array(args[i], n));
+	catalog_exec(sql, nargs, argtypes, values, NULL, false, 0);
+}
+
+/* Writes a batch into schema_object, replacing objects of the same key. */
+static void
+batch_upsert(ObjectBatch *b)
+{
+	batch_exec("INSERT INTO migrate.schema_object (kind, identity, schema, definition)"
+			   " SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2),"
+			   "                         pg_catalog.unnest($3), pg_catalog.unnest($4))"
+			   " ON CONFLICT (kind, identity) DO UPDATE"
+			   " SET schema = excluded.schema, definition = excluded.definition",
+			   b->n, 4, b->kind, b->identity, b->schema, b->definition);
+}
+
+/* Deletes a batch's objects (by kind and identity) from schema_object. */
+static void
+batch_delete(ObjectBatch *b)
+{
+	batch_exec("DELETE FROM migrate.schema_object o"
+			   " USING ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS d (kind, identity)"
+			   " WHERE o.kind = d.kind AND o.identity = d.identity",
+			   b->n, 2, b->kind, b->identity, NULL, NULL);
+}
+
+/*
+ * Writes a batch of changed objects (a the definitions before, b after)
+ * where the recorded definition is still the one before: an object that had
+ * drifted keeps its recorded definition, so a revision that changes it does
+ * not absorb the drift.
+ */
+static void
+batch_update(ObjectBatch *a, ObjectBatch *b)
+{
+	batch_exec("UPDATE migrate.schema_object o SET definition = d.new"
+			   " FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2),"
+			   "                 pg_catalog.unnest($3), pg_catalog.unnest($4)) AS d (kind, identity, old, new)"
+			   " WHERE o.kind = d.kind AND o.identity = d.identity AND o.definition = d.old",
+			   b->n, 4, b->kind, b->identity, a->definition, b->definition);
+}
+
+/*
+ * Applies to schema_object what changed from model a to model b (both
+ * sorted): b's new objects are written, a's objects missing from b deleted,
+ * and the changed ones written too, or with keep_drifted only where they had
+ * not drifted (batch_update()).
+ */
+static void
+recorded_apply(SchemaModel *a, SchemaModel *b, bool keep_drifted)
+{
+	ObjectBatch *upsert = batch_new(b->n);
+	ObjectBatch *delete = batch_new(a->n);
+	ObjectBatch *before = batch_new(a->n);
+	ObjectBatch *after = batch_new(b->n);
+	int			i = 0;
+	int			j = 0;
+
+	while (i < a->n || j < b->n)
+	{
+		int			c = i >= a->n ? 1 : j >= b->n ? -1 :
+			schemamodel_compare(&a->objs[i], &b->objs[j]);
+
+		if (c < 0)
+			batch_add(delete, &a->objs[i++]);
+		else if (c > 0)
+			batch_add(upsert, &b->objs[j++]);
+		else
+		{
+			if (strcmp(a->objs[i].definition, b->objs[j].definition) != 0)
+			{
+				batch_add(keep_drifted ? before : upsert, &a->objs[i]);
+				if (keep_drifted)
+					batch_add(after, &b->objs[j]);
+				else
+					upsert->definition[upsert->n - 1] = b->objs[j].definition;
+			}
+			i++;
+			j++;
+		}
+	}
+	batch_delete(delete);
+	batch_upsert(upsert);
+	batch_update(before, after);
+}
+
+/*
+ * Makes the recorded model of the managed schemas the given one, and marks
+ * a model recorded: the baseline, and accept_drift().
+ */
+static void
+recorded_replace(SchemaModel *m, Datum schemas, bool schemas_null)
+{
+	SchemaModel *old = recorded_read(schemas, schemas_null);
+	ModelObject marker = {"model", "", "recorded", ""};
+	ObjectBatch *b = batch_new(1);
+
+	recorded_apply(old, m, false);
+	batch_add(b, &marker);
+	batch_upsert(b);
+}
+
+/*
+ * Reads the live model at the start of a call that will run (or stamp)
+ * revisions, under the deploy lock, into cxt; records it as the baseline
+ * when no model was recorded yet.  Does nothing when migrate.track_drift is
+ * off or the catalogs are still 1.0's.
+ */
+void
+drift_begin(DriftTrack *dt, MemoryContext cxt)
+{
+	MemoryContext old;
+
+	if (dt->begun || !migrate_track_drift || !catalog_has_schema_object())
+		return;
+	old = MemoryContextSwitchTo(cxt);
+	dt->schemas = schemamodel_schemas(NULL, &dt->schemas_null);
+	dt->before = schemamodel_read(dt->schemas, dt->schemas_null);
+	MemoryContextSwitchTo(old);
+	dt->baseline = !drift_model_recorded();
+	if (dt->baseline)
+		recorded_replace(dt->before, dt->schemas, dt->schemas_null);
+	dt->begun = true;
+}
+
+/*
+ * At the end of the call (under the deploy lock, in the transaction of its
+ * last row): applies what the call changed, the live model now against the
+ * one read at its start, to the recorded model, and keeps the fingerprint of
+ * the live model for the row's detail.  ran_sql false (a stamp): nothing
+ * changed, the model is not read again.
+ */
+void
+drift_end(DriftTrack *dt, bool ran_sql)
+{
+	SchemaModel *after;
+
+	if (!dt->begun || dt->ended)
+		return;
+	after = ran_sql ? schemamodel_read(dt->schemas, dt->schemas_null) : dt->before;
+	if (ran_sql)
+		recorded_apply(dt->before, after, true);
+	schemamodel_fingerprint(after, dt->fingerprint);
+	dt->ended = true;
+}
+
+/*
+ * A history row's detail (JSON text or NULL) with the call's schema
+ * fingerprint added, once drift_end() has run; else detail unchanged.
+ */
+char *
+drift_detail(DriftTrack *dt, const char *detail)
+{
+	StringInfoData buf;
+
+	if (!dt->ended)
+		return (char *) detail;
+	initStringInfo(&buf);
+	if (detail != NULL)
+	{
+		const char *end = strrchr(detail, '}');
+
+		Assert(end != NULL);
+		appendBinaryStringInfo(&buf, detail, end - detail);
+		appendStringInfoString(&buf, ", ");
+	}
+	else
+		appendStringInfoChar(&buf, '{');
+	appendStringInfo(&buf, "\"schema_fingerprint\": \"%s\"", dt->fingerprint);
+	if (dt->baseline)
+		appendStringInfoString(&buf, ", \"drift_baseline\": true");
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
+}
+
+/* The lines of a that are not lines of b, each prefixed, into buf. */
+static void
+lines_missing(StringInfo buf, const char *a, const char *b, const char *prefix)
+{
+	char	   *copy = pstrdup(a);
+	char	   *save = NULL;
+
+	for (char *line = strtok_r(copy, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save))
+	{
+		const char *p = b;
+		size_t		len = strlen(line);
+		bool		found = false;
+
+		while (p != NULL && !found)
+		{
+			found = strncmp(p, line, len) == 0 && (p[len] == '\n' || p[len] == '\0');
+			p = strchr(p, '\n');
+			if (p != NULL)
+				p++;
+		}
+		if (!found)
+			appendStringInfo(buf, "%s%s\n", prefix, line);
+	}
+	pfree(copy);
+}
+
+/* What changed in a definition: its lines removed ("- ") and added ("+ "). */
+static char *
+definition_change(const char *recorded, const char *live)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	lines_missing(&buf, recorded, live, "- ");
+	lines_missing(&buf, live, recorded, "+ ");
+	if (buf.len > 0 && buf.data[buf.len - 1] == '\n')
+		buf.data[--buf.len] = '\0';
+	return buf.data;
+}
+
+/* The differences between the recorded model and the live one, in order. */
+static List *
+model_diff(SchemaModel *rec, SchemaModel *live)
+{
+	List	   *rows = NIL;
+	int			i = 0;
+	int			j = 0;
+
+	while (i < rec->n || j < live->n)
+	{
+		int			c = i >= rec->n ? 1 : j >= live->n ? -1 :
+			schemamodel_compare(&rec->objs[i], &live->objs[j]);
+		DriftRow   *row = palloc0(sizeof(DriftRow));
+
+		if (c < 0)
+		{
+			row->kind = rec->objs[i].kind;
+			row->identity = rec->objs[i].identity;
+			row->change = "removed";
+			row->recorded = rec->objs[i++].definition;
+		}
+		else if (c > 0)
+		{
+			row->kind = live->objs[j].kind;
+			row->identity = live->objs[j].identity;
+			row->change = "added";
+			row->live = live->objs[j++].definition;
+		}
+		else if (strcmp(rec->objs[i].definition, live->objs[j].definition) != 0)
+		{
+			row->kind = live->objs[j].kind;
+			row->identity = live->objs[j].identity;
+			row->change = "changed";
+			row->recorded = rec->objs[i].definition;
+			row->live = live->objs[j].definition;
+			row->detail = definition_change(row->recorded, row->live);
+			i++, j++;
+		}
+		else
+		{
+			i++, j++;
+			continue;
+		}
+		rows = lappend(rows, row);
+	}
+	return rows;
+}
+
+/*
+ * Applied revisions whose latest applying step is a stamp made after the
+ * last accept_drift(): their SQL never ran here.
+ */
+static List *
+stamped_revisions(void)
+{
+	List	   *rows = NIL;
+
+	catalog_exec("SELECT a.revision, h.started_at, h.effective_role::text, h.id FROM migrate.applied a"
+				 " CROSS JOIN LATERAL (SELECT s.operation, s.id, s.started_at, s.effective_role"
+				 "                       FROM migrate.history s"
+				 "                      WHERE s.revision = a.revision AND s.success AND s.checksum IS NOT NULL"
+				 "                        AND s.operation = ANY ('{upgrade,stamp,adopt}')"
+				 "                      ORDER BY s.id DESC LIMIT 1) h"
+				 " WHERE h.operation = 'stamp'"
+				 "   AND h.id > coalesce((SELECT max(x.id) FROM migrate.history x"
+				 "                         WHERE x.revision = '' AND x.operation = 'accept'), 0)"
+				 " ORDER BY a.revision COLLATE \"C\"",
+				 0, NULL, NULL, NULL, false, 0);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		DriftRow   *row = palloc0(sizeof(DriftRow));
+		StringInfoData buf;
+
+		row->kind = "revision";
+		row->identity = SPI_getvalue(tup, desc, 1);
+		row->change = "stamped";
+		initStringInfo(&buf);
+		appendStringInfo(&buf, "{\"sql_run\": false, \"stamped_at\": \"%s\", \"stamped_by\": ",
+						 SPI_getvalue(tup, desc, 2));
+		escape_json(&buf, SPI_getvalue(tup, desc, 3));
+		appendStringInfo(&buf, ", \"history_id\": %s}", SPI_getvalue(tup, desc, 4));
+		row->detail = buf.data;
+		rows = lappend(rows, row);
+	}
+	return rows;
+}
+
+/*
+ * DDL run outside migrate and recorded by the event triggers since the last
+ * accept_drift(): history rows "drift", then events still staged.
+ */
+static List *
+recorded_events(void)
+{
+	List	   *rows = NIL;
+
+	if (!catalog_has_drift_event())
+		return NIL;
+	catalog_exec("SELECT h.detail->>'event', coalesce(h.detail->'objects'->0->>'identity', ''),"
+				 "       (h.detail || pg_catalog.jsonb_build_object('at', h.started_at, 'session_role', h.session_role,"
+				 "                                                  'history_id', h.id))::text"
+				 "  FROM migrate.history h"
+				 " WHERE h.revision = '' AND h.operation = 'drift'"
+				 "   AND h.id > coalesce((SELECT max(x.id) FROM migrate.history x"
+				 "                         WHERE x.revision = '' AND x.operation = 'accept'), 0)"
+				 " UNION ALL"
+				 " SELECT * FROM (SELECT e.event, coalesce(e.objects->0->>'identity', ''),"
+				 "                       pg_catalog.jsonb_build_object('event', e.event, 'command_tag', e.command_tag,"
+				 "                                                     'objects', e.objects, 'statement', e.statement,"
+				 "                                                     'at', e.at, 'session_role', e.session_role,"
+				 "                                                     'staged', true)::text"
+				 "                  FROM migrate.drift_event e ORDER BY e.id) s",
+				 0, NULL, NULL, NULL, false, 0);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		DriftRow   *row = palloc0(sizeof(DriftRow));
+		char	   *event = SPI_getvalue(tup, desc, 1);
+
+		row->kind = "ddl";
+		row->identity = SPI_getvalue(tup, desc, 2);
+		/* ddl_command_end, sql_drop: recorded; paused, resumed: as they are */
+		row->change = (strcmp(event, "paused") == 0 || strcmp(event, "resumed") == 0) ? event : "recorded";
+		row->detail = SPI_getvalue(tup, desc, 3);
+		rows = lappend(rows, row);
+	}
+	return rows;
+}
+
+/*
+ * Every drift row: the objects that differ from the recorded model (none
+ * before a model is recorded), the stamped revisions, then the DDL recorded
+ * since the last accept_drift().  NIL when
+ * migrate.track_drift is off or the catalogs are 1.0's.  Needs SPI.
+ */
+static List *
+drift_rows(SchemaModel **live_out, Datum *schemas, bool *schemas_null)
+{
+	SchemaModel *live;
+	List	   *rows = NIL;
+
+	*live_out = NULL;
+	if (!migrate_track_drift || !catalog_has_schema_object())
+		return NIL;
+	*schemas = schemamodel_schemas(NULL, schemas_null);
+	live = schemamodel_read(*schemas, *schemas_null);
+	*live_out = live;
+	if (drift_model_recorded())
+		rows = model_diff(recorded_read(*schemas, *schemas_null), live);
+	rows = list_concat(rows, stamped_revisions());
+	return list_concat(rows, recorded_events());
+}
+
+PG_FUNCTION_INFO_V1(migrate_drift);
+
+/* migrate.drift(): what differs from the model migrate recorded, object by object. */
+Datum
+migrate_drift(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo;
+	SchemaModel *live;
+	Datum		schemas;
+	bool		schemas_null;
+	ListCell   *lc;
+
+	InitMaterializedSRF(fcinfo, 0);
+	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	catalog_connect();
+	foreach(lc, drift_rows(&live, &schemas, &schemas_null))
+	{
+		DriftRow   *row = lfirst(lc);
+		Datum		values[6];
+		bool		nulls[6] = {false, false, false, row->recorded == NULL,
+		row->live == NULL, row->detail == NULL};
+
+		values[0] = CStringGetTextDatum(row->kind);
+		values[1] = CStringGetTextDatum(row->identity);
+		values[2] = CStringGetTextDatum(row->change);
+		values[3] = row->recorded ? CStringGetTextDatum(row->recorded) : (Datum) 0;
+		values[4] = row->live ? CStringGetTextDatum(row->live) : (Datum) 0;
+		values[5] = row->detail ? CStringGetTextDatum(row->detail) : (Datum) 0;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	SPI_finish();
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(migrate_drift_count);
+
+/* migrate.drift_count(): the rows of drift(), or NULL when drift is not tracked. */
+Datum
+migrate_drift_count(PG_FUNCTION_ARGS)
+{
+	SchemaModel *live;
+	Datum		schemas;
+	bool		schemas_null;
+	int			n;
+
+	if (!migrate_track_drift)
+		PG_RETURN_NULL();
+	catalog_connect();
+	if (!catalog_has_schema_object())
+	{
+		SPI_finish();
+		PG_RETURN_NULL();
+	}
+	n = list_length(drift_rows(&live, &schemas, &schemas_null));
+	SPI_finish();
+	PG_RETURN_INT32(n);
+}
+
+/*
+ * For check(): NULL when nothing drifted, else a sentence naming how many
+ * rows drift() has (objects, stamped revisions, recorded DDL) and the first
+ * few.  Needs SPI.
+ */
+char *
+drift_check_detail(int *count)
+{
+	SchemaModel *live;
+	Datum		schemas;
+	bool		schemas_null;
+	List	   *rows = drift_rows(&live, &schemas, &schemas_null);
+	StringInfoData buf;
+	ListCell   *lc;
+
+	*count = list_length(rows);
+	if (rows == NIL)
+		return NULL;
+	initStringInfo(&buf);
+	appendStringInfo(&buf, ngettext("%d difference from the schema model recorded by migrate:",
+									"%d differences from the schema model recorded by migrate:",
+									*count), *count);
+	foreach(lc, rows)
+	{
+		DriftRow   *row = lfirst(lc);
+
+		if (foreach_current_index(lc) == DRIFT_CHECK_LISTED)
+		{
+			appendStringInfoString(&buf, ", ...");
+			break;
+		}
+		appendStringInfo(&buf, "%s %s %s (%s)", foreach_current_index(lc) > 0 ? "," : "",
+						 row->kind, row->identity, row->change);
+	}
+	appendStringInfoChar(&buf, '.');
+	return buf.data;
+}
+
+/* The detail of an accept row: the reason, the fingerprint, what was accepted. */
+static char *
+accept_detail(const char *reason, List *rows, const char *fingerprint)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "{\"reason\": ");
+	escape_json(&buf, reason);
+	appendStringInfo(&buf, ", \"schema_fingerprint\": \"%s\", \"count\": %d, \"accepted\": [",
+					 fingerprint, list_length(rows));
+	foreach(lc, rows)
+	{
+		DriftRow   *row = lfirst(lc);
+
+		if (foreach_current_index(lc) == DRIFT_MAX_LISTED)
+			break;
+		if (foreach_current_index(lc) > 0)
+			appendStringInfoString(&buf, ", ");
+		appendStringInfoString(&buf, "{\"kind\": ");
+		escape_json(&buf, row->kind);
+		appendStringInfoString(&buf, ", \"identity\": ");
+		escape_json(&buf, row->identity);
+		appendStringInfo(&buf, ", \"change\": \"%s\"}", row->change);
+	}
+	appendStringInfoString(&buf, "]}");
+	return buf.data;
+}
+
+PG_FUNCTION_INFO_V1(migrate_accept_drift);
+
+/*
+ * migrate.accept_drift(reason): records the differences in a history row
+ * ("accept") and makes the live model the recorded one; stamped revisions
+ * are accepted too.  Returns how many drift rows it accepted.
+ */
+Datum
+migrate_accept_drift(PG_FUNCTION_ARGS)
+{
+	char	   *reason = required_text_arg(fcinfo, 0, "reason");
+	char		fingerprint[MIGRATE_HASH_HEXLEN + 1];
+	AuditContext ac;
+	SchemaModel *live;
+	Datum		schemas;
+	bool		schemas_null;
+	List	   *rows;
+
+	if (reason[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the reason for accepting drift must not be empty"),
+				 errhint("Say why the schema differs, e.g. the ticket of the hot fix.")));
+	operation_begin("migrate.accept_drift()", 0);
+	if (!migrate_track_drift || !catalog_has_schema_object())
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("drift is not tracked"),
+				 !migrate_track_drift ?
+				 errdetail("migrate.track_drift is off.") :
+				 errdetail("The extension's catalogs are still those of version 1.0."),
+				 !migrate_track_drift ?
+				 errhint("SET migrate.track_drift = on.") :
+				 errhint("Run \"ALTER EXTENSION migrate UPDATE\".")));
+	audit_begin(&ac, "accept", NULL, 0);
+	rows = drift_rows(&live, &schemas, &schemas_null);
+	recorded_replace(live, schemas, schemas_null);
+	schemamodel_fingerprint(live, fingerprint);
+	audit_record(&ac, "", true, NULL, NULL, GetCurrentTimestamp(), 0, NULL,
+				 accept_detail(reason, rows, fingerprint));
+	operation_end(0);
+	PG_RETURN_INT32(list_length(rows));
+}

@@ -1,0 +1,447 @@
+/*
+ * schemamodel.c
+ *		The schema model: the catalog of the managed schemas read into a
+ *		canonical, ordered list of objects (kind, identity, definition).
+ *
+ * Objects are named, never numbered: identities are schema-qualified and
+ * quoted, and the definitions come from the server's own deparsers
+ * (pg_get_indexdef, pg_get_constraintdef, ...) read with search_path set to
+ * "pg_catalog, pg_temp", so that every name outside pg_catalog comes out
+ * qualified.  A dump and restore therefore gives the same model.  Each kind
+ * is read by one set-based query, all in one statement, sorted by kind and
+ * identity in byte order; no query per object.  Objects that belong to an
+ * extension (a pg_depend row of type 'e', or their table's) are left out.
+ * README, "Drift", describes the definitions; the schema diff builds on them.
+ */
+#include "migrate.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/varlena.h"
+
+/* migrate.drift_schemas: the managed schemas, or "" for the default set */
+char	   *migrate_drift_schemas = NULL;
+
+/* An owner, quoted. */
+#define M_OWNER(col) "pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(" col "))"
+
+/* A sorted ACL; NULL (the default) is spelled out by acldefault(). */
+#define M_ACL(acl, type, owner) \
+	"coalesce((SELECT pg_catalog.string_agg(x::text, ',' ORDER BY x::text COLLATE \"C\")" \
+	" FROM pg_catalog.unnest(coalesce(" acl ", pg_catalog.acldefault('" type "', " owner "))) x), '')"
+
+/* An optional comment line, from a LEFT JOIN of pg_description as d. */
+#define M_COMMENT "coalesce(E'\\ncomment ' || pg_catalog.to_json(d.description)::text, '')"
+
+/* A pg_description join for an object of the given catalog and sub-id. */
+#define M_DESCR(objoid, catalog, subid) \
+	" LEFT JOIN pg_catalog.pg_description d ON d.objoid = " objoid \
+	" AND d.classoid = 'pg_catalog." catalog "'::pg_catalog.regclass AND d.objsubid = " subid
+
+/*
+ * The whole model in one statement: $1 the managed schemas (NULL: every
+ * schema but the system ones, migrate's and the extensions').
+ */
+static const char *const model_sql =
+"WITH ns AS ("
+"  SELECT n.oid, n.nspname, n.nspowner, n.nspacl FROM pg_catalog.pg_namespace n"
+"   WHERE CASE WHEN $1 IS NULL THEN"
+"           n.nspname <> ALL ('{pg_catalog,information_schema,migrate}')"
+"           AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'"
+"           AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e"
+"                            WHERE e.classid = 'pg_catalog.pg_namespace'::pg_catalog.regclass"
+"                              AND e.objid = n.oid AND e.deptype = 'e')"
+"         ELSE n.nspname = ANY ($1) END),"
+" ext AS MATERIALIZED (SELECT e.classid, e.objid FROM pg_catalog.pg_depend e WHERE e.deptype = 'e'),"
+/* a range type's constructors, its multirange: part of another object */
+" part AS MATERIALIZED (SELECT e.classid, e.objid FROM pg_catalog.pg_depend e WHERE e.deptype = 'i'"
+"                        AND e.classid IN ('pg_catalog.pg_proc'::pg_catalog.regclass,"
+"                                          'pg_catalog.pg_type'::pg_catalog.regclass)),"
+" rel AS MATERIALIZED ("
+"  SELECT c.oid, c.relname, c.relkind, c.relpersistence, c.relowner, c.reloptions, c.relacl,"
+"         c.relrowsecurity, c.relforcerowsecurity, c.relpartbound, ns.nspname,"
+"         pg_catalog.quote_ident(ns.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS ident"
+"    FROM pg_catalog.pg_class c JOIN ns ON ns.oid = c.relnamespace"
+"   WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S')"
+"     AND NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+"                                        AND ext.objid = c.oid)),"
+" obj (kind, identity, schema, definition) AS ("
+/* schemas */
+"  SELECT 'schema', pg_catalog.quote_ident(ns.nspname), ns.nspname,"
+"         'owner ' || " M_OWNER("ns.nspowner")
+"         || E'\\nacl ' || " M_ACL("ns.nspacl", "n", "ns.nspowner") " || " M_COMMENT
+"    FROM ns" M_DESCR("ns.oid", "pg_namespace", "0")
+/* tables */
+"  UNION ALL"
+"  SELECT 'table', r.ident, r.nspname,"
+"         'relkind ' || r.relkind::text || E'\\npersistence ' || r.relpersistence::text"
+"         || E'\\nowner ' || " M_OWNER("r.relowner")
+"         || E'\\ncolumns ' || coalesce((SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum)"
+"                                        FROM pg_catalog.pg_attribute a"
+"                                       WHERE a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped), '')"
+"         || coalesce(E'\\ninherits ' || (SELECT pg_catalog.string_agg(i.inhparent::pg_catalog.regclass::text, ', ' ORDER BY i.inhseqno)"
+"                                           FROM pg_catalog.pg_inherits i WHERE i.inhrelid = r.oid), '')"
+"         || coalesce(E'\\npartition bound ' || pg_catalog.pg_get_expr(r.relpartbound, r.oid), '')"
+"         || coalesce(E'\\npartition by ' || pg_catalog.pg_get_partkeydef(r.oid), '')"
+"         || coalesce(E'\\noptions ' || (SELECT pg_catalog.string_agg(o, ',' ORDER BY o COLLATE \"C\")"
+"                                          FROM pg_catalog.unnest(r.reloptions) o), '')"
+"         || CASE WHEN r.relrowsecurity THEN E'\\nrow level security' ELSE '' END"
+"         || CASE WHEN r.relforcerowsecurity THEN E'\\nforce row level security' ELSE '' END"
+"         || E'\\nacl ' || " M_ACL("r.relacl", "r", "r.relowner") " || " M_COMMENT
+"    FROM rel r" M_DESCR("r.oid", "pg_class", "0")
+"   WHERE r.relkind IN ('r', 'p', 'f')"
+/* columns */
+"  UNION ALL"
+"  SELECT 'column', r.ident || '.' || pg_catalog.quote_ident(a.attname), r.nspname,"
+"         'type ' || pg_catalog.format_type(a.atttypid, a.atttypmod)"
+"         || CASE WHEN a.attnotnull THEN E'\\nnot null' ELSE '' END"
+"         || CASE WHEN a.attgenerated = 's'"
+"                 THEN E'\\ngenerated always as (' || pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) || ') stored'"
+"                 ELSE coalesce(E'\\ndefault ' || pg_catalog.pg_get_expr(ad.adbin, ad.adrelid), '') END"
+"         || CASE a.attidentity WHEN 'a' THEN E'\\ngenerated always as identity'"
+"                               WHEN 'd' THEN E'\\ngenerated by default as identity' ELSE '' END"
+"         || CASE WHEN a.attcollation <> t.typcollation"
+"                 THEN E'\\ncollate ' || a.attcollation::pg_catalog.regcollation::text ELSE '' END"
+"         || coalesce(E'\\nacl ' || (SELECT pg_catalog.string_agg(x::text, ',' ORDER BY x::text COLLATE \"C\")"
+"                                      FROM pg_catalog.unnest(a.attacl) x), '')"
+"         || " M_COMMENT
+"    FROM rel r JOIN pg_catalog.pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped"
+"    JOIN pg_catalog.pg_type t ON t.oid = a.atttypid"
+"    LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum"
+M_DESCR("a.attrelid", "pg_class", "a.attnum")
+"   WHERE r.relkind IN ('r', 'p', 'f')"
+/* table constraints */
+"  UNION ALL"
+"  SELECT 'constraint', r.ident || '.' || pg_catalog.quote_ident(co.conname), r.nspname,"
+"         pg_catalog.pg_get_constraintdef(co.oid) || " M_COMMENT
+"    FROM rel r JOIN pg_catalog.pg_constraint co ON co.conrelid = r.oid"
+M_DESCR("co.oid", "pg_constraint", "0")
+/* indexes, of the tables and materialized views above */
+"  UNION ALL"
+"  SELECT 'index', pg_catalog.quote_ident(r.nspname) || '.' || pg_catalog.quote_ident(c.relname), r.nspname,"
+"         pg_catalog.pg_get_indexdef(i.indexrelid)"
+"         || CASE WHEN NOT i.indisvalid THEN E'\\ninvalid' ELSE '' END || " M_COMMENT
+"    FROM rel r JOIN pg_catalog.pg_index i ON i.indrelid = r.oid"
+"    JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid"
+M_DESCR("i.indexrelid", "pg_class", "0")
+/* views and materialized views */
+"  UNION ALL"
+"  SELECT CASE r.relkind WHEN 'v' THEN 'view' ELSE 'materialized view' END, r.ident, r.nspname,"
+"         'owner ' || " M_OWNER("r.relowner")
+"         || coalesce(E'\\noptions ' || (SELECT pg_catalog.string_agg(o, ',' ORDER BY o COLLATE \"C\")"
+"                                          FROM pg_catalog.unnest(r.reloptions) o), '')"
+"         || E'\\nacl ' || " M_ACL("r.relacl", "r", "r.relowner") " || " M_COMMENT
+"         || E'\\ndefinition ' || pg_catalog.pg_get_viewdef(r.oid)"
+"    FROM rel r" M_DESCR("r.oid", "pg_class", "0")
+"   WHERE r.relkind IN ('v', 'm')"
+/* sequences */
+"  UNION ALL"
+"  SELECT 'sequence', r.ident, r.nspname,"
+"         'type ' || pg_catalog.format_type(s.seqtypid, NULL) || E'\\nstart ' || s.seqstart"
+"         || E'\\nincrement ' || s.seqincrement || E'\\nminvalue ' || s.seqmin"
+"         || E'\\nmaxvalue ' || s.seqmax || E'\\ncache ' || s.seqcache"
+"         || CASE WHEN s.seqcycle THEN E'\\ncycle' ELSE '' END"
+"         || coalesce(E'\\nowned by ' || (SELECT dt.refobjid::pg_catalog.regclass::text || '.' || pg_catalog.quote_ident(a.attname)"
+"                                          FROM pg_catalog.pg_depend dt JOIN pg_catalog.pg_attribute a"
+"                                            ON a.attrelid = dt.refobjid AND a.attnum = dt.refobjsubid"
+"                                         WHERE dt.classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+"                                           AND dt.objid = r.oid AND dt.deptype IN ('a', 'i')"
+"                                           AND dt.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+"                                           AND dt.refobjsubid > 0 LIMIT 1), '')"
+"         || E'\\nowner ' || " M_OWNER("r.relowner")
+"         || E'\\nacl ' || " M_ACL("r.relacl", "s", "r.relowner") " || " M_COMMENT
+"    FROM rel r JOIN pg_catalog.pg_sequence s ON s.seqrelid = r.oid"
+M_DESCR("r.oid", "pg_class", "0")
+/* functions, procedures and aggregates */
+"  UNION ALL"
+"  SELECT CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' ELSE 'function' END,"
+"         p.oid::pg_catalog.regprocedure::text, ns.nspname,"
+"         'owner ' || " M_OWNER("p.proowner")
+"         || E'\\nacl ' || " M_ACL("p.proacl", "f", "p.proowner") " || " M_COMMENT
+"         || CASE WHEN p.prokind = 'a'"
+"                 THEN E'\\nsfunc ' || ag.aggtransfn::pg_catalog.regprocedure::text"
+"                      || E'\\nstype ' || pg_catalog.format_type(ag.aggtranstype, NULL)"
+"                      || CASE WHEN ag.aggfinalfn::pg_catalog.oid <> 0 THEN E'\\nfinalfunc ' || ag.aggfinalfn::pg_catalog.regprocedure::text ELSE '' END"
+"                      || coalesce(E'\\ninitcond ' || ag.agginitval, '')"
+"                 ELSE E'\\ndefinition ' || pg_catalog.pg_get_functiondef(p.oid) END"
+"    FROM pg_catalog.pg_proc p JOIN ns ON ns.oid = p.pronamespace"
+"    LEFT JOIN pg_catalog.pg_aggregate ag ON ag.aggfnoid = p.oid"
+M_DESCR("p.oid", "pg_proc", "0")
+"   WHERE NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass"
+"                                          AND ext.objid = p.oid)"
+"     AND NOT EXISTS (SELECT 1 FROM part WHERE part.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass"
+"                                           AND part.objid = p.oid)"
+/* triggers */
+"  UNION ALL"
+"  SELECT 'trigger', r.ident || '.' || pg_catalog.quote_ident(tg.tgname), r.nspname,"
+"         pg_catalog.pg_get_triggerdef(tg.oid)"
+"         || CASE WHEN tg.tgenabled <> 'O' THEN E'\\nenabled ' || tg.tgenabled::text ELSE '' END || " M_COMMENT
+"    FROM rel r JOIN pg_catalog.pg_trigger tg ON tg.tgrelid = r.oid AND NOT tg.tgisinternal"
+M_DESCR("tg.oid", "pg_trigger", "0")
+/* policies */
+"  UNION ALL"
+"  SELECT 'policy', r.ident || '.' || pg_catalog.quote_ident(po.polname), r.nspname,"
+"         CASE WHEN po.polpermissive THEN 'as permissive' ELSE 'as restrictive' END"
+"         || E'\\nfor ' || CASE po.polcmd WHEN 'r' THEN 'select' WHEN 'a' THEN 'insert'"
+"                                       WHEN 'w' THEN 'update' WHEN 'd' THEN 'delete' ELSE 'all' END"
+"         || E'\\nto ' || (SELECT pg_catalog.string_agg(nm, ', ' ORDER BY nm COLLATE \"C\")"
+"                            FROM (SELECT CASE WHEN x = 0 THEN 'public'"
+"                                         ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(x)) END AS nm"
+"                                    FROM pg_catalog.unnest(po.polroles) x) rs)"
+"         || coalesce(E'\\nusing (' || pg_catalog.pg_get_expr(po.polqual, po.polrelid) || ')', '')"
+"         || coalesce(E'\\nwith check (' || pg_catalog.pg_get_expr(po.polwithcheck, po.polrelid) || ')', '')"
+"         || " M_COMMENT
+"    FROM rel r JOIN pg_catalog.pg_policy po ON po.polrelid = r.oid"
+M_DESCR("po.oid", "pg_policy", "0")
+/* enums, domains, composite and range types */
+"  UNION ALL"
+"  SELECT CASE t.typtype WHEN 'e' THEN 'enum' WHEN 'd' THEN 'domain' WHEN 'c' THEN 'composite type'"
+"                        WHEN 'r' THEN 'range type' ELSE 'type' END,"
+"         pg_catalog.format_type(t.oid, NULL), ns.nspname,"
+"         CASE t.typtype"
+"           WHEN 'e' THEN 'labels ' || coalesce((SELECT pg_catalog.string_agg(pg_catalog.quote_literal(en.enumlabel), ', ' ORDER BY en.enumsortorder)"
+"                                                  FROM pg_catalog.pg_enum en WHERE en.enumtypid = t.oid), '')"
+"           WHEN 'd' THEN 'type ' || pg_catalog.format_type(t.typbasetype, t.typtypmod)"
+"                || CASE WHEN t.typnotnull THEN E'\\nnot null' ELSE '' END"
+"                || coalesce(E'\\ndefault ' || pg_catalog.pg_get_expr(t.typdefaultbin, 0), '')"
+"                || CASE WHEN t.typcollation <> bt.typcollation"
+"                        THEN E'\\ncollate ' || t.typcollation::pg_catalog.regcollation::text ELSE '' END"
+"                || coalesce((SELECT pg_catalog.string_agg(E'\\nconstraint ' || pg_catalog.quote_ident(dc.conname) || ' '"
+"                                                          || pg_catalog.pg_get_constraintdef(dc.oid), '' ORDER BY dc.conname COLLATE \"C\")"
+"                               FROM pg_catalog.pg_constraint dc WHERE dc.contypid = t.oid), '')"
+"           WHEN 'c' THEN 'attributes ' || coalesce((SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname) || ' '"
+"                                                        || pg_catalog.format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum)"
+"                                                      FROM pg_catalog.pg_attribute a"
+"                                                     WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped), '')"
+"           WHEN 'r' THEN 'subtype ' || (SELECT pg_catalog.format_type(rg.rngsubtype, NULL)"
+"                                          FROM pg_catalog.pg_range rg WHERE rg.rngtypid = t.oid)"
+"           ELSE 'input ' || t.typinput::pg_catalog.regprocedure::text"
+"         END"
+"         || E'\\nowner ' || " M_OWNER("t.typowner")
+"         || E'\\nacl ' || " M_ACL("t.typacl", "T", "t.typowner") " || " M_COMMENT
+"    FROM pg_catalog.pg_type t JOIN ns ON ns.oid = t.typnamespace"
+"    LEFT JOIN pg_catalog.pg_type bt ON bt.oid = t.typbasetype"
+"    LEFT JOIN pg_catalog.pg_class tc ON tc.oid = t.typrelid"
+M_DESCR("t.oid", "pg_type", "0")
+"   WHERE t.typtype IN ('b', 'e', 'd', 'c', 'r')"
+"     AND (t.typtype <> 'c' OR tc.relkind = 'c')"
+"     AND NOT (t.typtype = 'b' AND EXISTS (SELECT 1 FROM pg_catalog.pg_type el WHERE el.typarray = t.oid))"
+"     AND NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_catalog.pg_type'::pg_catalog.regclass"
+"                                          AND ext.objid = t.oid)"
+"     AND NOT EXISTS (SELECT 1 FROM part WHERE part.classid = 'pg_catalog.pg_type'::pg_catalog.regclass"
+"                                           AND part.objid = t.oid)"
+")"
+" SELECT kind, identity, definition, schema FROM obj"
+" ORDER BY kind COLLATE \"C\", identity COLLATE \"C\"";
+
+static SPIPlanPtr model_plan = NULL;
+
+/* Defines migrate.drift_schemas. */
+void
+schemamodel_init(void)
+{
+	DefineCustomStringVariable("migrate.drift_schemas",
+							   "The schemas whose objects the schema model and drift cover.",
+							   "A comma-separated list of schema names; empty: every schema but pg_catalog, information_schema, pg_toast and temporary schemas, migrate and the schemas of extensions.",
+							   &migrate_drift_schemas,
+							   "",
+							   PGC_SUSET, GUC_LIST_INPUT,
+							   NULL, NULL, NULL);
+}
+
+/*
+ * The managed schemas as a text[] Datum, or NULL for the default set: the
+ * argument when given, else migrate.drift_schemas.
+ */
+Datum
+schemamodel_schemas(ArrayType *arg, bool *isnull)
+{
+	char	   *raw;
+	List	   *names;
+	ListCell   *lc;
+	char	  **elems;
+	int			n = 0;
+
+	*isnull = false;
+	if (arg != NULL)
+	{
+		(void) array_to_strings(arg, "schemas", &n);
+		return PointerGetDatum(arg);
+	}
+	if (migrate_drift_schemas == NULL || migrate_drift_schemas[0] == '\0')
+	{
+		*isnull = true;
+		return (Datum) 0;
+	}
+	raw = pstrdup(migrate_drift_schemas);
+	if (!SplitIdentifierString(raw, ',', &names))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("migrate.drift_schemas is not a list of schema names"),
+				 errdetail("It is \"%s\".", migrate_drift_schemas)));
+	elems = palloc(sizeof(char *) * Max(list_length(names), 1));
+	foreach(lc, names)
+		elems[n++] = lfirst(lc);
+	return PointerGetDatum(strings_to_array(elems, n));
+}
+
+/*
+ * Reads the model of the given schemas (NULL: the default set) as the
+ * current user, with search_path "pg_catalog, pg_temp" so that the
+ * deparsers qualify every other name, and with a new snapshot, so that the
+ * DDL the calling transaction has just run is seen.  The caller is connected to SPI; the
+ * model is allocated in the caller's memory context.
+ */
+SchemaModel *
+schemamodel_read(Datum schemas, bool schemas_null)
+{
+	MemoryContext caller_cxt = CurrentMemoryContext;
+	Oid			argtypes[1] = {TEXTARRAYOID};
+	Datum		values[1] = {schemas};
+	char		nulls[1] = {schemas_null ? 'n' : ' '};
+	int			nestlevel = NewGUCNestLevel();
+	SchemaModel *m;
+	int			ret;
+
+	/* and the output settings pg_dump uses: definitions do not depend on the session */
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("datestyle", "ISO",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("intervalstyle", "postgres",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("extra_float_digits", "3",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	if (model_plan == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare(model_sql, 1, argtypes);
+
+		if (plan == NULL || SPI_keepplan(plan) != 0)
+			elog(ERROR, "SPI_prepare failed for the schema model: %s",
+				 SPI_result_code_string(SPI_result));
+		model_plan = plan;
+	}
+	ret = SPI_execute_plan(model_plan, values, nulls, false, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_plan failed for the schema model: %s",
+			 SPI_result_code_string(ret));
+	AtEOXact_GUC(true, nestlevel);
+
+	MemoryContextSwitchTo(caller_cxt);
+	m = schemamodel_from_spi();
+	/* a deparser gives NULL for an object dropped while we read */
+	for (int i = 0; i < m->n; i++)
+		if (m->objs[i].definition == NULL)
+			m->objs[i].definition = pstrdup("");
+	return m;
+}
+
+/*
+ * The model in SPI's last result (kind, identity, definition, schema), in
+ * the current memory context; the result is freed.
+ */
+SchemaModel *
+schemamodel_from_spi(void)
+{
+	SchemaModel *m = palloc(sizeof(SchemaModel));
+
+	m->n = (int) SPI_processed;
+	m->objs = palloc(sizeof(ModelObject) * Max(m->n, 1));
+	for (int i = 0; i < m->n; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+
+		m->objs[i].kind = SPI_getvalue(tup, desc, 1);
+		m->objs[i].identity = SPI_getvalue(tup, desc, 2);
+		m->objs[i].definition = SPI_getvalue(tup, desc, 3);
+		m->objs[i].schema = SPI_getvalue(tup, desc, 4);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return m;
+}
+
+/* The hex SHA-256 of a model, over its objects in order. */
+void
+schemamodel_fingerprint(SchemaModel *m, char *hex_out)
+{
+	Digest	   *d = digest_begin("migrate schema model v1");
+
+	digest_int64(d, m->n);
+	for (int i = 0; i < m->n; i++)
+	{
+		digest_text(d, m->objs[i].kind);
+		digest_text(d, m->objs[i].identity);
+		digest_text(d, m->objs[i].definition);
+	}
+	digest_end(d, hex_out);
+}
+
+/* Orders two objects by kind, then identity, in byte order (the model's). */
+int
+schemamodel_compare(const ModelObject *a, const ModelObject *b)
+{
+	int			c = strcmp(a->kind, b->kind);
+
+	return c != 0 ? c : strcmp(a->identity, b->identity);
+}
+
+/* The schemas argument of schema_model() and schema_fingerprint(). */
+static Datum
+schemas_argument(FunctionCallInfo fcinfo, bool *isnull)
+{
+	return schemamodel_schemas(PG_ARGISNULL(0) ? NULL : PG_GETARG_ARRAYTYPE_P(0), isnull);
+}
+
+PG_FUNCTION_INFO_V1(migrate_schema_model);
+
+/* migrate.schema_model(schemas): the model, one row per object. */
+Datum
+migrate_schema_model(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo;
+	SchemaModel *m;
+	Datum		schemas;
+	bool		schemas_null;
+
+	InitMaterializedSRF(fcinfo, 0);
+	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	schemas = schemas_argument(fcinfo, &schemas_null);
+	catalog_connect();
+	m = schemamodel_read(schemas, schemas_null);
+	for (int i = 0; i < m->n; i++)
+	{
+		Datum		values[3];
+		bool		nulls[3] = {false, false, false};
+
+		values[0] = CStringGetTextDatum(m->objs[i].kind);
+		values[1] = CStringGetTextDatum(m->objs[i].identity);
+		values[2] = CStringGetTextDatum(m->objs[i].definition);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	SPI_finish();
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(migrate_schema_fingerprint);
+
+/* migrate.schema_fingerprint(schemas): the hex SHA-256 of the model. */
+Datum
+migrate_schema_fingerprint(PG_FUNCTION_ARGS)
+{
+	char		hex[MIGRATE_HASH_HEXLEN + 1];
+	SchemaModel *m;
+	Datum		schemas;
+	bool		schemas_null;
+
+	schemas = schemas_argument(fcinfo, &schemas_null);
+	catalog_connect();
+	m = schemamodel_read(schemas, schemas_null);
+	schemamodel_fingerprint(m, hex);
+	SPI_finish();
+	PG_RETURN_TEXT_P(cstring_to_text(hex));
+}
