@@ -310,10 +310,6 @@ DROP ROLE regress_update_auditor;
 -- grant on 1.0's plan() carries over, and each step shows the lint findings
 -- of the SQL it runs (a downgrade step its down SQL; NULL for a stamp
 -- step, which runs none), less the rules the revision ignores.
--- drift: a 1.0 database with an applied revision and an auditor who reads
--- the status view; after the update the first call records the live
--- schema model as the baseline, drift() and accept_drift() work, the event
--- triggers record DDL, and the auditor still reads status (drift column).
 SET client_min_messages = warning;
 DROP EXTENSION migrate;
 CREATE EXTENSION migrate VERSION '1.0';
@@ -348,6 +344,14 @@ DROP TABLE t_plan;
 -- a fresh install again, for the tests that follow
 DROP EXTENSION migrate;
 CREATE EXTENSION migrate;
+-- drift: a 1.0 database with an applied revision and an auditor who reads
+-- the status view; after the update the first call records the live
+-- schema model as the baseline, drift() and accept_drift() work, the event
+-- triggers record DDL, and the auditor still reads status (drift column).
+SET client_min_messages = warning;
+DROP EXTENSION migrate;
+CREATE EXTENSION migrate VERSION '1.0';
+RESET client_min_messages;
 CREATE SCHEMA update_drift;
 SELECT migrate.add('ud1', 'CREATE TABLE update_drift.t (id int)', 'DROP TABLE update_drift.t');
 SELECT revision FROM migrate.upgrade('head');

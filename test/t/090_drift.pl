@@ -19,6 +19,7 @@ use Test::More;
 my $node = PostgreSQL::Test::Cluster->new('main');
 $node->init;
 $node->append_conf('postgresql.conf', "migrate.drift_schemas = 'app'");
+$node->append_conf('postgresql.conf', 'migrate.track_drift = on');
 $node->start;
 my $tempdir = PostgreSQL::Test::Utils::tempdir;
 
