@@ -263,7 +263,8 @@ ddlevent_move(AuditContext *ac)
 	SPITupleTable *tuptable;
 	int64		operation_id = 0;
 
-	if (!ac->has_detail || !catalog_has_drift_event())
+	/* a session not tracking drift leaves the events staged for one that does */
+	if (!migrate_track_drift || !ac->has_detail || !catalog_has_drift_event())
 		return;
 	catalog_exec("WITH moved AS (DELETE FROM migrate.drift_event RETURNING *)"
 				 " SELECT at, session_role::text, effective_role::text, application_name,"
