@@ -24,3 +24,18 @@ SELECT migrate.add('a5', 'CREATE TABLE t5 (x int UNIQUE DEFERRABLE INITIALLY DEF
 SELECT migrate.approve('a5');
 SELECT count(*) FROM migrate.upgrade('a5');
 SELECT migrate.add('a6', E'SELECT ''a\\'', $x$'' \\! id $x$', parents => '{}');
+-- lint, plan's findings, and drift (1.1): the model, the recorded model, the event triggers
+SELECT count(*) FROM migrate.lint_sql('CREATE INDEX ON t5 (x); ALTER TABLE t5 ADD y int DEFAULT random()::int; ALTER TABLE t5 ALTER x TYPE bigint');
+SELECT count(*) FROM migrate.plan('downgrade', 'base');
+SET migrate.track_drift = on;
+CREATE SCHEMA vg_drift;
+SET migrate.drift_schemas = 'vg_drift';
+SELECT migrate.add('d1', 'CREATE TABLE vg_drift.t (id int PRIMARY KEY, v text DEFAULT ''x''); CREATE VIEW vg_drift.v AS SELECT id FROM vg_drift.t', 'DROP TABLE vg_drift.t CASCADE', parents => '{}');
+SELECT count(*) FROM migrate.upgrade('d1');
+CREATE INDEX vg_hotfix ON vg_drift.t (v);
+COMMENT ON TABLE vg_drift.t IS 'hot fix';
+SELECT count(*) FROM migrate.schema_model();
+SELECT length(migrate.schema_fingerprint());
+SELECT kind, identity, change FROM migrate.drift() ORDER BY 1, 2, 3;
+SELECT count(*) FROM migrate.accept_drift('valgrind');
+SELECT count(*) FROM migrate.drift();
