@@ -235,9 +235,13 @@ SELECT * FROM state;
 SELECT migrate.merge(id => 'r0006_m');
 SELECT revision, message FROM migrate.upgrade('head');
 SELECT * FROM state;
--- Ambiguous: a step into the merge
+-- a step into the merge walks into it, as Alembic does: with the merge
+-- unapplied, r0005_e+1 is the merge
+BEGIN;
+SELECT revision FROM migrate.downgrade('r0005_e');
+SELECT step, revision, operation FROM migrate.plan('upgrade', 'r0005_e+1');
+ROLLBACK;
 SELECT revision, message FROM migrate.upgrade('r0005_e+1');
-SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate, * FROM state;
 -- one step back from the merge is its parents: -1 unapplies the merge
 BEGIN;
 SELECT revision, message FROM migrate.downgrade('-1');

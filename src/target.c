@@ -11,8 +11,9 @@
  *
  * A <rev> is a full id, a branch label or a unique id prefix of at least four
  * characters.  Relative steps walk the unique child or parent chain and stop
- * with an error at a fork or a merge, where "one step" has no single meaning;
- * only one step back from a merge, the last of a walk, is its parents.  With
+ * with an error at a fork, where "one step" has no single meaning, and going
+ * back at a merge; a step forward into a merge is the merge (Alembic), one
+ * step back from a merge, the last of a walk, is its parents.  With
  * a label, as in Alembic's _walk, a step forward counts only the children on
  * the label's lineage (the labelled revision's ancestors and descendants),
  * and <label>@+N / <label>@-N start at the current head on that lineage.
@@ -317,14 +318,7 @@ only_child(Graph *g, int rev, int left, const bool *lineage, const char *text)
 								  "Revision \"%s\" is a fork with %d children.",
 								  nchildren, r->id, nchildren),
 				 errhint("Name a branch, as in 'name@+1', or the revision itself.")));
-	if (child->nparents > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_CARDINALITY_VIOLATION),
-				 errmsg("target \"%s\" is ambiguous", text),
-				 errdetail_plural("The next revision, \"%s\", merges %d branch.",
-								  "The next revision, \"%s\", merges %d branches.",
-								  child->nparents, child->id, child->nparents),
-				 errhint("Name the merge revision itself.")));
+	/* a merge is walked into, as Alembic does: upgrading to it applies its other parents */
 	return child - g->revs;
 }
 

@@ -170,7 +170,7 @@ sub known_difference
 	my ($op, $target, $mine, $theirs, $revs, $applied) = @_;
 	my $relative = $target =~ /[+-]\d+$/;
 	my ($label, $rev) = $target =~ /^(\w+)\@(\w+?)(?:[+-]\d+)?$/;
-	return 'relative steps: migrate refuses a step into a merge or from several current heads (21000), Alembic walks on or picks one head'
+	return 'relative steps from several current heads: migrate refuses them (21000, SPEC), Alembic picks one head'
 	  if $relative && $mine eq 'ERROR 21000';
 	return 'Alembic 1.8 raises "Ambiguous walk" one step back from a merge; migrate (SPEC, newer Alembic) steps to its parents'
 	  if $relative && $theirs =~ /Ambiguous walk/;
