@@ -292,7 +292,7 @@ schemamodel_schemas(ArrayType *arg, bool *isnull)
 /*
  * Reads the model of the given schemas (NULL: the default set) as the
  * current user, with search_path "pg_catalog, pg_temp" so that the
- * deparsers qualify every other name, and with a new snapshot, so that the
+ * deparsers qualify every other name, without JIT, and with a new snapshot, so that the
  * DDL the calling transaction has just run is seen.  The caller is connected to SPI; the
  * model is allocated in the caller's memory context.
  */
@@ -315,6 +315,16 @@ schemamodel_read(Datum schemas, bool schemas_null)
 	(void) set_config_option("intervalstyle", "postgres",
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	(void) set_config_option("extra_float_digits", "3",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+
+	/*
+	 * No JIT: the query's cost estimate grows with the catalog (its
+	 * deparsers and per-table subqueries) past jit_optimize_above_cost, and
+	 * compiling its ~450 expressions with optimization and inlining took
+	 * 3.6-3.9 s a read in a database of 2,000 tables, far more than running
+	 * them (bench/README.md, "Drift").
+	 */
+	(void) set_config_option("jit", "off",
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	if (model_plan == NULL)
 	{
