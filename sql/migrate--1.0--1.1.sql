@@ -311,18 +311,23 @@ RETURNS text
 AS 'MODULE_PATHNAME', 'migrate_schema_fingerprint'
 LANGUAGE c STABLE;
 REVOKE ALL ON FUNCTION migrate.schema_fingerprint(text[]) FROM PUBLIC;
-COMMENT ON FUNCTION migrate.schema_fingerprint(text[]) IS 'hex SHA-256 of schema_model(schemas), in its order';
+COMMENT ON FUNCTION migrate.schema_fingerprint(text[]) IS 'hex SHA-256 of the sum of the SHA-256 of each object of schema_model(schemas)';
 
 -- The model as migrate's own steps left it: a call that runs revisions
--- applies what it changed (the live model at its end against the one at its
--- start), so a change made outside migrate stays drift until accept_drift().
--- The row ('model', '') marks that a model was recorded.  Dumped with the
--- extension, so a restored database shows no drift.
+-- replaces the recorded objects of the relations, functions, types and
+-- schemas its revisions touched (the event triggers collect them) with their
+-- live ones, so a change made outside migrate to anything else stays drift
+-- until accept_drift().  Rows of kind 'model': '' marks that a model was
+-- recorded, 'sum' keeps the sum behind the fingerprint, 'epoch' the database
+-- the root OIDs belong to.  Dumped with the extension, so a restored database
+-- shows no drift.
 CREATE TABLE migrate.schema_object (
     kind       text NOT NULL,
     identity   text NOT NULL,
     schema     text NOT NULL,
     definition text NOT NULL,
+    root       text NOT NULL DEFAULT '',
+    root_oid   oid,
     PRIMARY KEY (kind, identity)
 );
 COMMENT ON TABLE migrate.schema_object IS 'the schema model as migrate''s steps (and accept_drift()) left it; the row (''model'', '''') marks that one was recorded';
@@ -330,6 +335,8 @@ COMMENT ON COLUMN migrate.schema_object.kind IS 'the object''s kind, as schema_m
 COMMENT ON COLUMN migrate.schema_object.identity IS 'its schema-qualified, quoted name';
 COMMENT ON COLUMN migrate.schema_object.schema IS 'the schema it is in';
 COMMENT ON COLUMN migrate.schema_object.definition IS 'its definition, as schema_model() gives it';
+COMMENT ON COLUMN migrate.schema_object.root IS 'the relation (r:), function (p:), type (t:) or schema (n:) it belongs to';
+COMMENT ON COLUMN migrate.schema_object.root_oid IS 'that root''s OID in this database (looked up again by name after a restore)';
 SELECT pg_catalog.pg_extension_config_dump('migrate.schema_object', '');
 
 -- History operations: accept (accept_drift()) and drift (DDL run outside

@@ -18,12 +18,14 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
 #include "commands/sequence.h"
+#include "executor/tuptable.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
@@ -551,6 +553,35 @@ bool
 catalog_has_schema_object(void)
 {
 	return catalog_has_column("schema_object", "definition");
+}
+
+/*
+ * Whether migrate.drift_event holds no row a new snapshot sees: a scan for
+ * the first row, without the executor, for every history append.
+ */
+bool
+catalog_drift_event_empty(void)
+{
+	Oid			nsp = get_namespace_oid("migrate", true);
+	Oid			relid = OidIsValid(nsp) ? get_relname_relid("drift_event", nsp) : InvalidOid;
+	Relation	rel;
+	Snapshot	snapshot;
+	TableScanDesc scan;
+	TupleTableSlot *slot;
+	bool		empty;
+
+	if (!OidIsValid(relid))
+		return true;
+	rel = table_open(relid, AccessShareLock);
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	scan = table_beginscan(rel, snapshot, 0, NULL);
+	slot = table_slot_create(rel, NULL);
+	empty = !table_scan_getnextslot(scan, ForwardScanDirection, slot);
+	ExecDropSingleTupleTableSlot(slot);
+	table_endscan(scan);
+	UnregisterSnapshot(snapshot);
+	table_close(rel, AccessShareLock);
+	return empty;
 }
 
 /* Whether migrate.drift_event, the event triggers' staging table, exists. */

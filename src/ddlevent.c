@@ -235,6 +235,15 @@ migrate_record_ddl(PG_FUNCTION_ARGS)
 				 errmsg("migrate.record_ddl() must be called as an event trigger")));
 	ra.trigdata = (EventTriggerData *) fcinfo->context;
 	ra.drop = strcmp(ra.trigdata->event, "sql_drop") == 0;
+	/* a revision's DDL is not drift: what it touches is collected (drifttouch.c) */
+	if (migrate_in_revision && drift_collector != NULL && migrate_track_drift)
+	{
+		if (ra.drop)
+			drifttouch_dropped(drift_collector);
+		else
+			drifttouch_commands(drift_collector);
+		PG_RETURN_NULL();
+	}
 	if (event_skipped())
 		PG_RETURN_NULL();
 	/* a DROP's objects come with sql_drop, the others' with ddl_command_end */
@@ -264,7 +273,8 @@ ddlevent_move(AuditContext *ac)
 	int64		operation_id = 0;
 
 	/* a session not tracking drift leaves the events staged for one that does */
-	if (!migrate_track_drift || !ac->has_detail || !catalog_has_drift_event())
+	if (!migrate_track_drift || !ac->has_detail || !catalog_has_drift_event() ||
+		catalog_drift_event_empty())
 		return;
 	catalog_exec("WITH moved AS (DELETE FROM migrate.drift_event RETURNING *)"
 				 " SELECT at, session_role::text, effective_role::text, application_name,"

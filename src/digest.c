@@ -99,12 +99,39 @@ digest_end(Digest *d, char *hex_out)
 {
 	uint8		raw[PG_SHA256_DIGEST_LENGTH];
 
-	if (pg_cryptohash_final(d->ctx, raw, sizeof(raw)) < 0)
-		elog(ERROR, "could not finish SHA-256 digest: %s",
-			 pg_cryptohash_error(d->ctx));
-	pg_cryptohash_free(d->ctx);
+	digest_final_raw(d, raw);
+	digest_free(d);
 	hex_encode((const char *) raw, sizeof(raw), hex_out);
 	hex_out[MIGRATE_HASH_HEXLEN] = '\0';
+}
+
+/*
+ * Finishes the digest into raw (PG_SHA256_DIGEST_LENGTH bytes) and keeps
+ * its context for digest_restart(): hashing many small items with one
+ * context saves creating one for each.
+ */
+void
+digest_final_raw(Digest *d, uint8 *raw)
+{
+	if (pg_cryptohash_final(d->ctx, raw, PG_SHA256_DIGEST_LENGTH) < 0)
+		elog(ERROR, "could not finish SHA-256 digest: %s",
+			 pg_cryptohash_error(d->ctx));
+}
+
+/* Starts a finished digest again, in the given domain. */
+void
+digest_restart(Digest *d, const char *domain)
+{
+	if (pg_cryptohash_init(d->ctx) < 0)
+		elog(ERROR, "could not initialize SHA-256 digest");
+	digest_text(d, domain);
+}
+
+/* Frees a digest finished by digest_final_raw(). */
+void
+digest_free(Digest *d)
+{
+	pg_cryptohash_free(d->ctx);
 	pfree(d);
 }
 

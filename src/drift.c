@@ -14,6 +14,8 @@
  */
 #include "migrate.h"
 
+#include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -41,6 +43,8 @@ typedef struct DriftRow
 	char	   *detail;
 } DriftRow;
 
+static void drift_xact_callback(XactEvent event, void *arg);
+
 /* Defines migrate.track_drift. */
 void
 drift_init(void)
@@ -52,6 +56,7 @@ drift_init(void)
 							 false,
 							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);
+	RegisterXactCallback(drift_xact_callback, NULL);
 }
 
 /* Whether a model was recorded (the row ('model', '') of schema_object). */
@@ -76,7 +81,7 @@ recorded_read(Datum schemas, bool schemas_null)
 	char		nulls[1] = {schemas_null ? 'n' : ' '};
 	SchemaModel *m;
 
-	catalog_exec("SELECT o.kind, o.identity, o.definition, o.schema FROM migrate.schema_object o"
+	catalog_exec("SELECT o.kind, o.identity, o.definition, o.schema, o.root, o.root_oid FROM migrate.schema_object o"
 				 " WHERE o.kind <> 'model' AND CASE WHEN $1 IS NULL THEN"
 				 "   o.schema <> ALL ('{pg_catalog,information_schema,migrate}')"
 				 "   AND o.schema NOT LIKE 'pg\\_toast%' AND o.schema NOT LIKE 'pg\\_temp\\_%'"
@@ -100,6 +105,8 @@ typedef struct ObjectBatch
 	char	  **identity;
 	char	  **schema;
 	char	  **definition;
+	char	  **root;
+	char	  **root_oid;		/* as text, "" when unknown */
 } ObjectBatch;
 
 /* An empty batch with room for max objects. */
@@ -113,6 +120,8 @@ batch_new(int max)
 	b->identity = palloc(sizeof(char *) * max);
 	b->schema = palloc(sizeof(char *) * max);
 	b->definition = palloc(sizeof(char *) * max);
+	b->root = palloc(sizeof(char *) * max);
+	b->root_oid = palloc(sizeof(char *) * max);
 	return b;
 }
 
@@ -124,6 +133,8 @@ batch_add(ObjectBatch *b, ModelObject *o)
 	b->identity[b->n] = o->identity;
 	b->schema[b->n] = o->schema;
 	b->definition[b->n] = o->definition;
+	b->root[b->n] = o->root ? o->root : "";
+	b->root_oid[b->n] = OidIsValid(o->root_oid) ? psprintf("%u", o->root_oid) : "";
 	b->n++;
 }
 
@@ -132,12 +143,13 @@ batch_add(ObjectBatch *b, ModelObject *o)
  * arrays of n elements each.
  */
 static void
-batch_exec(const char *sql, int n, int nargs, char **a1, char **a2, char **a3, char **a4)
+batch_exec(const char *sql, int n, int nargs, char ***args)
 {
-	Oid			argtypes[4] = {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
-	char	  **args[4] = {a1, a2, a3, a4};
-	Datum		values[4];
+	Oid			argtypes[6] = {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+	TEXTARRAYOID, TEXTARRAYOID};
+	Datum		values[6];
 
+	Assert(nargs <= 6);
 	if (n == 0)
 		return;
 	for (int i = 0; i < nargs; i++)
@@ -149,22 +161,43 @@ batch_exec(const char *sql, int n, int nargs, char **a1, char **a2, char **a3, c
 static void
 batch_upsert(ObjectBatch *b)
 {
-	batch_exec("INSERT INTO migrate.schema_object (kind, identity, schema, definition)"
-			   " SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2),"
-			   "                         pg_catalog.unnest($3), pg_catalog.unnest($4))"
+	char	  **args[6] = {b->kind, b->identity, b->schema, b->definition, b->root, b->root_oid};
+
+	batch_exec("INSERT INTO migrate.schema_object (kind, identity, schema, definition, root, root_oid)"
+			   " SELECT k, i, s, d, r, NULLIF(o, '')::pg_catalog.oid"
+			   "   FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3),"
+			   "                   pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6))"
+			   "        AS x (k, i, s, d, r, o)"
 			   " ON CONFLICT (kind, identity) DO UPDATE"
-			   " SET schema = excluded.schema, definition = excluded.definition",
-			   b->n, 4, b->kind, b->identity, b->schema, b->definition);
+			   " SET schema = excluded.schema, definition = excluded.definition,"
+			   "     root = excluded.root, root_oid = excluded.root_oid",
+			   b->n, 6, args);
+}
+
+/* Writes a batch of objects not in schema_object. */
+static void
+batch_insert(ObjectBatch *b)
+{
+	char	  **args[6] = {b->kind, b->identity, b->schema, b->definition, b->root, b->root_oid};
+
+	batch_exec("INSERT INTO migrate.schema_object (kind, identity, schema, definition, root, root_oid)"
+			   " SELECT k, i, s, d, r, NULLIF(o, '')::pg_catalog.oid"
+			   "   FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3),"
+			   "                   pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6))"
+			   "        AS x (k, i, s, d, r, o)",
+			   b->n, 6, args);
 }
 
 /* Deletes a batch's objects (by kind and identity) from schema_object. */
 static void
 batch_delete(ObjectBatch *b)
 {
+	char	  **args[2] = {b->kind, b->identity};
+
 	batch_exec("DELETE FROM migrate.schema_object o"
 			   " USING ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS d (kind, identity)"
 			   " WHERE o.kind = d.kind AND o.identity = d.identity",
-			   b->n, 2, b->kind, b->identity, NULL, NULL);
+			   b->n, 2, args);
 }
 
 /*
@@ -176,11 +209,13 @@ batch_delete(ObjectBatch *b)
 static void
 batch_update(ObjectBatch *a, ObjectBatch *b)
 {
+	char	  **args[4] = {b->kind, b->identity, a->definition, b->definition};
+
 	batch_exec("UPDATE migrate.schema_object o SET definition = d.new"
 			   " FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2),"
 			   "                 pg_catalog.unnest($3), pg_catalog.unnest($4)) AS d (kind, identity, old, new)"
 			   " WHERE o.kind = d.kind AND o.identity = d.identity AND o.definition = d.old",
-			   b->n, 4, b->kind, b->identity, a->definition, b->definition);
+			   b->n, 4, args);
 }
 
 /*
@@ -227,6 +262,94 @@ recorded_apply(SchemaModel *a, SchemaModel *b, bool keep_drifted)
 	batch_update(before, after);
 }
 
+/* Writes a special row of schema_object (kind "model"): the marker, the sum, the epoch. */
+static void
+recorded_set(const char *identity, const char *value)
+{
+	ModelObject row = {"model", (char *) identity, (char *) value, "", "", InvalidOid};
+	ObjectBatch *b = batch_new(1);
+
+	batch_add(b, &row);
+	batch_upsert(b);
+}
+
+/* A special row's value, or NULL. */
+static char *
+recorded_get(const char *identity)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(identity)};
+
+	/* not read-only: the call's own writes must be seen */
+	catalog_exec("SELECT definition FROM migrate.schema_object WHERE kind = 'model' AND identity = $1",
+				 1, argtypes, values, NULL, false, 1);
+	return SPI_processed > 0 ? SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1) : NULL;
+}
+
+/* Adds (or subtracts) the rows of SPI's last result (kind, identity, definition) to the sum. */
+static void
+sum_add_result(ModelSum *sum, bool subtract)
+{
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+
+		modelsum_add(sum, SPI_getvalue(tup, desc, 1), SPI_getvalue(tup, desc, 2),
+					 SPI_getvalue(tup, desc, 3), subtract);
+	}
+	SPI_freetuptable(SPI_tuptable);
+}
+
+/* The sum of every recorded object (modelsum_add()), computed again and kept. */
+static void
+recorded_sum_recompute(ModelSum *sum)
+{
+	memset(sum, 0, sizeof(*sum));
+	catalog_exec("SELECT kind, identity, definition FROM migrate.schema_object WHERE kind <> 'model'",
+				 0, NULL, NULL, NULL, false, 0);
+	sum_add_result(sum, false);
+	recorded_set("sum", modelsum_to_hex(sum));
+}
+
+/* The kept sum of the recorded objects, computed again when missing. */
+static void
+recorded_sum(ModelSum *sum)
+{
+	if (!modelsum_from_hex(recorded_get("sum"), sum))
+		recorded_sum_recompute(sum);
+}
+
+/* This database's epoch: OIDs kept as hints hold only in it. */
+static char *
+current_epoch(void)
+{
+	return psprintf(UINT64_FORMAT "/%u", GetSystemIdentifier(), MyDatabaseId);
+}
+
+/*
+ * After a restore (or in a copy of the database), the recorded roots' OIDs
+ * are another database's: they are looked up again by name.
+ */
+static void
+recorded_epoch_check(void)
+{
+	char	   *epoch = current_epoch();
+	char	   *recorded = recorded_get("epoch");
+
+	if (recorded != NULL && strcmp(recorded, epoch) == 0)
+		return;
+	catalog_exec("UPDATE migrate.schema_object"
+				 "   SET root_oid = CASE pg_catalog.left(root, 2)"
+				 "                    WHEN 'r:' THEN pg_catalog.to_regclass(pg_catalog.substr(root, 3))::pg_catalog.oid"
+				 "                    WHEN 'p:' THEN pg_catalog.to_regprocedure(pg_catalog.substr(root, 3))::pg_catalog.oid"
+				 "                    WHEN 't:' THEN pg_catalog.to_regtype(pg_catalog.substr(root, 3))::pg_catalog.oid"
+				 "                    WHEN 'n:' THEN pg_catalog.to_regnamespace(pg_catalog.substr(root, 3))::pg_catalog.oid END"
+				 " WHERE kind <> 'model'",
+				 0, NULL, NULL, NULL, false, 0);
+	recorded_set("epoch", epoch);
+}
+
 /*
  * Makes the recorded model of the managed schemas the given one, and marks
  * a model recorded: the baseline, and accept_drift().
@@ -235,56 +358,214 @@ static void
 recorded_replace(SchemaModel *m, Datum schemas, bool schemas_null)
 {
 	SchemaModel *old = recorded_read(schemas, schemas_null);
-	ModelObject marker = {"model", "", "recorded", ""};
-	ObjectBatch *b = batch_new(1);
+	ModelSum	sum;
 
 	recorded_apply(old, m, false);
-	batch_add(b, &marker);
-	batch_upsert(b);
+	recorded_set("", "recorded");
+	recorded_set("epoch", current_epoch());
+	recorded_sum_recompute(&sum);
+}
+
+/* The unique OIDs of a list, as an oid[] Datum. */
+static Datum
+oid_list_array(List *oids)
+{
+	List	   *copy = list_copy(oids);
+	Datum	   *elems;
+	int			n = 0;
+	ListCell   *lc;
+
+	list_sort(copy, list_oid_cmp);
+	elems = palloc(sizeof(Datum) * Max(list_length(copy), 1));
+	foreach(lc, copy)
+		if (n == 0 || DatumGetObjectId(elems[n - 1]) != lfirst_oid(lc))
+			elems[n++] = ObjectIdGetDatum(lfirst_oid(lc));
+	return PointerGetDatum(construct_array(elems, n, OIDOID, sizeof(Oid), true, TYPALIGN_INT));
+}
+
+/* The candidates of a prefix ("r", "i") without it, as a text[] Datum, or 0 if none. */
+static Datum
+candidates_array(List *candidates, char prefix, int *n)
+{
+	char	  **elems = palloc(sizeof(char *) * Max(list_length(candidates), 1));
+	ListCell   *lc;
+
+	*n = 0;
+	foreach(lc, candidates)
+	{
+		char	   *c = lfirst(lc);
+
+		if (c[0] == prefix)
+			elems[(*n)++] = c + 2;
+	}
+	return *n > 0 ? PointerGetDatum(strings_to_array(elems, *n)) : (Datum) 0;
+}
+
+
+/*
+ * Resolves the candidates kept by name: a dropped index leaves the recorded
+ * model (unless one of that name exists again); the table of a dropped
+ * column, constraint, trigger or policy is read again when it still exists.
+ */
+static void
+flush_candidates(DriftTouched *t, ModelSum *sum)
+{
+	Oid			argtypes[1] = {TEXTARRAYOID};
+	Datum		values[1];
+	int			n;
+
+	values[0] = candidates_array(t->candidates, 'i', &n);
+	if (n > 0)
+	{
+		catalog_exec("DELETE FROM migrate.schema_object"
+					 " WHERE kind = 'index' AND identity = ANY ($1)"
+					 "   AND pg_catalog.to_regclass(identity) IS NULL"
+					 " RETURNING kind, identity, definition",
+					 1, argtypes, values, NULL, false, 0);
+		sum_add_result(sum, true);
+	}
+	values[0] = candidates_array(t->candidates, 'r', &n);
+	if (n > 0)
+	{
+		catalog_exec("SELECT r FROM (SELECT pg_catalog.to_regclass(x)::pg_catalog.oid AS r"
+					 "                 FROM pg_catalog.unnest($1) x) s WHERE r IS NOT NULL",
+					 1, argtypes, values, NULL, false, 0);
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			bool		isnull;
+
+			drifttouch_address(t, RelationRelationId,
+							   DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+															  SPI_tuptable->tupdesc, 1, &isnull)));
+		}
+	}
 }
 
 /*
- * Reads the live model at the start of a call that will run (or stamp)
- * revisions, under the deploy lock, into cxt; records it as the baseline
- * when no model was recorded yet.  Does nothing when migrate.track_drift is
- * off or the catalogs are still 1.0's.
+ * Brings the recorded model up to date with what the call's revisions
+ * touched: the recorded objects of every touched root (by the OID kept with
+ * them, so that a rename or a move is followed) are replaced by the live
+ * objects of those roots, and the sum follows.  Objects nobody touched keep
+ * their recorded definitions: a change made outside migrate stays drift.
+ */
+static void
+recorded_flush(DriftTrack *dt)
+{
+	DriftTouched *t = dt->touched;
+	Oid			argtypes[6] = {OIDARRAYOID, OIDARRAYOID, OIDARRAYOID, OIDARRAYOID,
+	TEXTARRAYOID, TEXTARRAYOID};
+	Datum		values[6];
+	Datum		roots[DRIFT_ROOT_GROUPS];
+	SchemaModel *live;
+	ObjectBatch *insert;
+	ModelSum	sum;
+	bool		any = false;
+
+	for (int g = 0; g < DRIFT_ROOT_GROUPS; g++)
+		any = any || t->roots[g] != NIL;
+	if (!any && t->candidates == NIL)
+		return;
+	recorded_sum(&sum);
+	flush_candidates(t, &sum);
+	for (int g = 0; g < DRIFT_ROOT_GROUPS; g++)
+		values[g] = roots[g] = oid_list_array(t->roots[g]);
+	live = schemamodel_read_roots(dt->schemas, dt->schemas_null, roots);
+	insert = batch_new(live->n);
+	for (int i = 0; i < live->n; i++)
+		batch_add(insert, &live->objs[i]);
+	values[4] = PointerGetDatum(strings_to_array(insert->kind, insert->n));
+	values[5] = PointerGetDatum(strings_to_array(insert->identity, insert->n));
+	catalog_exec("DELETE FROM migrate.schema_object o"
+				 " WHERE o.kind <> 'model'"
+				 "   AND (CASE pg_catalog.left(o.root, 2)"
+				 "          WHEN 'r:' THEN o.root_oid = ANY ($1) WHEN 'p:' THEN o.root_oid = ANY ($2)"
+				 "          WHEN 't:' THEN o.root_oid = ANY ($3) WHEN 'n:' THEN o.root_oid = ANY ($4) END"
+				 "        OR (o.kind, o.identity) IN (SELECT * FROM ROWS FROM (pg_catalog.unnest($5), pg_catalog.unnest($6))))"
+				 " RETURNING o.kind, o.identity, o.definition",
+				 6, argtypes, values, NULL, false, 0);
+	sum_add_result(&sum, true);
+	/* every key of the live objects was just deleted */
+	batch_insert(insert);
+	modelsum_add_model(&sum, live);
+	recorded_set("sum", modelsum_to_hex(&sum));
+}
+
+/*
+ * At the start of a call that will run (or stamp) revisions, under the
+ * deploy lock: records the live model as the baseline when no model was
+ * recorded yet, then starts collecting what the revisions touch (the event
+ * triggers fill dt->touched, in cxt).  When the event triggers do not fire
+ * in this session (disabled, session_replication_role replica, single-user
+ * mode), reads the whole model instead, to compare with the one at the end.
+ * Does nothing when migrate.track_drift is off or the catalogs are 1.0's.
  */
 void
 drift_begin(DriftTrack *dt, MemoryContext cxt)
 {
 	MemoryContext old;
+	SchemaModel *model = NULL;
 
 	if (dt->begun || !migrate_track_drift || !catalog_has_schema_object())
 		return;
 	old = MemoryContextSwitchTo(cxt);
 	dt->schemas = schemamodel_schemas(NULL, &dt->schemas_null);
-	dt->before = schemamodel_read(dt->schemas, dt->schemas_null);
 	MemoryContextSwitchTo(old);
 	dt->baseline = !drift_model_recorded();
 	if (dt->baseline)
-		recorded_replace(dt->before, dt->schemas, dt->schemas_null);
+	{
+		model = schemamodel_read(dt->schemas, dt->schemas_null);
+		recorded_replace(model, dt->schemas, dt->schemas_null);
+	}
+	else
+		recorded_epoch_check();
+	if (drifttouch_triggers_fire())
+	{
+		dt->touched = drifttouch_new(cxt);
+		drift_collector = dt->touched;
+	}
+	else
+	{
+		old = MemoryContextSwitchTo(cxt);
+		dt->before = schemamodel_read(dt->schemas, dt->schemas_null);
+		MemoryContextSwitchTo(old);
+	}
 	dt->begun = true;
 }
 
 /*
  * At the end of the call (under the deploy lock, in the transaction of its
- * last row): applies what the call changed, the live model now against the
- * one read at its start, to the recorded model, and keeps the fingerprint of
- * the live model for the row's detail.  ran_sql false (a stamp): nothing
- * changed, the model is not read again.
+ * last row): brings the recorded model up to date with what the call changed
+ * and keeps its fingerprint for the row's detail.  ran_sql false (a stamp):
+ * nothing changed.
  */
 void
 drift_end(DriftTrack *dt, bool ran_sql)
 {
-	SchemaModel *after;
+	ModelSum	sum;
 
 	if (!dt->begun || dt->ended)
 		return;
-	after = ran_sql ? schemamodel_read(dt->schemas, dt->schemas_null) : dt->before;
-	if (ran_sql)
-		recorded_apply(dt->before, after, true);
-	schemamodel_fingerprint(after, dt->fingerprint);
+	if (drift_collector == dt->touched)
+		drift_collector = NULL;
+	if (ran_sql && dt->touched != NULL)
+		recorded_flush(dt);
+	else if (ran_sql)
+	{
+		recorded_apply(dt->before, schemamodel_read(dt->schemas, dt->schemas_null), true);
+		recorded_sum_recompute(&sum);
+	}
+	recorded_sum(&sum);
+	modelsum_fingerprint(&sum, dt->fingerprint);
 	dt->ended = true;
+}
+
+/* Forgets the collector at the end of a transaction that failed: its call is over. */
+static void
+drift_xact_callback(XactEvent event, void *arg)
+{
+	(void) arg;
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+		drift_collector = NULL;
 }
 
 /*

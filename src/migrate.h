@@ -49,6 +49,9 @@ extern void digest_null(Digest *d);
 extern void digest_strings(Digest *d, char **elems, int n);
 extern void digest_int64(Digest *d, int64 v);
 extern void digest_end(Digest *d, char *hex_out);	/* MIGRATE_HASH_HEXLEN + 1 */
+extern void digest_final_raw(Digest *d, uint8 *raw);	/* 32 bytes */
+extern void digest_restart(Digest *d, const char *domain);
+extern void digest_free(Digest *d);
 extern char *revision_checksum(const char *id, char **parents, int nparents,
 							   char **depends, int ndepends,
 							   const char *up_sql, const char *down_sql, bool transactional);
@@ -107,6 +110,7 @@ extern bool catalog_history_has_detail(void);
 extern bool catalog_has_transactional(void);
 extern bool catalog_has_schema_object(void);
 extern bool catalog_has_drift_event(void);
+extern bool catalog_drift_event_empty(void);
 
 /* graph.c: the revision DAG, loaded once per call */
 typedef struct Revision
@@ -411,6 +415,10 @@ typedef struct ModelObject
 	char	   *identity;		/* schema-qualified, quoted */
 	char	   *definition;
 	char	   *schema;			/* the schema it is in, unquoted */
+	char	   *root;			/* "r:", "p:", "t:" or "n:" and the identity of
+								 * the relation, function, type or schema it
+								 * belongs to ("" when not read) */
+	Oid			root_oid;		/* that root's OID, when read */
 } ModelObject;
 
 typedef struct SchemaModel
@@ -423,19 +431,62 @@ extern char *migrate_drift_schemas;
 extern void schemamodel_init(void);
 extern Datum schemamodel_schemas(ArrayType *arg, bool *isnull);
 extern SchemaModel *schemamodel_read(Datum schemas, bool schemas_null);
+extern SchemaModel *schemamodel_read_roots(Datum schemas, bool schemas_null, Datum *roots);
 extern SchemaModel *schemamodel_from_spi(void);
 extern void schemamodel_fingerprint(SchemaModel *m, char *hex_out);
+
+/*
+ * A model's sum: its objects' SHA-256 hashes added modulo 2^256, so that it
+ * can be kept up to date object by object; the fingerprint is the SHA-256 of
+ * the sum.
+ */
+typedef struct ModelSum
+{
+	uint8		bytes[32];
+} ModelSum;
+
+extern void modelsum_add(ModelSum *sum, const char *kind, const char *identity,
+						 const char *definition, bool subtract);
+extern void modelsum_add_model(ModelSum *sum, SchemaModel *m);
+extern void modelsum_fingerprint(const ModelSum *sum, char *hex_out);
+extern char *modelsum_to_hex(const ModelSum *sum);
+extern bool modelsum_from_hex(const char *hex, ModelSum *sum);
 extern int	schemamodel_compare(const ModelObject *a, const ModelObject *b);
+
+/* drifttouch.c: what a call's revisions touched, collected by the event triggers */
+#define DRIFT_ROOT_REL		0
+#define DRIFT_ROOT_PROC		1
+#define DRIFT_ROOT_TYPE		2
+#define DRIFT_ROOT_SCHEMA	3
+#define DRIFT_ROOT_GROUPS	4
+
+typedef struct DriftTouched
+{
+	MemoryContext cxt;			/* where the lists live */
+	List	   *roots[DRIFT_ROOT_GROUPS];	/* OIDs, with repeats */
+	List	   *candidates;		/* "r:<relation>", "i:<index>" by name */
+} DriftTouched;
+
+extern DriftTouched *drift_collector;
+extern DriftTouched *drifttouch_new(MemoryContext cxt);
+extern void drifttouch_address(DriftTouched *t, Oid classid, Oid objid);
+extern void drifttouch_commands(DriftTouched *t);
+extern void drifttouch_dropped(DriftTouched *t);
+extern char *drifttouch_serialize(DriftTouched *t);
+extern void drifttouch_deserialize(DriftTouched *t, const char *text);
+extern bool drifttouch_triggers_fire(void);
 
 /* drift.c: the recorded model, drift(), accept_drift() */
 typedef struct DriftTrack
 {
-	bool		begun;			/* the model before the call was read */
+	bool		begun;			/* tracking started for this call */
 	bool		ended;			/* the recorded model was brought up to date */
 	bool		baseline;		/* no model was recorded before this call */
 	Datum		schemas;
 	bool		schemas_null;
-	SchemaModel *before;
+	DriftTouched *touched;		/* what the revisions touch, or NULL: */
+	SchemaModel *before;		/* the whole model before the call, when the
+								 * event triggers do not fire */
 	char		fingerprint[MIGRATE_HASH_HEXLEN + 1];
 } DriftTrack;
 

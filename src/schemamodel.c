@@ -16,11 +16,13 @@
 #include "migrate.h"
 
 #include "catalog/pg_type.h"
+#include "common/sha2.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/resowner.h"
 #include "utils/varlena.h"
 
 /* migrate.drift_schemas: the managed schemas, or "" for the default set */
@@ -66,15 +68,17 @@ static const char *const model_sql =
 "         c.relrowsecurity, c.relforcerowsecurity, c.relpartbound, ns.nspname,"
 "         pg_catalog.quote_ident(ns.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS ident"
 "    FROM pg_catalog.pg_class c JOIN ns ON ns.oid = c.relnamespace"
-"   WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S')"
+"   WHERE /*r*/ c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S')"
 "     AND NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
 "                                        AND ext.objid = c.oid)),"
-" obj (kind, identity, schema, definition) AS ("
+" obj (kind, identity, schema, definition, root, root_oid) AS ("
 /* schemas */
 "  SELECT 'schema', pg_catalog.quote_ident(ns.nspname), ns.nspname,"
 "         'owner ' || " M_OWNER("ns.nspowner")
 "         || E'\\nacl ' || " M_ACL("ns.nspacl", "n", "ns.nspowner") " || " M_COMMENT
+"         , 'n:' || pg_catalog.quote_ident(ns.nspname), ns.oid"
 "    FROM ns" M_DESCR("ns.oid", "pg_namespace", "0")
+"   WHERE /*n*/ true"
 /* tables */
 "  UNION ALL"
 "  SELECT 'table', r.ident, r.nspname,"
@@ -93,6 +97,7 @@ static const char *const model_sql =
 "         || CASE WHEN r.relrowsecurity THEN E'\\nrow level security' ELSE '' END"
 "         || CASE WHEN r.relforcerowsecurity THEN E'\\nforce row level security' ELSE '' END"
 "         || E'\\nacl ' || " M_ACL("r.relacl", "r", "r.relowner") " || " M_COMMENT
+"         , 'r:' || r.ident, r.oid"
 "    FROM rel r" M_DESCR("r.oid", "pg_class", "0")
 "   WHERE r.relkind IN ('r', 'p', 'f')"
 /* columns */
@@ -111,6 +116,7 @@ static const char *const model_sql =
 "                 THEN coalesce(E'\\nacl ' || (SELECT pg_catalog.string_agg(x::text, ',' ORDER BY x::text COLLATE \"C\")"
 "                                               FROM pg_catalog.unnest(a.attacl) x), '') ELSE '' END"
 "         || " M_COMMENT
+"         , 'r:' || r.ident, r.oid"
 "    FROM rel r JOIN pg_catalog.pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped"
 "    JOIN pg_catalog.pg_type t ON t.oid = a.atttypid"
 "    LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum"
@@ -120,6 +126,7 @@ M_DESCR("a.attrelid", "pg_class", "a.attnum")
 "  UNION ALL"
 "  SELECT 'constraint', r.ident || '.' || pg_catalog.quote_ident(co.conname), r.nspname,"
 "         pg_catalog.pg_get_constraintdef(co.oid) || " M_COMMENT
+"         , 'r:' || r.ident, r.oid"
 "    FROM rel r JOIN pg_catalog.pg_constraint co ON co.conrelid = r.oid"
 M_DESCR("co.oid", "pg_constraint", "0")
 /* indexes, of the tables and materialized views above */
@@ -127,6 +134,7 @@ M_DESCR("co.oid", "pg_constraint", "0")
 "  SELECT 'index', pg_catalog.quote_ident(r.nspname) || '.' || pg_catalog.quote_ident(c.relname), r.nspname,"
 "         pg_catalog.pg_get_indexdef(i.indexrelid)"
 "         || CASE WHEN NOT i.indisvalid THEN E'\\ninvalid' ELSE '' END || " M_COMMENT
+"         , 'r:' || r.ident, r.oid"
 "    FROM rel r JOIN pg_catalog.pg_index i ON i.indrelid = r.oid"
 "    JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid"
 M_DESCR("i.indexrelid", "pg_class", "0")
@@ -139,6 +147,7 @@ M_DESCR("i.indexrelid", "pg_class", "0")
 "                                                   FROM pg_catalog.unnest(r.reloptions) o), '') ELSE '' END"
 "         || E'\\nacl ' || " M_ACL("r.relacl", "r", "r.relowner") " || " M_COMMENT
 "         || E'\\ndefinition ' || pg_catalog.pg_get_viewdef(r.oid)"
+"         , 'r:' || r.ident, r.oid"
 "    FROM rel r" M_DESCR("r.oid", "pg_class", "0")
 "   WHERE r.relkind IN ('v', 'm')"
 /* sequences */
@@ -157,6 +166,7 @@ M_DESCR("i.indexrelid", "pg_class", "0")
 "                                           AND dt.refobjsubid > 0 LIMIT 1), '')"
 "         || E'\\nowner ' || " M_OWNER("r.relowner")
 "         || E'\\nacl ' || " M_ACL("r.relacl", "s", "r.relowner") " || " M_COMMENT
+"         , 'r:' || r.ident, r.oid"
 "    FROM rel r JOIN pg_catalog.pg_sequence s ON s.seqrelid = r.oid"
 M_DESCR("r.oid", "pg_class", "0")
 /* functions, procedures and aggregates */
@@ -171,10 +181,11 @@ M_DESCR("r.oid", "pg_class", "0")
 "                      || CASE WHEN ag.aggfinalfn::pg_catalog.oid <> 0 THEN E'\\nfinalfunc ' || ag.aggfinalfn::pg_catalog.regprocedure::text ELSE '' END"
 "                      || coalesce(E'\\ninitcond ' || ag.agginitval, '')"
 "                 ELSE E'\\ndefinition ' || pg_catalog.pg_get_functiondef(p.oid) END"
+"         , 'p:' || p.oid::pg_catalog.regprocedure::text, p.oid"
 "    FROM pg_catalog.pg_proc p JOIN ns ON ns.oid = p.pronamespace"
 "    LEFT JOIN pg_catalog.pg_aggregate ag ON ag.aggfnoid = p.oid"
 M_DESCR("p.oid", "pg_proc", "0")
-"   WHERE NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass"
+"   WHERE /*p*/ NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass"
 "                                          AND ext.objid = p.oid)"
 "     AND NOT EXISTS (SELECT 1 FROM part WHERE part.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass"
 "                                           AND part.objid = p.oid)"
@@ -183,6 +194,7 @@ M_DESCR("p.oid", "pg_proc", "0")
 "  SELECT 'trigger', r.ident || '.' || pg_catalog.quote_ident(tg.tgname), r.nspname,"
 "         pg_catalog.pg_get_triggerdef(tg.oid)"
 "         || CASE WHEN tg.tgenabled <> 'O' THEN E'\\nenabled ' || tg.tgenabled::text ELSE '' END || " M_COMMENT
+"         , 'r:' || r.ident, r.oid"
 "    FROM rel r JOIN pg_catalog.pg_trigger tg ON tg.tgrelid = r.oid AND NOT tg.tgisinternal"
 M_DESCR("tg.oid", "pg_trigger", "0")
 /* policies */
@@ -198,6 +210,7 @@ M_DESCR("tg.oid", "pg_trigger", "0")
 "         || coalesce(E'\\nusing (' || pg_catalog.pg_get_expr(po.polqual, po.polrelid) || ')', '')"
 "         || coalesce(E'\\nwith check (' || pg_catalog.pg_get_expr(po.polwithcheck, po.polrelid) || ')', '')"
 "         || " M_COMMENT
+"         , 'r:' || r.ident, r.oid"
 "    FROM rel r JOIN pg_catalog.pg_policy po ON po.polrelid = r.oid"
 M_DESCR("po.oid", "pg_policy", "0")
 /* enums, domains, composite and range types */
@@ -226,11 +239,12 @@ M_DESCR("po.oid", "pg_policy", "0")
 "         END"
 "         || E'\\nowner ' || " M_OWNER("t.typowner")
 "         || E'\\nacl ' || " M_ACL("t.typacl", "T", "t.typowner") " || " M_COMMENT
+"         , 't:' || pg_catalog.format_type(t.oid, NULL), t.oid"
 "    FROM pg_catalog.pg_type t JOIN ns ON ns.oid = t.typnamespace"
 "    LEFT JOIN pg_catalog.pg_type bt ON bt.oid = t.typbasetype"
 "    LEFT JOIN pg_catalog.pg_class tc ON tc.oid = t.typrelid"
 M_DESCR("t.oid", "pg_type", "0")
-"   WHERE t.typtype IN ('b', 'e', 'd', 'c', 'r')"
+"   WHERE /*t*/ t.typtype IN ('b', 'e', 'd', 'c', 'r')"
 "     AND (t.typtype <> 'c' OR tc.relkind = 'c')"
 "     AND NOT (t.typtype = 'b' AND EXISTS (SELECT 1 FROM pg_catalog.pg_type el WHERE el.typarray = t.oid))"
 "     AND NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_catalog.pg_type'::pg_catalog.regclass"
@@ -238,7 +252,7 @@ M_DESCR("t.oid", "pg_type", "0")
 "     AND NOT EXISTS (SELECT 1 FROM part WHERE part.classid = 'pg_catalog.pg_type'::pg_catalog.regclass"
 "                                           AND part.objid = t.oid)"
 ")"
-" SELECT kind, identity, definition, schema FROM obj"
+" SELECT kind, identity, definition, schema, root, root_oid FROM obj"
 " ORDER BY kind COLLATE \"C\", identity COLLATE \"C\"";
 
 static SPIPlanPtr model_plan = NULL;
@@ -292,25 +306,55 @@ schemamodel_schemas(ArrayType *arg, bool *isnull)
 	return PointerGetDatum(strings_to_array(elems, n));
 }
 
-/*
- * Reads the model of the given schemas (NULL: the default set) as the
- * current user, with search_path "pg_catalog, pg_temp" so that the
- * deparsers qualify every other name, without JIT, and with a new snapshot, so that the
- * DDL the calling transaction has just run is seen.  The caller is connected to SPI; the
- * model is allocated in the caller's memory context.
- */
-SchemaModel *
-schemamodel_read(Datum schemas, bool schemas_null)
+/* The restricted model statement: model_sql reading only the given roots. */
+static const char *
+roots_sql(void)
 {
-	MemoryContext caller_cxt = CurrentMemoryContext;
-	Oid			argtypes[1] = {TEXTARRAYOID};
-	Datum		values[1] = {schemas};
-	char		nulls[1] = {schemas_null ? 'n' : ' '};
+	static char *sql = NULL;
+	static const char *const markers[][2] = {
+		{"/*r*/", "c.oid = ANY ($2) AND"},
+		{"/*p*/", "p.oid = ANY ($3) AND"},
+		{"/*t*/", "t.oid = ANY ($4) AND"},
+		{"/*n*/", "ns.oid = ANY ($5) AND"},
+	};
+	StringInfoData buf;
+	const char *p = model_sql;
+
+	if (sql != NULL)
+		return sql;
+	initStringInfo(&buf);
+	while (*p != '\0')
+	{
+		bool		replaced = false;
+
+		for (int i = 0; i < (int) lengthof(markers) && !replaced; i++)
+			if (strncmp(p, markers[i][0], 5) == 0)
+			{
+				appendStringInfoString(&buf, markers[i][1]);
+				p += 5;
+				replaced = true;
+			}
+		if (!replaced)
+			appendStringInfoChar(&buf, *p++);
+	}
+	sql = MemoryContextStrdup(TopMemoryContext, buf.data);
+	pfree(buf.data);
+	return sql;
+}
+
+/*
+ * Runs the model statement (kept_plan NULL) or the one of some roots with
+ * the output settings of pg_dump (definitions do not depend on the session)
+ * and without JIT; the result is in SPI_tuptable.
+ */
+static void
+model_execute(SPIPlanPtr *kept_plan, const char *sql, int nargs, Oid *argtypes,
+			  Datum *values, char *nulls)
+{
 	int			nestlevel = NewGUCNestLevel();
-	SchemaModel *m;
 	int			ret;
 
-	/* and the output settings pg_dump uses: definitions do not depend on the session */
+	/* search_path "pg_catalog, pg_temp": the deparsers qualify every other name */
 	(void) set_config_option("search_path", "pg_catalog, pg_temp",
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	(void) set_config_option("datestyle", "ISO",
@@ -329,24 +373,30 @@ schemamodel_read(Datum schemas, bool schemas_null)
 	 */
 	(void) set_config_option("jit", "off",
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-	if (model_plan == NULL)
+	if (*kept_plan == NULL)
 	{
-		SPIPlanPtr	plan = SPI_prepare(model_sql, 1, argtypes);
+		SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
 
 		if (plan == NULL || SPI_keepplan(plan) != 0)
 			elog(ERROR, "SPI_prepare failed for the schema model: %s",
 				 SPI_result_code_string(SPI_result));
-		model_plan = plan;
+		*kept_plan = plan;
 	}
-	ret = SPI_execute_plan(model_plan, values, nulls, false, 0);
+	ret = SPI_execute_plan(*kept_plan, values, nulls, false, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_plan failed for the schema model: %s",
 			 SPI_result_code_string(ret));
 	AtEOXact_GUC(true, nestlevel);
+}
+
+/* The model in SPI_tuptable, in caller_cxt; a NULL definition (an object dropped while read) is "". */
+static SchemaModel *
+model_collect(MemoryContext caller_cxt)
+{
+	SchemaModel *m;
 
 	MemoryContextSwitchTo(caller_cxt);
 	m = schemamodel_from_spi();
-	/* a deparser gives NULL for an object dropped while we read */
 	for (int i = 0; i < m->n; i++)
 		if (m->objs[i].definition == NULL)
 			m->objs[i].definition = pstrdup("");
@@ -354,7 +404,46 @@ schemamodel_read(Datum schemas, bool schemas_null)
 }
 
 /*
- * The model in SPI's last result (kind, identity, definition, schema), in
+ * Reads the model of the given schemas (NULL: the default set) as the
+ * current user, with a new snapshot, so that the DDL the calling
+ * transaction has just run is seen.  The caller is connected to SPI; the
+ * model is allocated in the caller's memory context.
+ */
+SchemaModel *
+schemamodel_read(Datum schemas, bool schemas_null)
+{
+	MemoryContext caller_cxt = CurrentMemoryContext;
+	Oid			argtypes[1] = {TEXTARRAYOID};
+	Datum		values[1] = {schemas};
+	char		nulls[1] = {schemas_null ? 'n' : ' '};
+
+	model_execute(&model_plan, model_sql, 1, argtypes, values, nulls);
+	return model_collect(caller_cxt);
+}
+
+/*
+ * Reads the objects of the given roots only (relations with their columns,
+ * constraints, indexes, triggers and policies; functions; types; schemas),
+ * as schemamodel_read() reads the whole model: what a call's revisions
+ * touched (drift.c).  roots: four oid[] Datums, relations, functions, types,
+ * schemas.
+ */
+SchemaModel *
+schemamodel_read_roots(Datum schemas, bool schemas_null, Datum *roots)
+{
+	static SPIPlanPtr roots_plan = NULL;
+	MemoryContext caller_cxt = CurrentMemoryContext;
+	Oid			argtypes[5] = {TEXTARRAYOID, OIDARRAYOID, OIDARRAYOID, OIDARRAYOID, OIDARRAYOID};
+	Datum		values[5] = {schemas, roots[0], roots[1], roots[2], roots[3]};
+	char		nulls[5] = {schemas_null ? 'n' : ' ', ' ', ' ', ' ', ' '};
+
+	model_execute(&roots_plan, roots_sql(), 5, argtypes, values, nulls);
+	return model_collect(caller_cxt);
+}
+
+/*
+ * The model in SPI's last result (kind, identity, definition, schema and
+ * optionally root, root_oid), in
  * the current memory context; the result is freed.
  */
 SchemaModel *
@@ -373,25 +462,115 @@ schemamodel_from_spi(void)
 		m->objs[i].identity = SPI_getvalue(tup, desc, 2);
 		m->objs[i].definition = SPI_getvalue(tup, desc, 3);
 		m->objs[i].schema = SPI_getvalue(tup, desc, 4);
+		m->objs[i].root = desc->natts >= 5 ? SPI_getvalue(tup, desc, 5) : NULL;
+		m->objs[i].root_oid = InvalidOid;
+		if (desc->natts >= 6)
+		{
+			bool		isnull;
+			Datum		oid = SPI_getbinval(tup, desc, 6, &isnull);
+
+			m->objs[i].root_oid = isnull ? InvalidOid : DatumGetObjectId(oid);
+		}
+		if (m->objs[i].root == NULL)
+			m->objs[i].root = "";
 	}
 	SPI_freetuptable(SPI_tuptable);
 	return m;
 }
 
-/* The hex SHA-256 of a model, over its objects in order. */
+/* The domain of an object's hash, and the one hashing a whole model's sum. */
+#define MODEL_OBJECT_DOMAIN	"migrate schema object v2"
+#define MODEL_SUM_DOMAIN	"migrate schema model v2"
+
+/* One context for every object's hash: creating one costs more than hashing. */
+static Digest *object_digest = NULL;
+
+/* Adds (or subtracts) an object's hash to the sum, modulo 2^256. */
+void
+modelsum_add(ModelSum *sum, const char *kind, const char *identity,
+			 const char *definition, bool subtract)
+{
+	uint8		h[PG_SHA256_DIGEST_LENGTH];
+	int			carry = 0;
+
+	if (object_digest == NULL)
+	{
+		/* kept across transactions: under a resource owner of its own */
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+		ResourceOwner saved_owner = CurrentResourceOwner;
+
+		CurrentResourceOwner = ResourceOwnerCreate(NULL, "migrate schema model hash");
+		object_digest = digest_begin(MODEL_OBJECT_DOMAIN);
+		CurrentResourceOwner = saved_owner;
+		MemoryContextSwitchTo(old);
+	}
+	else
+		digest_restart(object_digest, MODEL_OBJECT_DOMAIN);
+	digest_text(object_digest, kind);
+	digest_text(object_digest, identity);
+	digest_text(object_digest, definition);
+	digest_final_raw(object_digest, h);
+	/* big-endian: the last byte is the lowest */
+	for (int i = sizeof(sum->bytes) - 1; i >= 0; i--)
+	{
+		int			v = subtract ? sum->bytes[i] - h[i] - carry : sum->bytes[i] + h[i] + carry;
+
+		carry = subtract ? (v < 0) : (v > 255);
+		sum->bytes[i] = (uint8) (v & 0xff);
+	}
+}
+
+/* Adds every object of a model to the sum. */
+void
+modelsum_add_model(ModelSum *sum, SchemaModel *m)
+{
+	for (int i = 0; i < m->n; i++)
+		modelsum_add(sum, m->objs[i].kind, m->objs[i].identity, m->objs[i].definition, false);
+}
+
+/* The sum in 64 hex digits, palloc'd. */
+char *
+modelsum_to_hex(const ModelSum *sum)
+{
+	char	   *hex = palloc(sizeof(sum->bytes) * 2 + 1);
+
+	hex_encode((const char *) sum->bytes, sizeof(sum->bytes), hex);
+	hex[sizeof(sum->bytes) * 2] = '\0';
+	return hex;
+}
+
+/* Reads a sum written by modelsum_to_hex(); false when it is not one. */
+bool
+modelsum_from_hex(const char *hex, ModelSum *sum)
+{
+	if (hex == NULL || strlen(hex) != sizeof(sum->bytes) * 2 ||
+		strspn(hex, "0123456789abcdef") != sizeof(sum->bytes) * 2)
+		return false;
+	(void) hex_decode(hex, sizeof(sum->bytes) * 2, (char *) sum->bytes);
+	return true;
+}
+
+/* The fingerprint of a sum: its hex SHA-256. */
+void
+modelsum_fingerprint(const ModelSum *sum, char *hex_out)
+{
+	Digest	   *d = digest_begin(MODEL_SUM_DOMAIN);
+	char	   *hex = modelsum_to_hex(sum);
+
+	digest_text(d, hex);
+	digest_end(d, hex_out);
+	pfree(hex);
+}
+
+/* The hex fingerprint of a model: of the sum of its objects' hashes. */
 void
 schemamodel_fingerprint(SchemaModel *m, char *hex_out)
 {
-	Digest	   *d = digest_begin("migrate schema model v1");
+	ModelSum	sum;
 
-	digest_int64(d, m->n);
-	for (int i = 0; i < m->n; i++)
-	{
-		digest_text(d, m->objs[i].kind);
-		digest_text(d, m->objs[i].identity);
-		digest_text(d, m->objs[i].definition);
-	}
-	digest_end(d, hex_out);
+	memset(&sum, 0, sizeof(sum));
+	modelsum_add_model(&sum, m);
+	modelsum_fingerprint(&sum, hex_out);
 }
 
 /* Orders two objects by kind, then identity, in byte order (the model's). */

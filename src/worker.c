@@ -65,6 +65,7 @@
 
 /* The worker's message saying that its statement committed. */
 #define WORKER_MSG_DONE			'C'
+#define WORKER_MSG_TOUCHED		'R'	/* what the statement touched (drifttouch.c) */
 
 /* The leader's identity, and the worker's result. */
 typedef struct WorkerShared
@@ -328,6 +329,15 @@ receive_messages(shm_mq_handle *mqh, const char *sql, WorkerContext *wc, bool *d
 		initStringInfo(&msg);
 		appendBinaryStringInfo(&msg, data, nbytes);
 		msgtype = pq_getmsgbyte(&msg);
+		if (msgtype == WORKER_MSG_TOUCHED)
+		{
+			const char *touched = pq_getmsgstring(&msg);
+
+			MemoryContextSwitchTo(caller_cxt);
+			if (drift_collector != NULL)
+				drifttouch_deserialize(drift_collector, touched);
+			continue;
+		}
 		if (msgtype == WORKER_MSG_DONE && error == NULL)
 		{
 			*done = true;
@@ -646,6 +656,20 @@ run_at_top_level(const char *sql, const char *revision)
 	MemoryContextSwitchTo(cxt);
 }
 
+/* Sends the leader what the statement touched, when drift is tracked. */
+static void
+send_touched(void)
+{
+	StringInfoData msg;
+
+	if (drift_collector == NULL)
+		return;
+	pq_beginmessage(&msg, WORKER_MSG_TOUCHED);
+	pq_sendstring(&msg, drifttouch_serialize(drift_collector));
+	pq_endmessage(&msg);
+	drift_collector = NULL;
+}
+
 /*
  * Receives the leader's next statement; false when the leader has ended the
  * queue (its deploy is over).
@@ -739,7 +763,10 @@ migrate_worker_main(Datum main_arg)
 			break;
 		elog(DEBUG1, "migrate worker for PID %d running line %d of revision \"%s\"",
 			 (int) shared->leader_pid, line, revision);
+		/* what the statement touches goes to the leader's recorded model */
+		drift_collector = migrate_track_drift ? drifttouch_new(statement_cxt) : NULL;
 		run_at_top_level(sql, revision);
+		send_touched();
 		pq_beginmessage(&done, WORKER_MSG_DONE);
 		pq_endmessage(&done);
 	}

@@ -1,0 +1,523 @@
+/*
+ * drifttouch.c
+ *		What a call's revisions touched: the relations, functions, types and
+ *		schemas ("roots" of the schema model) whose objects their DDL created,
+ *		changed or dropped, collected by the extension's event triggers while
+ *		a revision runs, so that drift.c re-reads only those at the end of the
+ *		call instead of the whole model twice.
+ *
+ * The event triggers see each command's objects (pg_event_trigger_ddl_commands()
+ * and pg_event_trigger_dropped_objects(), called directly, without SPI:
+ * they fire for every statement of every revision).  An object maps to its
+ * root: an index, a column, a constraint, a trigger, a policy or a default
+ * to its table, a composite type's relation and an array to their type.  A
+ * rename or a move also touches the objects whose definitions name the
+ * renamed one (pg_depend); an ALTER TABLE, the table's indexes and sequences
+ * (their owner, their schema).  A dropped index or the table of a dropped
+ * column, constraint, trigger or policy is kept by name ("i:" and "r:"
+ * candidates), as the catalog no longer has them.  A statement run by the
+ * background worker collects there and sends what it touched to the leader.
+ */
+#include "migrate.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/catalog.h"
+#include "catalog/dependency.h"
+#include "catalog/index.h"
+#include "catalog/indexing.h"
+#include "catalog/objectaddress.h"
+#include "catalog/pg_attrdef.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_constraint.h"
+#include "catalog/pg_depend.h"
+#include "catalog/pg_event_trigger.h"
+#include "catalog/pg_namespace.h"
+#include "catalog/pg_policy.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_rewrite.h"
+#include "catalog/pg_trigger.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/executor.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "parser/parse_func.h"
+#include "tcop/deparse_utility.h"
+#include "utils/aclchk_internal.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+
+/* Where the event triggers put what the running call's revisions touch. */
+DriftTouched *drift_collector = NULL;
+
+/* A new, empty set of touched roots, allocated in cxt. */
+DriftTouched *
+drifttouch_new(MemoryContext cxt)
+{
+	DriftTouched *t = MemoryContextAllocZero(cxt, sizeof(DriftTouched));
+
+	t->cxt = cxt;
+	return t;
+}
+
+/* Adds a root (DRIFT_ROOT_*) by OID. */
+static void
+touch_root(DriftTouched *t, int group, Oid oid)
+{
+	MemoryContext old;
+
+	if (!OidIsValid(oid))
+		return;
+	old = MemoryContextSwitchTo(t->cxt);
+	t->roots[group] = lappend_oid(t->roots[group], oid);
+	MemoryContextSwitchTo(old);
+}
+
+/* Adds a candidate by name: "r:" a relation, "i:" a dropped index. */
+static void
+touch_candidate(DriftTouched *t, char prefix, const char *identity)
+{
+	MemoryContext old = MemoryContextSwitchTo(t->cxt);
+
+	t->candidates = lappend(t->candidates, psprintf("%c:%s", prefix, identity));
+	MemoryContextSwitchTo(old);
+}
+
+/* The relation or type a relation's objects belong to in the model. */
+static void
+touch_relation(DriftTouched *t, Oid relid)
+{
+	switch (get_rel_relkind(relid))
+	{
+		case RELKIND_INDEX:
+		case RELKIND_PARTITIONED_INDEX:
+			touch_root(t, DRIFT_ROOT_REL, IndexGetRelation(relid, true));
+			break;
+		case RELKIND_COMPOSITE_TYPE:
+			touch_root(t, DRIFT_ROOT_TYPE, get_rel_type_id(relid));
+			break;
+		case RELKIND_TOASTVALUE:
+		case '\0':
+			break;
+		default:
+			touch_root(t, DRIFT_ROOT_REL, relid);
+	}
+}
+
+/* The root of a type: a table's row type is the table, an array its element. */
+static void
+touch_type(DriftTouched *t, Oid typid)
+{
+	Oid			elem = get_element_type(typid);
+	Oid			relid;
+
+	if (OidIsValid(elem))
+		typid = elem;
+	relid = get_typ_typrelid(typid);
+	if (OidIsValid(relid) && get_rel_relkind(relid) != RELKIND_COMPOSITE_TYPE)
+		touch_relation(t, relid);
+	else
+		touch_root(t, DRIFT_ROOT_TYPE, typid);
+}
+
+/*
+ * The relation an object of a catalog without a syscache by OID belongs to
+ * (a trigger, a policy, a default, a rule), or InvalidOid.
+ */
+static Oid
+owning_relation(Oid catalog_id, AttrNumber oid_column, AttrNumber rel_column, Oid objid)
+{
+	Relation	catalog = table_open(catalog_id, AccessShareLock);
+	HeapTuple	tup = get_catalog_object_by_oid(catalog, oid_column, objid);
+	Oid			relid = InvalidOid;
+
+	if (tup != NULL)
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(tup, rel_column, RelationGetDescr(catalog), &isnull);
+
+		relid = isnull ? InvalidOid : DatumGetObjectId(d);
+	}
+	table_close(catalog, AccessShareLock);
+	return relid;
+}
+
+/* Adds the root of an object given by its catalog and OID, when modelled. */
+void
+drifttouch_address(DriftTouched *t, Oid classid, Oid objid)
+{
+	HeapTuple	tup;
+
+	switch (classid)
+	{
+		case RelationRelationId:
+			touch_relation(t, objid);
+			break;
+		case ProcedureRelationId:
+			touch_root(t, DRIFT_ROOT_PROC, objid);
+			break;
+		case TypeRelationId:
+			touch_type(t, objid);
+			break;
+		case NamespaceRelationId:
+			touch_root(t, DRIFT_ROOT_SCHEMA, objid);
+			break;
+		case ConstraintRelationId:
+			tup = SearchSysCache1(CONSTROID, ObjectIdGetDatum(objid));
+			if (!HeapTupleIsValid(tup))
+				break;
+			if (OidIsValid(((Form_pg_constraint) GETSTRUCT(tup))->conrelid))
+				touch_relation(t, ((Form_pg_constraint) GETSTRUCT(tup))->conrelid);
+			else
+				touch_type(t, ((Form_pg_constraint) GETSTRUCT(tup))->contypid);
+			ReleaseSysCache(tup);
+			break;
+		case TriggerRelationId:
+			touch_relation(t, owning_relation(TriggerRelationId, Anum_pg_trigger_oid,
+											  Anum_pg_trigger_tgrelid, objid));
+			break;
+		case PolicyRelationId:
+			touch_relation(t, owning_relation(PolicyRelationId, Anum_pg_policy_oid,
+											  Anum_pg_policy_polrelid, objid));
+			break;
+		case AttrDefaultRelationId:
+			touch_relation(t, owning_relation(AttrDefaultRelationId, Anum_pg_attrdef_oid,
+											  Anum_pg_attrdef_adrelid, objid));
+			break;
+		case RewriteRelationId:
+			touch_relation(t, owning_relation(RewriteRelationId, Anum_pg_rewrite_oid,
+											  Anum_pg_rewrite_ev_class, objid));
+			break;
+		default:
+			/* not in the model: operators, casts, publications, ... */
+			break;
+	}
+}
+
+/*
+ * Touches the objects that depend on one (pg_depend), whose definitions may
+ * name it; only those in pg_class when relations_only (a table's indexes and
+ * sequences).
+ */
+static void
+touch_dependents(DriftTouched *t, Oid classid, Oid objid, bool relations_only)
+{
+	Relation	depend = table_open(DependRelationId, AccessShareLock);
+	ScanKeyData key[2];
+	SysScanDesc scan;
+	HeapTuple	tup;
+
+	ScanKeyInit(&key[0], Anum_pg_depend_refclassid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(classid));
+	ScanKeyInit(&key[1], Anum_pg_depend_refobjid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(objid));
+	scan = systable_beginscan(depend, DependReferenceIndexId, true, NULL, 2, key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_depend dep = (Form_pg_depend) GETSTRUCT(tup);
+
+		if (dep->deptype == DEPENDENCY_EXTENSION ||
+			(relations_only && dep->classid != RelationRelationId))
+			continue;
+		drifttouch_address(t, dep->classid, dep->objid);
+	}
+	systable_endscan(scan);
+	table_close(depend, AccessShareLock);
+}
+
+/* The roots of the objects a GRANT or REVOKE changed. */
+static void
+touch_grant(DriftTouched *t, InternalGrant *istmt)
+{
+	ListCell   *lc;
+
+	foreach(lc, istmt->objects)
+	{
+		Oid			objid = lfirst_oid(lc);
+
+		switch (istmt->objtype)
+		{
+			case OBJECT_TABLE:
+			case OBJECT_SEQUENCE:
+				touch_relation(t, objid);
+				break;
+			case OBJECT_FUNCTION:
+			case OBJECT_PROCEDURE:
+			case OBJECT_ROUTINE:
+				touch_root(t, DRIFT_ROOT_PROC, objid);
+				break;
+			case OBJECT_TYPE:
+			case OBJECT_DOMAIN:
+				touch_type(t, objid);
+				break;
+			case OBJECT_SCHEMA:
+				touch_root(t, DRIFT_ROOT_SCHEMA, objid);
+				break;
+			default:
+				break;
+		}
+	}
+}
+
+/* The roots of one collected DDL command. */
+static void
+touch_command(DriftTouched *t, CollectedCommand *cmd)
+{
+	if (cmd->in_extension)
+		return;
+	switch (cmd->type)
+	{
+		case SCT_Simple:
+			drifttouch_address(t, cmd->d.simple.address.classId, cmd->d.simple.address.objectId);
+			/* a rename or a move changes the definitions that name the object */
+			if (cmd->parsetree != NULL &&
+				(IsA(cmd->parsetree, RenameStmt) || IsA(cmd->parsetree, AlterObjectSchemaStmt) ||
+				 IsA(cmd->parsetree, AlterOwnerStmt)))
+				touch_dependents(t, cmd->d.simple.address.classId,
+								 cmd->d.simple.address.objectId, false);
+			break;
+		case SCT_AlterTable:
+			drifttouch_address(t, cmd->d.alterTable.classId, cmd->d.alterTable.objectId);
+			if (cmd->d.alterTable.classId == RelationRelationId)
+				touch_dependents(t, RelationRelationId, cmd->d.alterTable.objectId, true);
+			break;
+		case SCT_Grant:
+			touch_grant(t, cmd->d.grant.istmt);
+			break;
+		default:
+			/* operator classes and families, text search, default privileges */
+			break;
+	}
+}
+
+/*
+ * Calls an event trigger support function (a set-returning function of no
+ * argument) directly, into a tuplestore: cheaper than a query through SPI
+ * for every statement of every revision.
+ */
+static void
+call_event_function(Oid fnoid, ReturnSetInfo *rsinfo)
+{
+	FmgrInfo	flinfo;
+
+	LOCAL_FCINFO(fcinfo, 0);
+
+	fmgr_info(fnoid, &flinfo);
+	memset(rsinfo, 0, sizeof(*rsinfo));
+	rsinfo->type = T_ReturnSetInfo;
+	rsinfo->econtext = CreateStandaloneExprContext();
+	rsinfo->allowedModes = SFRM_Materialize;
+	InitFunctionCallInfoData(*fcinfo, &flinfo, 0, InvalidOid, NULL, (Node *) rsinfo);
+	(void) FunctionCallInvoke(fcinfo);
+}
+
+/* Reads the tuplestore of call_event_function() row by row into slot. */
+static TupleTableSlot *
+event_rows_slot(ReturnSetInfo *rsinfo)
+{
+	return MakeSingleTupleTableSlot(rsinfo->setDesc, &TTSOpsMinimalTuple);
+}
+
+/* Frees what call_event_function() allocated. */
+static void
+event_rows_end(ReturnSetInfo *rsinfo, TupleTableSlot *slot)
+{
+	ExecDropSingleTupleTableSlot(slot);
+	if (rsinfo->setResult != NULL)
+		tuplestore_end(rsinfo->setResult);
+	FreeExprContext(rsinfo->econtext, true);
+}
+
+/* At ddl_command_end in a revision: the roots of the command's objects. */
+void
+drifttouch_commands(DriftTouched *t)
+{
+	ReturnSetInfo rsinfo;
+	TupleTableSlot *slot;
+
+	call_event_function(F_PG_EVENT_TRIGGER_DDL_COMMANDS, &rsinfo);
+	if (rsinfo.setResult == NULL)
+		return;
+	slot = event_rows_slot(&rsinfo);
+	/* the last column, "command", is the collected command itself */
+	while (tuplestore_gettupleslot(rsinfo.setResult, true, false, slot))
+	{
+		bool		isnull;
+		Datum		command = slot_getattr(slot, rsinfo.setDesc->natts, &isnull);
+
+		if (!isnull)
+			touch_command(t, (CollectedCommand *) DatumGetPointer(command));
+	}
+	event_rows_end(&rsinfo, slot);
+}
+
+/* A text column of a dropped object's row, or NULL. */
+static char *
+slot_text(TupleTableSlot *slot, int attnum)
+{
+	bool		isnull;
+	Datum		d = slot_getattr(slot, attnum, &isnull);
+
+	return isnull ? NULL : TextDatumGetCString(d);
+}
+
+/*
+ * The schema-qualified, quoted name of the relation a dropped object
+ * belonged to, from its address_names (schema, relation, name), or NULL.
+ */
+static char *
+parent_relation(TupleTableSlot *slot, int attnum)
+{
+	bool		isnull;
+	Datum		d = slot_getattr(slot, attnum, &isnull);
+	Datum	   *names;
+	int			n;
+	char	   *result = NULL;
+
+	if (isnull)
+		return NULL;
+	deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false, TYPALIGN_INT,
+					  &names, NULL, &n);
+	if (n >= 3)
+		result = quote_qualified_identifier(TextDatumGetCString(names[0]),
+											TextDatumGetCString(names[1]));
+	return result;
+}
+
+/* Columns of pg_event_trigger_dropped_objects(), from 1. */
+#define DROPPED_CLASSID		1
+#define DROPPED_OBJID		2
+#define DROPPED_TEMPORARY	6
+#define DROPPED_TYPE		7
+#define DROPPED_IDENTITY	10
+#define DROPPED_NAMES		11
+
+/* The roots of one dropped object. */
+static void
+touch_dropped(DriftTouched *t, TupleTableSlot *slot)
+{
+	bool		isnull;
+	Oid			classid = DatumGetObjectId(slot_getattr(slot, DROPPED_CLASSID, &isnull));
+	Oid			objid = DatumGetObjectId(slot_getattr(slot, DROPPED_OBJID, &isnull));
+	char	   *type = slot_text(slot, DROPPED_TYPE);
+	char	   *parent;
+
+	if (DatumGetBool(slot_getattr(slot, DROPPED_TEMPORARY, &isnull)) || type == NULL)
+		return;
+	if (strcmp(type, "index") == 0)
+		touch_candidate(t, 'i', slot_text(slot, DROPPED_IDENTITY));
+	else if (classid == RelationRelationId && strcmp(type, "table column") != 0)
+		touch_root(t, strcmp(type, "composite type") == 0 ? DRIFT_ROOT_TYPE : DRIFT_ROOT_REL,
+				   strcmp(type, "composite type") == 0 ? InvalidOid : objid);
+	else if (classid == ProcedureRelationId)
+		touch_root(t, DRIFT_ROOT_PROC, objid);
+	else if (classid == TypeRelationId)
+		touch_root(t, DRIFT_ROOT_TYPE, objid);
+	else if (classid == NamespaceRelationId)
+		touch_root(t, DRIFT_ROOT_SCHEMA, objid);
+	else if ((parent = parent_relation(slot, DROPPED_NAMES)) != NULL &&
+			 (classid == RelationRelationId || classid == ConstraintRelationId ||
+			  classid == TriggerRelationId || classid == PolicyRelationId ||
+			  classid == AttrDefaultRelationId || classid == RewriteRelationId))
+		touch_candidate(t, 'r', parent);
+}
+
+/* At sql_drop in a revision: the roots of the dropped objects. */
+void
+drifttouch_dropped(DriftTouched *t)
+{
+	ReturnSetInfo rsinfo;
+	TupleTableSlot *slot;
+
+	call_event_function(F_PG_EVENT_TRIGGER_DROPPED_OBJECTS, &rsinfo);
+	if (rsinfo.setResult == NULL)
+		return;
+	slot = event_rows_slot(&rsinfo);
+	while (tuplestore_gettupleslot(rsinfo.setResult, true, false, slot))
+		touch_dropped(t, slot);
+	event_rows_end(&rsinfo, slot);
+}
+
+/*
+ * The set as text, for the background worker's message to the leader: one
+ * line per root ("<group> <oid>") or candidate ("c <candidate>").
+ */
+char *
+drifttouch_serialize(DriftTouched *t)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	for (int g = 0; g < DRIFT_ROOT_GROUPS; g++)
+		foreach(lc, t->roots[g])
+			appendStringInfo(&buf, "%d %u\n", g, lfirst_oid(lc));
+	foreach(lc, t->candidates)
+		appendStringInfo(&buf, "c %s\n", (char *) lfirst(lc));
+	return buf.data;
+}
+
+/* Adds a set written by drifttouch_serialize() to t. */
+void
+drifttouch_deserialize(DriftTouched *t, const char *text)
+{
+	char	   *copy = pstrdup(text);
+	char	   *save = NULL;
+
+	for (char *line = strtok_r(copy, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save))
+	{
+		if (line[0] == 'c' && line[1] == ' ' && line[2] != '\0' && line[3] == ':')
+			touch_candidate(t, line[2], line + 4);
+		else if (line[0] >= '0' && line[0] < '0' + DRIFT_ROOT_GROUPS && line[1] == ' ')
+			touch_root(t, line[0] - '0', (Oid) strtoul(line + 2, NULL, 10));
+	}
+	pfree(copy);
+}
+
+/*
+ * Whether migrate's event triggers fire in this session, so that they see
+ * the revisions' DDL: both enabled for this session's replication role, and
+ * not in single-user mode (where no event trigger fires).
+ */
+bool
+drifttouch_triggers_fire(void)
+{
+	Oid			fn;
+	Oid			argtypes[1];
+	Relation	rel;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	int			firing = 0;
+
+	if (!IsUnderPostmaster)
+		return false;
+	fn = LookupFuncName(list_make2(makeString("migrate"), makeString("record_ddl")), 0, argtypes, true);
+	if (!OidIsValid(fn))
+		return false;
+	rel = table_open(EventTriggerRelationId, AccessShareLock);
+	scan = systable_beginscan(rel, InvalidOid, false, NULL, 0, NULL);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_event_trigger evt = (Form_pg_event_trigger) GETSTRUCT(tup);
+
+		if (evt->evtfoid != fn)
+			continue;
+		if (evt->evtenabled == TRIGGER_FIRES_ALWAYS ||
+			(evt->evtenabled == TRIGGER_FIRES_ON_ORIGIN &&
+			 SessionReplicationRole != SESSION_REPLICATION_ROLE_REPLICA) ||
+			(evt->evtenabled == TRIGGER_FIRES_ON_REPLICA &&
+			 SessionReplicationRole == SESSION_REPLICATION_ROLE_REPLICA))
+			firing++;
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return firing == 2;
+}
