@@ -173,6 +173,78 @@ DROP TABLE drift_app.by_dev;
 REVOKE ALL ON SCHEMA drift_app FROM drift_dev;
 DROP ROLE drift_dev;
 
+-- what a call's revisions touch is recorded as they leave it: renames (and
+-- the definitions naming the renamed object), drops, grants, moves out of the
+-- managed schemas, functions, types; nothing else is read
+SELECT migrate.accept_drift('clean slate for the revision shapes') > 0 AS accepted;
+CREATE SCHEMA drift_other;
+SELECT migrate.add('t1', $$
+  CREATE TABLE drift_app.orders (id int PRIMARY KEY, total numeric, note text);
+  CREATE INDEX orders_total ON drift_app.orders (total);
+  CREATE VIEW drift_app.big_orders AS SELECT id, total FROM drift_app.orders WHERE total > 100;
+  CREATE FUNCTION drift_app.touch() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';
+  CREATE TRIGGER orders_touch BEFORE UPDATE ON drift_app.orders FOR EACH ROW EXECUTE FUNCTION drift_app.touch();
+  CREATE TYPE drift_app.mood AS ENUM ('ok');
+  CREATE TABLE drift_app.moved (a int);
+$$, $$
+  DROP TABLE drift_app.moved;
+  DROP TYPE drift_app.mood;
+  DROP VIEW drift_app.big_orders;
+  DROP TABLE drift_app.orders;
+  DROP FUNCTION drift_app.touch();
+$$);
+SELECT migrate.add('t2', $$
+  ALTER TABLE drift_app.orders RENAME COLUMN total TO amount;
+  ALTER TABLE drift_app.orders RENAME TO purchases;
+  DROP INDEX drift_app.orders_total;
+  ALTER TABLE drift_app.purchases DROP COLUMN note;
+  DROP TRIGGER orders_touch ON drift_app.purchases;
+  ALTER FUNCTION drift_app.touch() RENAME TO touched;
+  GRANT SELECT ON drift_app.purchases TO drift_nobody;
+  ALTER TYPE drift_app.mood ADD VALUE IF NOT EXISTS 'meh';
+  ALTER TABLE drift_app.moved SET SCHEMA drift_other;
+  COMMENT ON VIEW drift_app.big_orders IS 'over 100';
+$$, $$
+  COMMENT ON VIEW drift_app.big_orders IS NULL;
+  ALTER TABLE drift_other.moved SET SCHEMA drift_app;
+  REVOKE SELECT ON drift_app.purchases FROM drift_nobody;
+  ALTER FUNCTION drift_app.touched() RENAME TO touch;
+  CREATE TRIGGER orders_touch BEFORE UPDATE ON drift_app.purchases FOR EACH ROW EXECUTE FUNCTION drift_app.touch();
+  ALTER TABLE drift_app.purchases ADD COLUMN note text;
+  CREATE INDEX orders_total ON drift_app.purchases (amount);
+  ALTER TABLE drift_app.purchases RENAME TO orders;
+  ALTER TABLE drift_app.orders RENAME COLUMN amount TO total;
+$$);
+SELECT revision FROM migrate.upgrade('t1');
+SELECT kind, identity, change FROM migrate.drift();
+SELECT revision FROM migrate.upgrade('t2');
+SELECT kind, identity, change FROM migrate.drift();
+SELECT kind, identity, root FROM migrate.schema_object
+ WHERE root IN ('r:drift_app.purchases', 'r:drift_app.big_orders', 'p:drift_app.touched()', 't:drift_app.mood')
+ ORDER BY kind, identity;
+SELECT count(*) AS left_behind FROM migrate.schema_object
+ WHERE identity IN ('drift_app.orders', 'drift_app.orders_total', 'drift_app.moved')
+    OR identity LIKE 'drift_app.orders.%' OR root LIKE 'p:drift_app.touch(%';
+SELECT definition FROM migrate.schema_object WHERE identity = 'drift_app.big_orders';
+SELECT revision FROM migrate.downgrade('t1');
+SELECT kind, identity, change FROM migrate.drift();
+-- without the event triggers (disabled here), the whole model is read
+-- before and after, and only what changed between is recorded
+ALTER EVENT TRIGGER migrate_record_ddl DISABLE;
+SELECT revision FROM migrate.upgrade('t2');
+ALTER EVENT TRIGGER migrate_record_ddl ENABLE;
+SELECT kind, identity, change FROM migrate.drift();
+-- after a restore the kept OIDs are another database's: they are looked up
+-- again by name (here: made wrong on purpose) before they are used
+UPDATE migrate.schema_object SET definition = 'elsewhere' WHERE kind = 'model' AND identity = 'epoch';
+UPDATE migrate.schema_object SET root_oid = 1 WHERE kind <> 'model';
+SELECT revision FROM migrate.downgrade('t1');
+SELECT kind, identity, change FROM migrate.drift();
+SELECT count(*) AS wrong_oids FROM migrate.schema_object WHERE root_oid = 1;
+SELECT revision FROM migrate.downgrade('base');
+SELECT kind, identity, change FROM migrate.drift();
+DROP SCHEMA drift_other;
+
 -- every history row still chains
 SELECT problem FROM migrate.verify();
 SET migrate.record_drift = off;
