@@ -39,9 +39,9 @@ SELECT kind, identity, recorded, live FROM migrate.drift() WHERE identity = 'dri
 SELECT drift FROM migrate.status;
 SELECT migrate.check();
 
--- later calls record only the relations, functions and types their revisions
--- touch: d3 indexes users, which is recorded as d3 leaves it (its hot fix is
--- still listed by its recorded DDL); hotfix and before_baseline stay drift
+-- later calls do not absorb them: while recorded DDL awaits accept_drift(), a
+-- call reads the whole model before and after and records only what it
+-- changed (d3 indexes users, whose hot fix stays drift)
 SELECT migrate.add('d3', 'CREATE INDEX users_email ON drift_app.users (email)', 'DROP INDEX drift_app.users_email');
 SELECT revision FROM migrate.upgrade('head');
 SELECT kind, identity, change FROM migrate.drift();
@@ -241,6 +241,17 @@ UPDATE migrate.schema_object SET root_oid = 1 WHERE kind <> 'model';
 SELECT revision FROM migrate.downgrade('t1');
 SELECT kind, identity, change FROM migrate.drift();
 SELECT count(*) AS wrong_oids FROM migrate.schema_object WHERE root_oid = 1;
+-- DDL nobody recorded (migrate.track_drift off in that session) on a relation
+-- a revision then touches is taken in with it; on anything else it stays drift
+SET migrate.track_drift = off;
+ALTER TABLE drift_app.orders ADD COLUMN sneaky int;
+CREATE TABLE drift_app.unseen (a int);
+SET migrate.track_drift = on;
+SELECT revision FROM migrate.upgrade('t2');
+SELECT kind, identity, change FROM migrate.drift();
+SET migrate.track_drift = off;
+DROP TABLE drift_app.unseen;
+SET migrate.track_drift = on;
 SELECT revision FROM migrate.downgrade('base');
 SELECT kind, identity, change FROM migrate.drift();
 DROP SCHEMA drift_other;

@@ -491,12 +491,34 @@ recorded_flush(DriftTrack *dt)
 }
 
 /*
+ * Whether DDL run outside migrate was recorded since the last accept_drift()
+ * (history rows "drift", or events still staged): then a root the call
+ * touches may have drifted before, and only the whole model read before and
+ * after tells the call's own changes from the drift.
+ */
+static bool
+drift_recorded_pending(void)
+{
+	if (!catalog_drift_event_empty())
+		return true;
+	catalog_exec("SELECT 1 FROM migrate.history h"
+				 " WHERE h.revision = '' AND h.operation = 'drift'"
+				 "   AND h.id > coalesce((SELECT max(x.id) FROM migrate.history x"
+				 "                         WHERE x.revision = '' AND x.operation = 'accept'), 0)"
+				 " LIMIT 1",
+				 0, NULL, NULL, NULL, false, 1);
+	return SPI_processed > 0;
+}
+
+/*
  * At the start of a call that will run (or stamp) revisions, under the
  * deploy lock: records the live model as the baseline when no model was
  * recorded yet, then starts collecting what the revisions touch (the event
  * triggers fill dt->touched, in cxt).  When the event triggers do not fire
  * in this session (disabled, session_replication_role replica, single-user
- * mode), reads the whole model instead, to compare with the one at the end.
+ * mode), or recorded DDL awaits accept_drift(), reads the whole model
+ * instead, to compare with the one at the end: only the difference is
+ * recorded, so a hot fix stays drift even on what the call changes too.
  * Does nothing when migrate.track_drift is off or the catalogs are 1.0's.
  */
 void
@@ -518,7 +540,7 @@ drift_begin(DriftTrack *dt, MemoryContext cxt)
 	}
 	else
 		recorded_epoch_check();
-	if (drifttouch_triggers_fire())
+	if (drifttouch_triggers_fire() && !drift_recorded_pending())
 	{
 		dt->touched = drifttouch_new(cxt);
 		drift_collector = dt->touched;
