@@ -330,6 +330,7 @@ CREATE TABLE migrate.schema_object (
     root_oid   oid,
     PRIMARY KEY (kind, identity)
 );
+CREATE INDEX schema_object_root_oid_idx ON migrate.schema_object (root_oid);
 COMMENT ON TABLE migrate.schema_object IS 'the schema model as migrate''s steps (and accept_drift()) left it; the row (''model'', '''') marks that one was recorded';
 COMMENT ON COLUMN migrate.schema_object.kind IS 'the object''s kind, as schema_model() names it';
 COMMENT ON COLUMN migrate.schema_object.identity IS 'its schema-qualified, quoted name';

@@ -123,6 +123,17 @@ catalog_scope_enter(CatalogScope *scope)
 	(void) set_config_option("enable_seqscan", "off",
 							 PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
+
+	/*
+	 * No JIT: a statement that must scan a whole table (the recorded schema
+	 * model, drift's reads of the history) costs over disable_cost with the
+	 * setting above, far past jit_above_cost, and compiling it took ~0.3 s
+	 * a call for statements that run in milliseconds (bench/README.md,
+	 * "Drift").
+	 */
+	(void) set_config_option("jit", "off",
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 }
 
 /* Leaves a catalog scope: the caller's settings and role again. */

@@ -475,12 +475,19 @@ recorded_flush(DriftTrack *dt)
 		batch_add(insert, &live->objs[i]);
 	values[4] = PointerGetDatum(strings_to_array(insert->kind, insert->n));
 	values[5] = PointerGetDatum(strings_to_array(insert->identity, insert->n));
+	/* by the roots' OIDs (schema_object_root_oid_idx), then by key */
 	catalog_exec("DELETE FROM migrate.schema_object o"
-				 " WHERE o.kind <> 'model'"
-				 "   AND (CASE pg_catalog.left(o.root, 2)"
-				 "          WHEN 'r:' THEN o.root_oid = ANY ($1) WHEN 'p:' THEN o.root_oid = ANY ($2)"
-				 "          WHEN 't:' THEN o.root_oid = ANY ($3) WHEN 'n:' THEN o.root_oid = ANY ($4) END"
-				 "        OR (o.kind, o.identity) IN (SELECT * FROM ROWS FROM (pg_catalog.unnest($5), pg_catalog.unnest($6))))"
+				 " WHERE o.root_oid = ANY ($1 OPERATOR(pg_catalog.||) $2 OPERATOR(pg_catalog.||) $3"
+				 "                         OPERATOR(pg_catalog.||) $4)"
+				 "   AND CASE pg_catalog.left(o.root, 2)"
+				 "         WHEN 'r:' THEN o.root_oid = ANY ($1) WHEN 'p:' THEN o.root_oid = ANY ($2)"
+				 "         WHEN 't:' THEN o.root_oid = ANY ($3) WHEN 'n:' THEN o.root_oid = ANY ($4) END"
+				 " RETURNING o.kind, o.identity, o.definition",
+				 4, argtypes, values, NULL, false, 0);
+	sum_add_result(&sum, true);
+	catalog_exec("DELETE FROM migrate.schema_object o"
+				 " USING ROWS FROM (pg_catalog.unnest($5), pg_catalog.unnest($6)) AS l (kind, identity)"
+				 " WHERE o.kind = l.kind AND o.identity = l.identity AND o.kind <> 'model'"
 				 " RETURNING o.kind, o.identity, o.definition",
 				 6, argtypes, values, NULL, false, 0);
 	sum_add_result(&sum, true);
