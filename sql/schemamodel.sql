@@ -102,3 +102,36 @@ DROP SCHEMA again CASCADE;
 DROP TABLE public.shift_oids;
 DROP ROLE model_owner;
 DROP ROLE model_reader;
+
+-- an index's definition is pg_get_indexdef()'s text, whether the model
+-- composes it (one plain column, default operator class, collation, order)
+-- or calls pg_get_indexdef(): the same for every shape
+CREATE SCHEMA "Idx";
+CREATE TABLE "Idx"."T" (id int PRIMARY KEY, "Name" text UNIQUE, v varchar(20), n numeric,
+                        c text COLLATE "C", d date, r int4range, b bool, j jsonb,
+                        EXCLUDE USING gist (r WITH &&));
+CREATE TABLE "Idx".p (k int, d date) PARTITION BY RANGE (d);
+CREATE TABLE "Idx".p1 PARTITION OF "Idx".p FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+CREATE INDEX ON "Idx"."T" (v);
+CREATE INDEX ON "Idx"."T" (v varchar_ops);
+CREATE INDEX ON "Idx"."T" (n DESC);
+CREATE INDEX ON "Idx"."T" (n NULLS FIRST);
+CREATE INDEX ON "Idx"."T" ("Name" COLLATE "C");
+CREATE INDEX ON "Idx"."T" (c);
+CREATE INDEX ON "Idx"."T" ("Name" text_pattern_ops);
+CREATE INDEX ON "Idx"."T" (d, n);
+CREATE INDEX ON "Idx"."T" (d) INCLUDE (n);
+CREATE INDEX ON "Idx"."T" (d) WHERE b;
+CREATE INDEX ON "Idx"."T" ((lower("Name")));
+CREATE INDEX ON "Idx"."T" USING hash (d);
+CREATE INDEX ON "Idx"."T" USING gin (j);
+CREATE INDEX ON "Idx"."T" USING gin (j jsonb_path_ops);
+CREATE INDEX ON "Idx"."T" USING brin (d);
+CREATE INDEX ON "Idx"."T" (b) WITH (fillfactor = 70);
+CREATE UNIQUE INDEX ON "Idx"."T" (d) NULLS NOT DISTINCT;
+CREATE INDEX ON "Idx".p (k);
+SELECT count(*) AS indexes,
+       count(*) FILTER (WHERE pg_catalog.split_part(m.definition, E'\n', 1)
+                              = pg_catalog.pg_get_indexdef(m.identity::regclass)) AS same
+  FROM migrate.schema_model('{Idx}') m WHERE m.kind = 'index';
+DROP SCHEMA "Idx" CASCADE;

@@ -13,6 +13,7 @@
 #include "common/cryptohash.h"
 #include "common/sha2.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 
 struct Digest
 {
@@ -91,6 +92,56 @@ digest_int64(Digest *d, int64 v)
 
 	snprintf(buf, sizeof(buf), INT64_FORMAT, v);
 	digest_text(d, buf);
+}
+
+/* Appends "<length>:" to buf, as digest_bytes() prefixes a string. */
+static void
+append_length_prefix(StringInfo buf, size_t len)
+{
+	char		digits[24];
+	int			n = 0;
+
+	do
+	{
+		digits[n++] = (char) ('0' + len % 10);
+		len /= 10;
+	} while (len > 0);
+	while (n > 0)
+		appendStringInfoChar(buf, digits[--n]);
+	appendStringInfoChar(buf, ':');
+}
+
+/*
+ * digest_text() of three strings in one update of the same bytes: for the
+ * many small objects of a schema model, where each update costs more than
+ * the bytes it hashes.
+ */
+void
+digest_text3(Digest *d, const char *a, const char *b, const char *c)
+{
+	static StringInfo buf = NULL;
+	const char *strings[3] = {a, b, c};
+
+	if (buf == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		buf = makeStringInfo();
+		MemoryContextSwitchTo(old);
+	}
+	resetStringInfo(buf);
+	for (int i = 0; i < 3; i++)
+	{
+		if (strings[i] == NULL)
+		{
+			appendBinaryStringInfo(buf, "-;", 2);
+			continue;
+		}
+		append_length_prefix(buf, strlen(strings[i]));
+		appendStringInfoString(buf, strings[i]);
+		appendStringInfoChar(buf, ';');
+	}
+	digest_update(d, buf->data, buf->len);
 }
 
 /* Finishes the digest into 64 lowercase hex digits and a NUL. */

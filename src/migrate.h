@@ -44,6 +44,7 @@
 typedef struct Digest Digest;
 extern Digest *digest_begin(const char *domain);
 extern void digest_text(Digest *d, const char *s);
+extern void digest_text3(Digest *d, const char *a, const char *b, const char *c);
 extern void digest_bytes(Digest *d, const char *s, size_t len);
 extern void digest_null(Digest *d);
 extern void digest_strings(Digest *d, char **elems, int n);

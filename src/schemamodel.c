@@ -31,10 +31,40 @@ char	   *migrate_drift_schemas = NULL;
 /* An owner, quoted. */
 #define M_OWNER(col) "pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(" col "))"
 
-/* A sorted ACL; NULL (the default) is spelled out by acldefault(). */
+/*
+ * A sorted ACL; NULL (the default) is spelled out by acldefault().  One
+ * item (the owner's, a table's default) needs no sort, the costly part.
+ */
+#define M_ACL_ITEMS(acl, type, owner) "coalesce(" acl ", pg_catalog.acldefault('" type "', " owner "))"
 #define M_ACL(acl, type, owner) \
-	"coalesce((SELECT pg_catalog.string_agg(x::text, ',' ORDER BY x::text COLLATE \"C\")" \
-	" FROM pg_catalog.unnest(coalesce(" acl ", pg_catalog.acldefault('" type "', " owner "))) x), '')"
+	"CASE WHEN pg_catalog.cardinality(" M_ACL_ITEMS(acl, type, owner) ") = 1" \
+	" THEN (" M_ACL_ITEMS(acl, type, owner) ")[1]::text" \
+	" ELSE coalesce((SELECT pg_catalog.string_agg(x::text, ',' ORDER BY x::text COLLATE \"C\")" \
+	" FROM pg_catalog.unnest(" M_ACL_ITEMS(acl, type, owner) ") x), '') END"
+
+/*
+ * An index's definition, pg_get_indexdef()'s text: composed here for an
+ * index of one plain column with its type's default operator class, default
+ * collation and order, and no option (most indexes), as pg_get_indexdef()
+ * would write it; pg_get_indexdef() for any other (it looks up the default
+ * operator class of each column by scanning pg_opclass, the costliest part
+ * of the model).  sql/schemamodel.sql compares both for many shapes.
+ */
+#define M_INDEXDEF \
+	"CASE WHEN i.indnatts = 1 AND i.indexprs IS NULL AND i.indpred IS NULL" \
+	"       AND c.reloptions IS NULL AND NOT i.indnullsnotdistinct AND r.relkind <> 'p'" \
+	"       AND i.indoption[0] = 0 AND io.opcdefault AND io.opcintype = ia.atttypid" \
+	"       AND i.indcollation[0] = ia.attcollation" \
+	" THEN 'CREATE ' || CASE WHEN i.indisunique THEN 'UNIQUE ' ELSE '' END || 'INDEX '" \
+	"      || pg_catalog.quote_ident(c.relname) || ' ON ' || r.ident" \
+	"      || ' USING ' || pg_catalog.quote_ident(am.amname) || ' (' || pg_catalog.quote_ident(ia.attname) || ')'" \
+	" ELSE pg_catalog.pg_get_indexdef(i.indexrelid) END"
+
+/* What M_INDEXDEF reads: the first column, its operator class, the access method. */
+#define M_INDEXDEF_JOINS \
+	" LEFT JOIN pg_catalog.pg_attribute ia ON ia.attrelid = r.oid AND ia.attnum = i.indkey[0] AND ia.attnum > 0" \
+	" LEFT JOIN pg_catalog.pg_opclass io ON io.oid = i.indclass[0]" \
+	" LEFT JOIN pg_catalog.pg_am am ON am.oid = c.relam"
 
 /* An optional comment line, from a LEFT JOIN of pg_description as d. */
 #define M_COMMENT "coalesce(E'\\ncomment ' || pg_catalog.to_json(d.description)::text, '')"
@@ -84,9 +114,10 @@ static const char *const model_sql =
 "  SELECT 'table', r.ident, r.nspname,"
 "         'relkind ' || r.relkind::text || E'\\npersistence ' || r.relpersistence::text"
 "         || E'\\nowner ' || " M_OWNER("r.relowner")
-"         || E'\\ncolumns ' || coalesce((SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum)"
-"                                        FROM pg_catalog.pg_attribute a"
-"                                       WHERE a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped), '')"
+"         || E'\\ncolumns ' || pg_catalog.array_to_string(ARRAY(SELECT pg_catalog.quote_ident(a.attname)"
+"                                                              FROM pg_catalog.pg_attribute a"
+"                                                             WHERE a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped"
+"                                                             ORDER BY a.attnum), ', ')"
 "         || coalesce(E'\\ninherits ' || (SELECT pg_catalog.string_agg(i.inhparent::pg_catalog.regclass::text, ', ' ORDER BY i.inhseqno)"
 "                                           FROM pg_catalog.pg_inherits i WHERE i.inhrelid = r.oid), '')"
 "         || coalesce(E'\\npartition bound ' || pg_catalog.pg_get_expr(r.relpartbound, r.oid), '')"
@@ -132,11 +163,11 @@ M_DESCR("co.oid", "pg_constraint", "0")
 /* indexes, of the tables and materialized views above */
 "  UNION ALL"
 "  SELECT 'index', pg_catalog.quote_ident(r.nspname) || '.' || pg_catalog.quote_ident(c.relname), r.nspname,"
-"         pg_catalog.pg_get_indexdef(i.indexrelid)"
+"         " M_INDEXDEF
 "         || CASE WHEN NOT i.indisvalid THEN E'\\ninvalid' ELSE '' END || " M_COMMENT
 "         , 'r:' || r.ident, r.oid"
 "    FROM rel r JOIN pg_catalog.pg_index i ON i.indrelid = r.oid"
-"    JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid"
+"    JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid" M_INDEXDEF_JOINS
 M_DESCR("i.indexrelid", "pg_class", "0")
 /* views and materialized views */
 "  UNION ALL"
@@ -252,8 +283,7 @@ M_DESCR("t.oid", "pg_type", "0")
 "     AND NOT EXISTS (SELECT 1 FROM part WHERE part.classid = 'pg_catalog.pg_type'::pg_catalog.regclass"
 "                                           AND part.objid = t.oid)"
 ")"
-" SELECT kind, identity, definition, schema, root, root_oid FROM obj"
-" ORDER BY kind COLLATE \"C\", identity COLLATE \"C\"";
+" SELECT kind, identity, definition, schema, root, root_oid FROM obj";
 
 static SPIPlanPtr model_plan = NULL;
 
@@ -389,6 +419,13 @@ model_execute(SPIPlanPtr *kept_plan, const char *sql, int nargs, Oid *argtypes,
 	AtEOXact_GUC(true, nestlevel);
 }
 
+/* qsort() comparator of model objects: schemamodel_compare(). */
+static int
+model_object_cmp(const void *a, const void *b)
+{
+	return schemamodel_compare((const ModelObject *) a, (const ModelObject *) b);
+}
+
 /* The model in SPI_tuptable, in caller_cxt; a NULL definition (an object dropped while read) is "". */
 static SchemaModel *
 model_collect(MemoryContext caller_cxt)
@@ -400,6 +437,8 @@ model_collect(MemoryContext caller_cxt)
 	for (int i = 0; i < m->n; i++)
 		if (m->objs[i].definition == NULL)
 			m->objs[i].definition = pstrdup("");
+	/* sorted here: a sort in the statement copies every definition around */
+	qsort(m->objs, m->n, sizeof(ModelObject), model_object_cmp);
 	return m;
 }
 
@@ -506,9 +545,7 @@ modelsum_add(ModelSum *sum, const char *kind, const char *identity,
 	}
 	else
 		digest_restart(object_digest, MODEL_OBJECT_DOMAIN);
-	digest_text(object_digest, kind);
-	digest_text(object_digest, identity);
-	digest_text(object_digest, definition);
+	digest_text3(object_digest, kind, identity, definition);
 	digest_final_raw(object_digest, h);
 	/* big-endian: the last byte is the lowest */
 	for (int i = sizeof(sum->bytes) - 1; i >= 0; i--)
