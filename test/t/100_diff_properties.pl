@@ -1,0 +1,923 @@
+# Property tests of the schema diff (issue 19; README "Schema diff"):
+# migrate.diff(from, to) on many pairs of schemas written here.  Each case is
+# a name, the SQL of schema A and the SQL of schema B, written without a
+# schema name (they run with search_path set to the schema they fill), and
+# is instantiated three times: a and b, and c, a second copy of A that the
+# statements run on.  For each case:
+#   - the case is not vacuous: the schema models of A and B differ;
+#   - diff(a, a), diff(b, b) and diff(a, c) are empty;
+#   - diff(c, b) gives the same rows on a second call;
+#   - its up statements, in ordinal order, run in one transaction
+#     (psql -1) on c, after which diff(c, b) is empty and c's schema model
+#     equals b's (schema names aside);
+#   - rows inserted into c before the up statements are still there in
+#     every column that A and B define alike;
+#   - the down statements, run the same way, leave diff(c, a) empty and c's
+#     model equal to a's;
+#   - a case that drops or narrows something is refused without
+#     allow_destructive (SQLSTATE $DESTRUCTIVE_SQLSTATE), the others are not.
+# Besides every object kind of the issue, the cases include dependency
+# chains and the failure shapes of the peers (migra #7, #8, #92, #142, #143;
+# stripe/pg-schema-diff #191, #265, #280, #281; the blind spots Alembic
+# documents for autogenerate), named after their source.  Cases still failing
+# for an engine bug are listed in @known_engine_bugs with their report in
+# /tmp/diff-bugs.md and skipped, saying why.
+use strict;
+use warnings;
+
+use JSON::PP;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+# What a destructive diff without allow_destructive fails with (README).
+my $DESTRUCTIVE_SQLSTATE = '22023';
+
+# Cases failing for an engine bug not fixed yet: name => report reference.
+my %known_engine_bugs = ();
+
+my $node = PostgreSQL::Test::Cluster->new('main');
+$node->init;
+$node->start;
+my $json = JSON::PP->new->canonical;
+
+# Runs SQL on the test database; returns (ok, stdout, stderr).
+sub try_sql
+{
+	my ($sql, @extra) = @_;
+	my ($rc, $out, $err) = $node->psql('postgres', $sql, extra_params => [@extra]);
+	return ($rc == 0, $out, $err);
+}
+
+# Runs SQL that must succeed; returns its output.
+sub sql
+{
+	my ($sql) = @_;
+	return $node->safe_psql('postgres', $sql);
+}
+
+# A SQL text literal.
+sub lit
+{
+	my ($s) = @_;
+	$s =~ s/'/''/g;
+	return "'$s'";
+}
+
+sql(q{CREATE EXTENSION migrate});
+sql(q{CREATE ROLE diffprop_reader; CREATE ROLE diffprop_writer});
+
+# Per column of each table of schema s: the number of rows and a digest of
+# the column's values as text, sorted.
+sql(<<'SQL');
+CREATE FUNCTION public.diffprop_colsums(s text)
+RETURNS TABLE (tbl text, col text, digest text) LANGUAGE plpgsql AS $$
+DECLARE
+	r record;
+BEGIN
+	FOR r IN
+		SELECT c.relname, a.attname
+		  FROM pg_class c
+		  JOIN pg_namespace n ON n.oid = c.relnamespace
+		  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+		 WHERE n.nspname = s AND c.relkind IN ('r', 'p')
+		 ORDER BY 1, 2
+	LOOP
+		tbl := r.relname;
+		col := r.attname;
+		EXECUTE format('SELECT count(*) || '':'' || coalesce(md5(string_agg(coalesce(%1$I::text, ''<null>''), '','' '
+		               'ORDER BY coalesce(%1$I::text, ''<null>''))), '''') FROM %2$I.%3$I', r.attname, s, r.relname)
+		   INTO digest;
+		RETURN NEXT;
+	END LOOP;
+END
+$$;
+-- The SQLSTATE and message an SQL text fails with, or 'ok'.
+CREATE FUNCTION public.diffprop_error(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	d text;
+BEGIN
+	EXECUTE q;
+	RETURN 'ok';
+EXCEPTION WHEN others THEN
+	GET STACKED DIAGNOSTICS d = PG_EXCEPTION_DETAIL;
+	RETURN SQLSTATE || ' ' || SQLERRM || coalesce(E'\nDETAIL: ' || nullif(d, ''), '');
+END
+$$;
+SQL
+
+# ---------------------------------------------------------------------------
+# The cases.  a, b: SQL run with search_path set to the schema being filled
+# (then public); data: SQL run on c before the up statements (same
+# search_path); renames: the renames argument; destructive: the diff needs
+# allow_destructive; after: [SQL, expected output] run on c after the up
+# statements.
+my @cases = (
+
+	# tables
+	{
+		name => 'table: added',
+		a => q{CREATE TABLE t (id int PRIMARY KEY)},
+		b => q{CREATE TABLE t (id int PRIMARY KEY); CREATE TABLE u (id int PRIMARY KEY, v text NOT NULL DEFAULT 'x')},
+		data => q{INSERT INTO t VALUES (1), (2)},
+	},
+	{
+		name => 'table: dropped',
+		a => q{CREATE TABLE t (id int PRIMARY KEY); CREATE TABLE u (id int PRIMARY KEY, v text)},
+		b => q{CREATE TABLE t (id int PRIMARY KEY)},
+		data => q{INSERT INTO t VALUES (1); INSERT INTO u VALUES (1, 'gone')},
+		destructive => 1,
+	},
+	{
+		name => 'table: unlogged becomes logged',
+		a => q{CREATE UNLOGGED TABLE t (id int PRIMARY KEY, v text)},
+		b => q{CREATE TABLE t (id int PRIMARY KEY, v text)},
+		data => q{INSERT INTO t VALUES (1, 'a')},
+	},
+
+	# columns
+	{
+		name => 'column: added, nullable and NOT NULL with a default',
+		a => q{CREATE TABLE t (id int PRIMARY KEY, v text)},
+		b => q{CREATE TABLE t (id int PRIMARY KEY, v text, w int, x text NOT NULL DEFAULT 'none')},
+		data => q{INSERT INTO t VALUES (1, 'a'), (2, NULL)},
+		after => [ [ q{SELECT string_agg(x, ',' ORDER BY id) FROM t}, 'none,none' ] ],
+	},
+	{
+		name => 'column: dropped',
+		a => q{CREATE TABLE t (id int PRIMARY KEY, v text, w int)},
+		b => q{CREATE TABLE t (id int PRIMARY KEY, v text)},
+		data => q{INSERT INTO t VALUES (1, 'a', 10)},
+		destructive => 1,
+	},
+	{
+		name => 'column: type widened, int to bigint and varchar(10) to varchar(40)',
+		a => q{CREATE TABLE t (id int PRIMARY KEY, n int, s varchar(10), keep text)},
+		b => q{CREATE TABLE t (id int PRIMARY KEY, n bigint, s varchar(40), keep text)},
+		data => q{INSERT INTO t VALUES (1, 7, 'short', 'k1'), (2, NULL, NULL, 'k2')},
+		after => [ [ q{SELECT string_agg(n || '/' || s, ',' ORDER BY id) FROM t}, '7/short' ] ],
+	},
+	{
+		name => 'column: type narrowed, varchar(40) to varchar(10) and bigint to int',
+		a => q{CREATE TABLE t (id int PRIMARY KEY, n bigint, s varchar(40))},
+		b => q{CREATE TABLE t (id int PRIMARY KEY, n int, s varchar(10))},
+		data => q{INSERT INTO t VALUES (1, 7, 'short')},
+		destructive => 1,
+	},
+	{
+		name => 'column: type changed, int to text and numeric(10,2) to numeric(12,2)',
+		a => q{CREATE TABLE t (id int PRIMARY KEY, code int, amount numeric(10,2))},
+		b => q{CREATE TABLE t (id int PRIMARY KEY, code text, amount numeric(12,2))},
+		data => q{INSERT INTO t VALUES (1, 42, 3.5)},
+		after => [ [ q{SELECT code || ' ' || amount FROM t}, '42 3.50' ] ],
+	},
+	{
+		name => 'column: default added, changed and dropped (alembic: server default)',
+		a => q{CREATE TABLE t (id int PRIMARY KEY, a int, b text DEFAULT 'old', c timestamptz DEFAULT now())},
+		b => q{CREATE TABLE t (id int PRIMARY KEY, a int DEFAULT 0, b text DEFAULT 'new', c timestamptz)},
+		data => q{INSERT INTO t (id) VALUES (1)},
+		after => [ [ q{INSERT INTO t (id) VALUES (2) RETURNING a || b || coalesce(c::text, '-')}, '0new-' ] ],
+	},
+	{
+		name => 'column: NOT NULL set and dropped',
+		a => q{CREATE TABLE t (id int PRIMARY KEY, a int, b int NOT NULL)},
+		b => q{CREATE TABLE t (id int PRIMARY KEY, a int NOT NULL, b int)},
+		data => q{INSERT INTO t VALUES (1, 1, 1)},
+	},
+	{
+		name => 'column: identity added',
+		a => q{CREATE TABLE t (id int NOT NULL, v text)},
+		b => q{CREATE TABLE t (id int GENERATED BY DEFAULT AS IDENTITY, v text)},
+		data => q{INSERT INTO t VALUES (1, 'a')},
+	},
+	{
+		name => 'column: identity ALWAYS becomes BY DEFAULT, another identity dropped',
+		a => q{CREATE TABLE t (id int GENERATED ALWAYS AS IDENTITY, n bigint GENERATED BY DEFAULT AS IDENTITY, v text)},
+		b => q{CREATE TABLE t (id int GENERATED BY DEFAULT AS IDENTITY, n bigint NOT NULL, v text)},
+		data => q{INSERT INTO t (v) VALUES ('a'), ('b')},
+	},
+	{
+		name => 'column: generated column added',
+		a => q{CREATE TABLE t (id int PRIMARY KEY, price numeric, qty int)},
+		b => q{CREATE TABLE t (id int PRIMARY KEY, price numeric, qty int,
+		       total numeric GENERATED ALWAYS AS (price * qty) STORED)},
+		data => q{INSERT INTO t VALUES (1, 2.5, 4)},
+		after => [ [ q{SELECT total FROM t}, '10.0' ] ],
+	},
+	{
+		name => 'column: generation expression changed',
+		a => q{CREATE TABLE t (id int PRIMARY KEY, price numeric, qty int,
+		       total numeric GENERATED ALWAYS AS (price * qty) STORED)},
+		b => q{CREATE TABLE t (id int PRIMARY KEY, price numeric, qty int,
+		       total numeric GENERATED ALWAYS AS (price * qty + 1) STORED)},
+		data => q{INSERT INTO t VALUES (1, 2.5, 4)},
+		after => [ [ q{SELECT total FROM t}, '11.0' ] ],
+	},
+	{
+		name => 'column: collation changed',
+		a => q{CREATE TABLE t (id int PRIMARY KEY, v text)},
+		b => q{CREATE TABLE t (id int PRIMARY KEY, v text COLLATE "C")},
+		data => q{INSERT INTO t VALUES (1, 'b'), (2, 'a')},
+	},
+
+	# constraints
+	{
+		name => 'primary key: added (alembic: free-standing PRIMARY KEY)',
+		a => q{CREATE TABLE t (id int NOT NULL, v text)},
+		b => q{CREATE TABLE t (id int NOT NULL, v text, PRIMARY KEY (id))},
+		data => q{INSERT INTO t VALUES (1, 'a'), (2, 'b')},
+	},
+	{
+		name => 'primary key: dropped, and another one changes its columns',
+		a => q{CREATE TABLE t (id int NOT NULL PRIMARY KEY, v text);
+		       CREATE TABLE u (a int NOT NULL, b int NOT NULL, CONSTRAINT u_pkey PRIMARY KEY (a))},
+		b => q{CREATE TABLE t (id int NOT NULL, v text);
+		       CREATE TABLE u (a int NOT NULL, b int NOT NULL, CONSTRAINT u_pkey PRIMARY KEY (a, b))},
+		data => q{INSERT INTO t VALUES (1, 'a'); INSERT INTO u VALUES (1, 1), (2, 1)},
+	},
+	{
+		name => 'unique: added and dropped',
+		a => q{CREATE TABLE t (id int PRIMARY KEY, a int UNIQUE, b int)},
+		b => q{CREATE TABLE t (id int PRIMARY KEY, a int, b int, CONSTRAINT t_b_key UNIQUE (b))},
+		data => q{INSERT INTO t VALUES (1, 1, 1), (2, 2, 2)},
+	},
+	{
+		name => 'check: added (alembic: free-standing CHECK)',
+		a => q{CREATE TABLE t (id int PRIMARY KEY, qty int)},
+		b => q{CREATE TABLE t (id int PRIMARY KEY, qty int, CONSTRAINT qty_positive CHECK (qty > 0))},
+		data => q{INSERT INTO t VALUES (1, 5)},
+	},
+	{
+		name => 'check: expression of an unnamed constraint changed (alembic: anonymously named constraint)',
+		a => q{CREATE TABLE t (id int PRIMARY KEY, qty int CHECK (qty > 0))},
+		b => q{CREATE TABLE t (id int PRIMARY KEY, qty int CHECK (qty >= 0))},
+		data => q{INSERT INTO t VALUES (1, 5)},
+	},
+	{
+		name => 'foreign key: added',
+		a => q{CREATE TABLE p (id int PRIMARY KEY); CREATE TABLE c (id int PRIMARY KEY, pid int)},
+		b => q{CREATE TABLE p (id int PRIMARY KEY); CREATE TABLE c (id int PRIMARY KEY, pid int REFERENCES p)},
+		data => q{INSERT INTO p VALUES (1); INSERT INTO c VALUES (10, 1)},
+	},
+	{
+		name => 'foreign key: ON DELETE CASCADE and DEFERRABLE',
+		a => q{CREATE TABLE p (id int PRIMARY KEY); CREATE TABLE c (id int PRIMARY KEY, pid int REFERENCES p)},
+		b => q{CREATE TABLE p (id int PRIMARY KEY);
+		       CREATE TABLE c (id int PRIMARY KEY, pid int REFERENCES p ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED)},
+		data => q{INSERT INTO p VALUES (1); INSERT INTO c VALUES (10, 1)},
+	},
+	{
+		name => 'foreign key: referenced table dropped with it',
+		a => q{CREATE TABLE p (id int PRIMARY KEY); CREATE TABLE c (id int PRIMARY KEY, pid int REFERENCES p)},
+		b => q{CREATE TABLE c (id int PRIMARY KEY, pid int)},
+		data => q{INSERT INTO p VALUES (1); INSERT INTO c VALUES (10, 1)},
+		destructive => 1,
+	},
+	{
+		name => 'exclusion constraint: added',
+		a => q{CREATE TABLE booking (id int PRIMARY KEY, room int, during tsrange)},
+		b => q{CREATE TABLE booking (id int PRIMARY KEY, room int, during tsrange,
+		       CONSTRAINT no_overlap EXCLUDE USING gist (during WITH &&))},
+		data => q{INSERT INTO booking VALUES (1, 1, '[2026-01-01,2026-01-02)')},
+	},
+
+	# indexes
+	{
+		name => 'index: added, dropped, columns changed, partial, unique',
+		a => q{CREATE TABLE t (id int PRIMARY KEY, a int, b int, c text);
+		       CREATE INDEX t_a ON t (a); CREATE INDEX t_b ON t (b); CREATE INDEX t_old ON t (c)},
+		b => q{CREATE TABLE t (id int PRIMARY KEY, a int, b int, c text);
+		       CREATE INDEX t_a ON t (a, b); CREATE INDEX t_b ON t (b) WHERE b > 0;
+		       CREATE UNIQUE INDEX t_c ON t (c)},
+		data => q{INSERT INTO t VALUES (1, 1, 1, 'x'), (2, 2, 2, 'y')},
+	},
+	{
+		name => 'index: expression index',
+		a => q{CREATE TABLE t (id int PRIMARY KEY, email text)},
+		b => q{CREATE TABLE t (id int PRIMARY KEY, email text); CREATE UNIQUE INDEX t_email ON t (lower(email))},
+		data => q{INSERT INTO t VALUES (1, 'A@x'), (2, 'b@x')},
+	},
+
+	# views and materialized views
+	{
+		name => 'view: added and dropped',
+		a => q{CREATE TABLE t (id int PRIMARY KEY, v text); CREATE VIEW old_v AS SELECT id FROM t},
+		b => q{CREATE TABLE t (id int PRIMARY KEY, v text); CREATE VIEW new_v AS SELECT id, v FROM t WHERE id > 0},
+		data => q{INSERT INTO t VALUES (1, 'a')},
+	},
+	{
+		name => 'view: definition changed, same columns',
+		a => q{CREATE TABLE t (id int PRIMARY KEY, v text); CREATE VIEW v AS SELECT id, v FROM t},
+		b => q{CREATE TABLE t (id int PRIMARY KEY, v text); CREATE VIEW v AS SELECT id, upper(v) AS v FROM t WHERE id > 0},
+	},
+	{
+		name => 'view: column appended',
+		a => q{CREATE TABLE t (id int PRIMARY KEY, v text); CREATE VIEW v AS SELECT id FROM t},
+		b => q{CREATE TABLE t (id int PRIMARY KEY, v text); CREATE VIEW v AS SELECT id, v FROM t},
+	},
+	{
+		name => 'view: column removed and another renamed',
+		a => q{CREATE TABLE t (id int PRIMARY KEY, v text, w text); CREATE VIEW v AS SELECT id, v, w FROM t},
+		b => q{CREATE TABLE t (id int PRIMARY KEY, v text, w text); CREATE VIEW v AS SELECT id AS key, w FROM t},
+	},
+	{
+		name => 'view: security_barrier and check option',
+		a => q{CREATE TABLE t (id int PRIMARY KEY, v text); CREATE VIEW v AS SELECT id, v FROM t WHERE id > 0},
+		b => q{CREATE TABLE t (id int PRIMARY KEY, v text);
+		       CREATE VIEW v WITH (security_barrier) AS SELECT id, v FROM t WHERE id > 0 WITH CHECK OPTION},
+	},
+	{
+		name => 'materialized view: added with an index',
+		a => q{CREATE TABLE t (id int PRIMARY KEY, v text)},
+		b => q{CREATE TABLE t (id int PRIMARY KEY, v text);
+		       CREATE MATERIALIZED VIEW mv AS SELECT id, v FROM t; CREATE UNIQUE INDEX mv_id ON mv (id)},
+		data => q{INSERT INTO t VALUES (1, 'a')},
+		after => [ [ q{SELECT count(*) FROM mv}, '1' ] ],
+	},
+	{
+		name => 'materialized view: definition changed',
+		a => q{CREATE TABLE t (id int PRIMARY KEY, v text); CREATE MATERIALIZED VIEW mv AS SELECT id FROM t},
+		b => q{CREATE TABLE t (id int PRIMARY KEY, v text); CREATE MATERIALIZED VIEW mv AS SELECT id, v FROM t},
+		data => q{INSERT INTO t VALUES (1, 'a')},
+		destructive => 1,
+	},
+	{
+		name => 'materialized view: dropped',
+		a => q{CREATE TABLE t (id int PRIMARY KEY); CREATE MATERIALIZED VIEW mv AS SELECT id FROM t},
+		b => q{CREATE TABLE t (id int PRIMARY KEY)},
+		destructive => 1,
+	},
+
+	# functions and procedures
+	{
+		name => 'function: added and dropped',
+		a => q{CREATE FUNCTION old_f(x int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT x + 1'},
+		b => q{CREATE FUNCTION new_f(x int, y int DEFAULT 2) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT x * y'},
+	},
+	{
+		name => 'function: body changed',
+		a => q{CREATE FUNCTION f(x int) RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN x + 1; END $$},
+		b => q{CREATE FUNCTION f(x int) RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN x + 2; END $$},
+		after => [ [ q{SELECT f(1)}, '3' ] ],
+	},
+	{
+		name => 'function: argument added, return type changed, overloads',
+		a => q{CREATE FUNCTION f(x int) RETURNS int LANGUAGE sql AS 'SELECT x';
+		       CREATE FUNCTION g(x int) RETURNS int LANGUAGE sql AS 'SELECT x';
+		       CREATE FUNCTION h(x int) RETURNS int LANGUAGE sql AS 'SELECT x'},
+		b => q{CREATE FUNCTION f(x int, y int) RETURNS int LANGUAGE sql AS 'SELECT x + y';
+		       CREATE FUNCTION g(x int) RETURNS bigint LANGUAGE sql AS 'SELECT x::bigint';
+		       CREATE FUNCTION h(x int) RETURNS int LANGUAGE sql AS 'SELECT x';
+		       CREATE FUNCTION h(x text) RETURNS text LANGUAGE sql AS 'SELECT x'},
+		after => [ [ q{SELECT f(1, 2) || ' ' || g(3) || ' ' || h('t')}, '3 3 t' ] ],
+	},
+	{
+		name => 'function: volatility, strictness, security definer and cost changed',
+		a => q{CREATE FUNCTION f(x int) RETURNS int LANGUAGE sql AS 'SELECT x'},
+		b => q{CREATE FUNCTION f(x int) RETURNS int LANGUAGE sql IMMUTABLE STRICT SECURITY DEFINER COST 5 AS 'SELECT x'},
+	},
+	{
+		name => 'procedure: added and changed',
+		a => q{CREATE TABLE log (msg text); CREATE PROCEDURE p(m text) LANGUAGE sql AS $$INSERT INTO log VALUES (m)$$},
+		b => q{CREATE TABLE log (msg text); CREATE PROCEDURE p(m text) LANGUAGE sql AS $$INSERT INTO log VALUES (upper(m))$$;
+		       CREATE PROCEDURE q() LANGUAGE plpgsql AS $$BEGIN DELETE FROM log; END$$},
+		data => q{INSERT INTO log VALUES ('kept')},
+	},
+
+	# triggers
+	{
+		name => 'trigger: added with its function',
+		a => q{CREATE TABLE t (id int PRIMARY KEY, v text, changed timestamptz)},
+		b => q{CREATE TABLE t (id int PRIMARY KEY, v text, changed timestamptz);
+		       CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN NEW.changed := now(); RETURN NEW; END$$;
+		       CREATE TRIGGER t_touch BEFORE UPDATE ON t FOR EACH ROW EXECUTE FUNCTION touch()},
+		data => q{INSERT INTO t VALUES (1, 'a', NULL)},
+		after => [ [ q{UPDATE t SET v = 'b' RETURNING changed IS NOT NULL}, 't' ] ],
+	},
+	{
+		name => 'trigger: timing, events and WHEN changed; another dropped; another disabled',
+		a => q{CREATE TABLE t (id int PRIMARY KEY, v text);
+		       CREATE FUNCTION trg() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;
+		       CREATE TRIGGER t1 BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION trg();
+		       CREATE TRIGGER t2 BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION trg();
+		       CREATE TRIGGER t3 BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION trg()},
+		b => q{CREATE TABLE t (id int PRIMARY KEY, v text);
+		       CREATE FUNCTION trg() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;
+		       CREATE TRIGGER t1 AFTER INSERT OR UPDATE ON t FOR EACH ROW WHEN (NEW.id > 0) EXECUTE FUNCTION trg();
+		       CREATE TRIGGER t3 BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION trg();
+		       ALTER TABLE t DISABLE TRIGGER t3},
+		data => q{INSERT INTO t VALUES (1, 'a')},
+	},
+
+	# sequences
+	{
+		name => 'sequence: changed increment, bounds, cache and cycle',
+		a => q{CREATE SEQUENCE s},
+		b => q{CREATE SEQUENCE s INCREMENT 5 MINVALUE 10 MAXVALUE 1000 START 10 CACHE 3 CYCLE},
+	},
+	{
+		name => 'sequence: owned by a column',
+		a => q{CREATE TABLE t (id int PRIMARY KEY); CREATE SEQUENCE s},
+		b => q{CREATE TABLE t (id int PRIMARY KEY); CREATE SEQUENCE s OWNED BY t.id},
+	},
+	{
+		name => 'sequence: added and removed (alembic: sequence additions, removals)',
+		a => q{CREATE SEQUENCE old_s},
+		b => q{CREATE SEQUENCE new_s AS integer},
+		destructive => 1,
+	},
+
+	# enums and domains
+	{
+		name => 'enum: added and used by a new column',
+		a => q{CREATE TABLE t (id int PRIMARY KEY)},
+		b => q{CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy'); CREATE TABLE t (id int PRIMARY KEY, m mood DEFAULT 'ok')},
+		data => q{INSERT INTO t VALUES (1)},
+	},
+	{
+		name => 'enum: value appended and inserted, used by columns (alembic: native ENUM gains a value)',
+		a => q{CREATE TYPE mood AS ENUM ('sad', 'happy');
+		       CREATE TABLE t (id int PRIMARY KEY, m mood, ms mood[])},
+		b => q{CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy', 'ecstatic');
+		       CREATE TABLE t (id int PRIMARY KEY, m mood, ms mood[])},
+		data => q{INSERT INTO t VALUES (1, 'sad', '{happy,sad}'), (2, 'happy', NULL)},
+	},
+	{
+		name => 'enum: value removed, used by a column and a default',
+		a => q{CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+		       CREATE TABLE t (id int PRIMARY KEY, m mood DEFAULT 'sad')},
+		b => q{CREATE TYPE mood AS ENUM ('sad', 'happy');
+		       CREATE TABLE t (id int PRIMARY KEY, m mood DEFAULT 'sad')},
+		data => q{INSERT INTO t VALUES (1, 'sad'), (2, 'happy')},
+		after => [ [ q{SELECT string_agg(m::text, ',' ORDER BY id) FROM t}, 'sad,happy' ] ],
+		destructive => 1,
+	},
+	{
+		name => 'domain: added and used by a column',
+		a => q{CREATE TABLE t (id int PRIMARY KEY)},
+		b => q{CREATE DOMAIN posint AS int CHECK (VALUE > 0); CREATE TABLE t (id int PRIMARY KEY, n posint)},
+		data => q{INSERT INTO t VALUES (1)},
+	},
+	{
+		name => 'domain: constraint, default and NOT NULL changed',
+		a => q{CREATE DOMAIN code AS text CONSTRAINT code_len CHECK (length(VALUE) < 10);
+		       CREATE TABLE t (id int PRIMARY KEY, c code)},
+		b => q{CREATE DOMAIN code AS text NOT NULL DEFAULT 'none' CONSTRAINT code_len CHECK (length(VALUE) < 20);
+		       CREATE TABLE t (id int PRIMARY KEY, c code)},
+		data => q{INSERT INTO t VALUES (1, 'abc')},
+	},
+
+	# comments
+	{
+		name => 'comment: added, changed and removed on every kind',
+		a => q{CREATE TABLE t (id int PRIMARY KEY, v text); CREATE INDEX t_v ON t (v);
+		       CREATE VIEW v AS SELECT id FROM t; CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1';
+		       CREATE SEQUENCE s; CREATE TYPE e AS ENUM ('x');
+		       COMMENT ON TABLE t IS 'old'; COMMENT ON COLUMN t.v IS 'gone'},
+		b => q{CREATE TABLE t (id int PRIMARY KEY, v text); CREATE INDEX t_v ON t (v);
+		       CREATE VIEW v AS SELECT id FROM t; CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1';
+		       CREATE SEQUENCE s; CREATE TYPE e AS ENUM ('x');
+		       COMMENT ON TABLE t IS 'new, with ''quotes'''; COMMENT ON COLUMN t.id IS 'the key';
+		       COMMENT ON INDEX t_v IS 'by v'; COMMENT ON CONSTRAINT t_pkey ON t IS 'pk';
+		       COMMENT ON VIEW v IS 'a view'; COMMENT ON FUNCTION f() IS 'one';
+		       COMMENT ON SEQUENCE s IS 'seq'; COMMENT ON TYPE e IS 'enum'},
+	},
+
+	# row level security and policies
+	{
+		name => 'rls: enabled and forced, policies added',
+		a => q{CREATE TABLE t (id int PRIMARY KEY, owner name)},
+		b => q{CREATE TABLE t (id int PRIMARY KEY, owner name);
+		       ALTER TABLE t ENABLE ROW LEVEL SECURITY; ALTER TABLE t FORCE ROW LEVEL SECURITY;
+		       CREATE POLICY mine ON t USING (owner = current_user);
+		       CREATE POLICY ins ON t FOR INSERT TO diffprop_writer WITH CHECK (owner = current_user)},
+		data => q{INSERT INTO t VALUES (1, 'postgres')},
+	},
+	{
+		name => 'policy: expression, roles and permissiveness changed; one dropped; rls disabled',
+		a => q{CREATE TABLE t (id int PRIMARY KEY, owner name); CREATE TABLE u (id int);
+		       ALTER TABLE t ENABLE ROW LEVEL SECURITY; ALTER TABLE u ENABLE ROW LEVEL SECURITY;
+		       CREATE POLICY p1 ON t USING (owner = current_user);
+		       CREATE POLICY p2 ON t FOR SELECT USING (true);
+		       CREATE POLICY p3 ON u USING (id > 0)},
+		b => q{CREATE TABLE t (id int PRIMARY KEY, owner name); CREATE TABLE u (id int);
+		       ALTER TABLE t ENABLE ROW LEVEL SECURITY;
+		       CREATE POLICY p1 ON t AS RESTRICTIVE TO diffprop_reader, diffprop_writer USING (owner = session_user);
+		       CREATE POLICY p3 ON u USING (id > 0)},
+	},
+
+	# grants
+	{
+		name => 'grant: table, column, function, sequence privileges granted and revoked',
+		a => q{CREATE TABLE t (id int PRIMARY KEY, v text); CREATE SEQUENCE s;
+		       CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1'; CREATE VIEW v AS SELECT id FROM t;
+		       GRANT SELECT, INSERT ON t TO diffprop_writer},
+		b => q{CREATE TABLE t (id int PRIMARY KEY, v text); CREATE SEQUENCE s;
+		       CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1'; CREATE VIEW v AS SELECT id FROM t;
+		       GRANT SELECT ON t TO diffprop_writer; GRANT SELECT ON t TO diffprop_reader WITH GRANT OPTION;
+		       GRANT UPDATE (v) ON t TO diffprop_writer; GRANT USAGE ON SEQUENCE s TO diffprop_writer;
+		       REVOKE EXECUTE ON FUNCTION f() FROM PUBLIC; GRANT EXECUTE ON FUNCTION f() TO diffprop_reader;
+		       GRANT SELECT ON v TO diffprop_reader},
+		data => q{INSERT INTO t VALUES (1, 'a')},
+	},
+	{
+		name => 'grant: type usage revoked from PUBLIC, table owner changed',
+		a => q{CREATE TYPE e AS ENUM ('x'); CREATE TABLE t (id int)},
+		b => q{CREATE TYPE e AS ENUM ('x'); CREATE TABLE t (id int);
+		       REVOKE USAGE ON TYPE e FROM PUBLIC; ALTER TABLE t OWNER TO diffprop_writer},
+	},
+
+	# dependency chains
+	{
+		name => 'chain: view on view on table, column type changed under both (pg-schema-diff #280, two levels)',
+		a => q{CREATE TABLE t (id int PRIMARY KEY, val varchar(20), other text);
+		       CREATE VIEW v1 AS SELECT id, val FROM t; CREATE VIEW v2 AS SELECT id, val FROM v1 WHERE id > 0;
+		       CREATE VIEW v3 AS SELECT other FROM t},
+		b => q{CREATE TABLE t (id int PRIMARY KEY, val varchar(100), other text);
+		       CREATE VIEW v1 AS SELECT id, val FROM t; CREATE VIEW v2 AS SELECT id, val FROM v1 WHERE id > 0;
+		       CREATE VIEW v3 AS SELECT other FROM t},
+		data => q{INSERT INTO t VALUES (1, 'a', 'o')},
+		after => [ [ q{SELECT val FROM v2}, 'a' ] ],
+	},
+	{
+		name => 'chain: foreign keys over three tables, key type widened on all',
+		a => q{CREATE TABLE t1 (id int PRIMARY KEY);
+		       CREATE TABLE t2 (id int PRIMARY KEY, t1_id int REFERENCES t1);
+		       CREATE TABLE t3 (id int PRIMARY KEY, t2_id int REFERENCES t2 ON DELETE CASCADE)},
+		b => q{CREATE TABLE t1 (id bigint PRIMARY KEY);
+		       CREATE TABLE t2 (id bigint PRIMARY KEY, t1_id bigint REFERENCES t1);
+		       CREATE TABLE t3 (id int PRIMARY KEY, t2_id bigint REFERENCES t2 ON DELETE CASCADE)},
+		data => q{INSERT INTO t1 VALUES (1); INSERT INTO t2 VALUES (2, 1); INSERT INTO t3 VALUES (3, 2)},
+	},
+	{
+		name => 'chain: function used by a default, a check, an index and a trigger, body changed',
+		a => q{CREATE FUNCTION norm(x text) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT lower(x)';
+		       CREATE FUNCTION trg() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN NEW.v := norm(NEW.v); RETURN NEW; END$$;
+		       CREATE TABLE t (id int PRIMARY KEY, v text DEFAULT norm('X') CHECK (norm(v) <> ''));
+		       CREATE INDEX t_norm ON t (norm(v));
+		       CREATE TRIGGER t_trg BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION trg()},
+		b => q{CREATE FUNCTION norm(x text) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT lower(trim(x))';
+		       CREATE FUNCTION trg() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN NEW.v := norm(NEW.v); RETURN NEW; END$$;
+		       CREATE TABLE t (id int PRIMARY KEY, v text DEFAULT norm('X') CHECK (norm(v) <> ''));
+		       CREATE INDEX t_norm ON t (norm(v));
+		       CREATE TRIGGER t_trg BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION trg()},
+		data => q{INSERT INTO t VALUES (1, 'Abc')},
+	},
+	{
+		name => 'chain: function used by a default, a check, an index and a trigger, return type changed',
+		a => q{CREATE FUNCTION norm(x text) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT lower(x)';
+		       CREATE FUNCTION trg() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;
+		       CREATE TABLE t (id int PRIMARY KEY, v text DEFAULT norm('X') CHECK (norm(v) <> ''));
+		       CREATE INDEX t_norm ON t (norm(v));
+		       CREATE TRIGGER t_trg BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION trg()},
+		b => q{CREATE FUNCTION norm(x text) RETURNS varchar LANGUAGE sql IMMUTABLE AS 'SELECT lower(x)::varchar';
+		       CREATE FUNCTION trg() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;
+		       CREATE TABLE t (id int PRIMARY KEY, v text DEFAULT norm('X') CHECK (norm(v) <> ''));
+		       CREATE INDEX t_norm ON t (norm(v));
+		       CREATE TRIGGER t_trg BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION trg()},
+		data => q{INSERT INTO t VALUES (1, 'abc')},
+	},
+	{
+		name => 'chain: view calling a function whose return type changes',
+		a => q{CREATE TABLE t (id int PRIMARY KEY);
+		       CREATE FUNCTION dbl(x int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT x * 2';
+		       CREATE VIEW v AS SELECT id, dbl(id) AS d FROM t},
+		b => q{CREATE TABLE t (id int PRIMARY KEY);
+		       CREATE FUNCTION dbl(x int) RETURNS bigint LANGUAGE sql IMMUTABLE AS 'SELECT x::bigint * 2';
+		       CREATE VIEW v AS SELECT id, dbl(id) AS d FROM t},
+		data => q{INSERT INTO t VALUES (4)},
+		after => [ [ q{SELECT d FROM v}, '8' ] ],
+	},
+	{
+		name => 'chain: enum used by columns, a view and a function gains a value and loses one',
+		a => q{CREATE TYPE status AS ENUM ('new', 'legacy', 'done');
+		       CREATE TABLE t (id int PRIMARY KEY, s status NOT NULL DEFAULT 'new');
+		       CREATE TABLE u (id int PRIMARY KEY, s status);
+		       CREATE VIEW open_t AS SELECT id FROM t WHERE s = 'new';
+		       CREATE FUNCTION is_done(x status) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$SELECT x = 'done'$$},
+		b => q{CREATE TYPE status AS ENUM ('new', 'active', 'done');
+		       CREATE TABLE t (id int PRIMARY KEY, s status NOT NULL DEFAULT 'new');
+		       CREATE TABLE u (id int PRIMARY KEY, s status);
+		       CREATE VIEW open_t AS SELECT id FROM t WHERE s = 'new';
+		       CREATE FUNCTION is_done(x status) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$SELECT x = 'done'$$},
+		data => q{INSERT INTO t VALUES (1, 'new'), (2, 'done'); INSERT INTO u VALUES (1, NULL), (2, 'done')},
+		after => [ [ q{SELECT string_agg(s::text, ',' ORDER BY id) FROM t}, 'new,done' ] ],
+		destructive => 1,
+	},
+
+	# the peers' failure shapes
+	{
+		name => 'migra #7: view created over a view created in the same diff',
+		a => q{CREATE TABLE t (id int PRIMARY KEY)},
+		b => q{CREATE TABLE t (id int PRIMARY KEY);
+		       CREATE VIEW z_base AS SELECT id FROM t; CREATE VIEW a_top AS SELECT id FROM z_base},
+	},
+	{
+		name => 'migra #143: chain of views dropped',
+		a => q{CREATE TABLE t (id int PRIMARY KEY);
+		       CREATE VIEW view_a AS SELECT id FROM t; CREATE VIEW view_b AS SELECT id FROM view_a;
+		       CREATE VIEW view_c AS SELECT id FROM view_b},
+		b => q{CREATE TABLE t (id int PRIMARY KEY)},
+	},
+	{
+		name => 'migra #92: table whose default calls a function created in the same diff',
+		a => q{},
+		b => q{CREATE FUNCTION best_number(OUT result bigint) RETURNS bigint LANGUAGE plpgsql AS $f$
+		       DECLARE best_number bigint := 456; BEGIN result := best_number; END; $f$;
+		       CREATE TABLE test (best_id bigint NOT NULL DEFAULT best_number(), name varchar(200) DEFAULT '')},
+	},
+	{
+		name => 'migra #142: inheritance, parent and child created with a sequence default',
+		a => q{},
+		b => q{CREATE SEQUENCE ratings_id_seq;
+		       CREATE TABLE ratings (tenant_id bigint NOT NULL, id bigint NOT NULL DEFAULT nextval('ratings_id_seq'::regclass),
+		           score numeric(7,6) NOT NULL);
+		       CREATE TABLE a_child_ratings (extra text) INHERITS (ratings)},
+	},
+	{
+		name => 'migra #142: column added to an inheritance parent',
+		a => q{CREATE TABLE ratings (id bigint NOT NULL); CREATE TABLE child (extra text) INHERITS (ratings)},
+		b => q{CREATE TABLE ratings (id bigint NOT NULL, score int); CREATE TABLE child (extra text) INHERITS (ratings)},
+		data => q{INSERT INTO child VALUES (1, 'e')},
+	},
+	{
+		name => 'migra #8 and #196: functions calling functions, and a table default using one, all new',
+		a => q{},
+		b => q{CREATE FUNCTION z_inner(x int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT x + 1';
+		       CREATE FUNCTION a_outer(x int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT z_inner(x) * 2';
+		       CREATE TABLE datasets (id int PRIMARY KEY, n int DEFAULT a_outer(1))},
+		after => [ [ q{INSERT INTO datasets (id) VALUES (1) RETURNING n}, '4' ] ],
+	},
+	{
+		name => 'pg-schema-diff #280: column type changed under a view',
+		a => q{CREATE TABLE foo (id int, val text); CREATE VIEW foo_v AS SELECT id, val FROM foo},
+		b => q{CREATE TABLE foo (id int, val varchar(100)); CREATE VIEW foo_v AS SELECT id, val FROM foo},
+		data => q{INSERT INTO foo VALUES (1, 'a')},
+	},
+	{
+		name => 'pg-schema-diff #281: SQL function whose body writes to a table created in the same diff',
+		a => q{},
+		b => q{CREATE TABLE z_events (id int GENERATED ALWAYS AS IDENTITY, msg text);
+		       CREATE FUNCTION a_record(m text) RETURNS void LANGUAGE sql AS $$INSERT INTO z_events (msg) VALUES (m)$$},
+		after => [ [ q{SELECT a_record('x'); SELECT count(*) FROM z_events}, "\n1" ] ],
+	},
+	{
+		name => 'pg-schema-diff #191: function used as a default, both dropped',
+		a => q{CREATE FUNCTION demo() RETURNS text LANGUAGE plpgsql AS $$BEGIN RETURN 'hi'; END$$;
+		       CREATE TABLE demo2 (id int, demo3 text DEFAULT demo() NOT NULL)},
+		b => q{CREATE TABLE demo2 (id int)},
+		data => q{INSERT INTO demo2 (id) VALUES (1)},
+		destructive => 1,
+	},
+	{
+		name => 'pg-schema-diff #265: policy referencing a table created in the same diff',
+		a => q{CREATE TABLE installs (id int PRIMARY KEY, cluster_id int)},
+		b => q{CREATE TABLE installs (id int PRIMARY KEY, cluster_id int);
+		       CREATE TABLE z_clusters (id int PRIMARY KEY, org text);
+		       ALTER TABLE installs ENABLE ROW LEVEL SECURITY;
+		       CREATE POLICY install_org ON installs USING (EXISTS (SELECT 1 FROM z_clusters c
+		           WHERE c.id = installs.cluster_id AND c.org = current_setting('app.org', true)))},
+		data => q{INSERT INTO installs VALUES (1, 1)},
+	},
+	{
+		name => 'alembic: table renamed (renames)',
+		a => q{CREATE TABLE old_t (id int PRIMARY KEY, v text); CREATE INDEX old_t_v ON old_t (v)},
+		b => q{CREATE TABLE new_t (id int PRIMARY KEY, v text); CREATE INDEX old_t_v ON new_t (v)},
+		data => q{INSERT INTO old_t VALUES (1, 'kept')},
+		renames => ['old_t:new_t'],
+		after => [ [ q{SELECT v FROM new_t}, 'kept' ] ],
+	},
+	{
+		name => 'alembic: column renamed (renames)',
+		a => q{CREATE TABLE t (id int PRIMARY KEY, name text)},
+		b => q{CREATE TABLE t (id int PRIMARY KEY, full_name text)},
+		data => q{INSERT INTO t VALUES (1, 'Ann'), (2, NULL)},
+		renames => ['t.name:t.full_name'],
+		after => [ [ q{SELECT string_agg(coalesce(full_name, '-'), ',' ORDER BY id) FROM t}, 'Ann,-' ] ],
+	},
+	{
+		name => 'alembic: column renamed under a view and an index (renames)',
+		a => q{CREATE TABLE t (id int PRIMARY KEY, name text); CREATE INDEX t_name ON t (name);
+		       CREATE VIEW v AS SELECT name FROM t},
+		b => q{CREATE TABLE t (id int PRIMARY KEY, full_name text); CREATE INDEX t_name ON t (full_name);
+		       CREATE VIEW v AS SELECT full_name AS name FROM t},
+		data => q{INSERT INTO t VALUES (1, 'Ann')},
+		renames => ['t.name:t.full_name'],
+		after => [ [ q{SELECT name FROM v}, 'Ann' ] ],
+	},
+	{
+		name => 'alembic: renamed table without renames is a drop and a create',
+		a => q{CREATE TABLE old_t (id int PRIMARY KEY)},
+		b => q{CREATE TABLE new_t (id int PRIMARY KEY)},
+		destructive => 1,
+	},
+);
+
+# ---------------------------------------------------------------------------
+
+# The schema model of schema s as a hash kind/identity => definition, with
+# the schema's name written @S@, without the table's column order (not a
+# property the diff keeps: an added column comes last).
+sub model
+{
+	my ($s) = @_;
+	my $rows = decode_json(
+		sql(qq{SELECT coalesce(json_agg(json_build_array(kind, identity, definition)), '[]')
+		         FROM migrate.schema_model(ARRAY[@{[lit($s)]}])}));
+	my %m;
+	for my $r (@$rows)
+	{
+		my ($kind, $identity, $definition) = map { s/\b\Q$s\E\b/\@S\@/gr } @$r;
+		$definition =~ s/^columns .*\n?//m if $kind eq 'table';
+		$m{"$kind $identity"} = $definition;
+	}
+	return \%m;
+}
+
+# The lines that differ between two models, for a failure message.
+sub model_diff
+{
+	my ($x, $y) = @_;
+	my @out;
+	for my $k (sort { $a cmp $b } keys %{ { %$x, %$y } })
+	{
+		next if defined $x->{$k} && defined $y->{$k} && $x->{$k} eq $y->{$k};
+		push @out, "- $k: " . ($x->{$k} // '(absent)') =~ s/\n/ | /gr;
+		push @out, "+ $k: " . ($y->{$k} // '(absent)') =~ s/\n/ | /gr;
+	}
+	return join("\n", @out);
+}
+
+# The SQL of a call of migrate.diff.
+sub diff_call
+{
+	my ($from, $to, $case, $destructive) = @_;
+	my $renames = 'ARRAY[' . join(', ', map { lit($_) } @{ $case->{renames} // [] }) . ']::text[]';
+	return "migrate.diff(@{[lit($from)]}, @{[lit($to)]}, renames => $renames, "
+	  . "allow_destructive => " . ($destructive ? 'true' : 'false') . ')';
+}
+
+# The rows of a diff as a list of [direction, ordinal, kind, identity,
+# statement], up first; or undef and the error.
+sub diff_rows
+{
+	my ($from, $to, $case) = @_;
+	my ($ok, $out, $err) = try_sql(
+		q{SELECT coalesce(json_agg(json_build_array(direction, ordinal, kind, identity, statement)
+		                           ORDER BY direction <> 'up', ordinal), '[]') FROM }
+		  . diff_call($from, $to, $case, 1));
+	return $ok ? (decode_json($out), '') : (undef, $err);
+}
+
+# The statements of one direction, for running and for messages.
+sub script
+{
+	my ($rows, $direction) = @_;
+	return join("\n", map { $_->[4] } grep { $_->[0] eq $direction } @$rows);
+}
+
+sub listing
+{
+	my ($rows) = @_;
+	return join("\n", map { "  $_->[0] $_->[1] [$_->[2] $_->[3]] $_->[4]" } @$rows) || '  (no rows)';
+}
+
+# The number of rows of a diff, or its error.
+sub diff_count
+{
+	my ($from, $to, $case) = @_;
+	my ($rows, $err) = diff_rows($from, $to, $case);
+	return defined $rows ? scalar(@$rows) : "error: $err";
+}
+
+# Per column of each table of s: the row count and a digest of the values.
+sub colsums
+{
+	my ($s) = @_;
+	my %d;
+	for my $line (split /\n/, sql(qq{SELECT tbl || '.' || col || '=' || digest FROM public.diffprop_colsums(@{[lit($s)]})}))
+	{
+		my ($k, $v) = split /=/, $line, 2;
+		$d{$k} = $v;
+	}
+	return \%d;
+}
+
+# The columns A and B define alike (same table, same definition, neither
+# renamed), as table.column.
+sub untouched_columns
+{
+	my ($ma, $mb, $case) = @_;
+	my %renamed = map { (split /:/)[0] => 1 } @{ $case->{renames} // [] };
+	my @cols;
+	for my $k (sort keys %$ma)
+	{
+		next unless $k =~ /^column \@S\@\.(.+)\.([^.]+)$/;
+		my ($t, $c) = ($1, $2);
+		next if $renamed{$t} || $renamed{"$t.$c"};
+		next unless defined $mb->{$k} && $mb->{$k} eq $ma->{$k};
+		next unless defined $mb->{"table \@S\@.$t"};
+		push @cols, "$t.$c";
+	}
+	return @cols;
+}
+
+# Creates schema s from the case's SQL.
+sub instantiate
+{
+	my ($s, $body, $data) = @_;
+	my $sqltext = "CREATE SCHEMA $s;\nSET search_path = $s, public;\n$body;\n";
+	$sqltext .= "$data;\n" if defined $data;
+	my ($ok, $out, $err) = try_sql($sqltext . "RESET search_path;");
+	return $ok ? '' : $err;
+}
+
+# Runs one case's properties (a subtest).
+sub run_case
+{
+	my ($n, $case) = @_;
+	my ($a, $b, $c) = map { sprintf('c%03d%s', $n, $_) } qw(a b c);
+
+	for my $err (instantiate($a, $case->{a}), instantiate($b, $case->{b}), instantiate($c, $case->{a}, $case->{data}))
+	{
+		BAIL_OUT("case \"$case->{name}\": its SQL fails: $err") if $err ne '';
+	}
+	my ($ma, $mb) = (model($a), model($b));
+	isnt(model_diff($ma, $mb), '', 'the case is not vacuous: A and B differ');
+
+	is(diff_count($a, $a, $case), 0, 'diff(a, a) is empty');
+	is(diff_count($b, $b, $case), 0, 'diff(b, b) is empty');
+	is(diff_count($a, $c, $case), 0, 'diff(a, copy of a) is empty');
+
+	# refused without allow_destructive exactly when it drops or narrows
+	my $refusal = sql('SELECT public.diffprop_error(' . lit('SELECT count(*) FROM ' . diff_call($c, $b, $case, 0)) . ')');
+	if ($case->{destructive})
+	{
+		like($refusal, qr/^$DESTRUCTIVE_SQLSTATE /, "refused without allow_destructive ($DESTRUCTIVE_SQLSTATE)");
+	}
+	else
+	{
+		is($refusal, 'ok', 'not refused without allow_destructive');
+	}
+
+	my ($rows, $err) = diff_rows($c, $b, $case);
+	if (!defined $rows)
+	{
+		fail("diff(c, b) fails: $err");
+		return;
+	}
+	my $shown = "statements of diff($c, $b):\n" . listing($rows);
+	my ($again) = diff_rows($c, $b, $case);
+	is_deeply($again, $rows, 'diff(c, b) gives the same rows on a second call') or diag($shown);
+	my @ordinals = map { [ $_->[0], $_->[1] ] } @$rows;
+	my @expected_ordinals = (
+		(map { [ 'up', $_ ] } 1 .. scalar(grep { $_->[0] eq 'up' } @$rows)),
+		(map { [ 'down', $_ ] } 1 .. scalar(grep { $_->[0] eq 'down' } @$rows)));
+	is_deeply(\@ordinals, \@expected_ordinals, 'ordinals run 1..n in each direction') or diag($shown);
+	is(scalar(grep { $_->[4] !~ /;\s*\z/ } @$rows), 0, 'every statement ends with a semicolon') or diag($shown);
+
+	my $before = colsums($c);
+	my ($ok, $out);
+	($ok, $out, $err) = try_sql(script($rows, 'up'), '-1');
+	ok($ok, 'the up statements run in one transaction') or diag("$err\n$shown");
+	return unless $ok;
+	is(diff_count($c, $b, $case), 0, 'after up: diff(c, b) is empty') or diag($shown);
+	my $mc = model($c);
+	is(model_diff($mc, $mb), '', 'after up: the model of c is the model of b') or diag($shown);
+
+	my $after = colsums($c);
+	my @cols = untouched_columns($ma, $mb, $case);
+	is_deeply({ map { $_ => $after->{$_} } @cols }, { map { $_ => $before->{$_} } @cols },
+		'after up: the data of the columns the diff does not touch is intact (' . scalar(@cols) . ' columns)')
+	  or diag($shown);
+	for my $check (@{ $case->{after} // [] })
+	{
+		my ($q, $want) = @$check;
+		($ok, $out, $err) = try_sql("SET search_path = $c, public;\n$q");
+		is($ok ? $out : "error: $err", $want, "after up: $q") or diag($shown);
+	}
+
+	($ok, $out, $err) = try_sql(script($rows, 'down'), '-1');
+	ok($ok, 'the down statements run in one transaction') or diag("$err\n$shown");
+	return unless $ok;
+	is(diff_count($c, $a, $case), 0, 'after down: diff(c, a) is empty') or diag($shown);
+	is(model_diff(model($c), $ma), '', 'after down: the model of c is the model of a') or diag($shown);
+	return;
+}
+
+my $n = 0;
+for my $case (@cases)
+{
+	$n++;
+	if (my $bug = $known_engine_bugs{ $case->{name} })
+	{
+	  SKIP:
+		{
+			skip("known engine bug ($bug): $case->{name}", 1);
+		}
+		next;
+	}
+	subtest($case->{name}, sub { run_case($n, $case) });
+}
+
+done_testing();
