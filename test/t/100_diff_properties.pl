@@ -6,7 +6,9 @@
 # statements run on.  For each case:
 #   - the case is not vacuous: the schema models of A and B differ;
 #   - diff(a, a), diff(b, b) and diff(a, c) are empty;
-#   - diff(c, b) gives the same rows on a second call;
+#   - diff(c, b) gives the same rows on a second call, its ordinals run
+#     1..n in each direction, its statements end with ';' and name c, never
+#     b;
 #   - its up statements, in ordinal order, run in one transaction
 #     (psql -1) on c, after which diff(c, b) is empty and c's schema model
 #     equals b's (schema names aside);
@@ -605,7 +607,75 @@ my @cases = (
 		destructive => 1,
 	},
 
+	{
+		name => 'chain: column a view uses dropped, the view loses it',
+		a => q{CREATE TABLE t (id int PRIMARY KEY, v text, w text); CREATE VIEW tv AS SELECT id, v, w FROM t},
+		b => q{CREATE TABLE t (id int PRIMARY KEY, v text); CREATE VIEW tv AS SELECT id, v FROM t},
+		data => q{INSERT INTO t VALUES (1, 'a', 'b')},
+		destructive => 1,
+	},
+	{
+		name => 'chain: view over a materialized view over a table whose column type changes',
+		a => q{CREATE TABLE t (id int PRIMARY KEY, n int); CREATE MATERIALIZED VIEW mv AS SELECT id, n FROM t;
+		       CREATE VIEW v AS SELECT id, n FROM mv},
+		b => q{CREATE TABLE t (id int PRIMARY KEY, n bigint); CREATE MATERIALIZED VIEW mv AS SELECT id, n FROM t;
+		       CREATE VIEW v AS SELECT id, n FROM mv},
+		data => q{INSERT INTO t VALUES (1, 5)},
+		destructive => 1,
+	},
+	{
+		name => 'chain: foreign keys forming a cycle between two new tables',
+		a => q{},
+		b => q{CREATE TABLE a_emp (id int PRIMARY KEY, dept int);
+		       CREATE TABLE z_dept (id int PRIMARY KEY, head int REFERENCES a_emp);
+		       ALTER TABLE a_emp ADD FOREIGN KEY (dept) REFERENCES z_dept},
+	},
+	{
+		name => 'chain: foreign key to a new table named after its referrer',
+		a => q{CREATE TABLE a_child (id int PRIMARY KEY, parent_id int)},
+		b => q{CREATE TABLE z_parent (id int PRIMARY KEY);
+		       CREATE TABLE a_child (id int PRIMARY KEY, parent_id int REFERENCES z_parent)},
+	},
+	{
+		name => 'chain: sequence used by a default, both dropped',
+		a => q{CREATE SEQUENCE s; CREATE TABLE t (id bigint DEFAULT nextval('s') PRIMARY KEY, v text)},
+		b => q{CREATE TABLE t (id bigint PRIMARY KEY, v text)},
+		data => q{INSERT INTO t (v) VALUES ('a')},
+		destructive => 1,
+	},
+	{
+		name => 'chain: policy and trigger using functions created in the same diff',
+		a => q{CREATE TABLE t (id int PRIMARY KEY, owner name)},
+		b => q{CREATE FUNCTION z_allowed(o name) RETURNS boolean LANGUAGE sql STABLE AS 'SELECT o = current_user';
+		       CREATE FUNCTION z_fill() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN NEW.owner := current_user; RETURN NEW; END$$;
+		       CREATE TABLE t (id int PRIMARY KEY, owner name);
+		       ALTER TABLE t ENABLE ROW LEVEL SECURITY;
+		       CREATE POLICY a_mine ON t USING (z_allowed(owner));
+		       CREATE TRIGGER a_fill BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION z_fill()},
+		data => q{INSERT INTO t VALUES (1, 'postgres')},
+	},
+	{
+		name => 'chain: INSTEAD OF trigger on a view, view changed',
+		a => q{CREATE TABLE t (id int PRIMARY KEY, v text); CREATE VIEW tv AS SELECT id, v FROM t;
+		       CREATE FUNCTION tv_ins() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN INSERT INTO t VALUES (NEW.id, NEW.v); RETURN NEW; END$$;
+		       CREATE TRIGGER tv_ins INSTEAD OF INSERT ON tv FOR EACH ROW EXECUTE FUNCTION tv_ins()},
+		b => q{CREATE TABLE t (id int PRIMARY KEY, v text); CREATE VIEW tv AS SELECT id, v FROM t WHERE id > 0;
+		       CREATE FUNCTION tv_ins() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN INSERT INTO t VALUES (NEW.id, NEW.v); RETURN NEW; END$$;
+		       CREATE TRIGGER tv_ins INSTEAD OF INSERT ON tv FOR EACH ROW EXECUTE FUNCTION tv_ins()},
+		after => [ [ q{INSERT INTO tv VALUES (5, 'x'); SELECT v FROM t WHERE id = 5}, 'x' ] ],
+	},
+
 	# the peers' failure shapes
+	{
+		name => 'migra #92 (and supabase/cli #3606): check constraint and index calling a function created in the same diff',
+		a => q{CREATE TABLE users (id int PRIMARY KEY, avatar text)},
+		b => q{CREATE FUNCTION z_is_allowed_host(url text) RETURNS boolean LANGUAGE plpgsql IMMUTABLE STRICT AS $$
+		       BEGIN RETURN url ~ '^https?://'; END $$;
+		       CREATE TABLE users (id int PRIMARY KEY, avatar text,
+		           CONSTRAINT users_avatar_check CHECK (avatar IS NULL OR z_is_allowed_host(avatar)));
+		       CREATE INDEX users_ok ON users (z_is_allowed_host(avatar))},
+		data => q{INSERT INTO users VALUES (1, 'https://x'), (2, NULL)},
+	},
 	{
 		name => 'migra #7: view created over a view created in the same diff',
 		a => q{CREATE TABLE t (id int PRIMARY KEY)},
@@ -875,6 +945,8 @@ sub run_case
 		(map { [ 'down', $_ ] } 1 .. scalar(grep { $_->[0] eq 'down' } @$rows)));
 	is_deeply(\@ordinals, \@expected_ordinals, 'ordinals run 1..n in each direction') or diag($shown);
 	is(scalar(grep { $_->[4] !~ /;\s*\z/ } @$rows), 0, 'every statement ends with a semicolon') or diag($shown);
+	is(scalar(grep { "$_->[3] $_->[4]" =~ /\b$b\b/ } @$rows), 0, 'no identity or statement names the to schema')
+	  or diag($shown);
 
 	my $before = colsums($c);
 	my ($ok, $out);
@@ -918,6 +990,66 @@ for my $case (@cases)
 		next;
 	}
 	subtest($case->{name}, sub { run_case($n, $case) });
+}
+
+# The arguments diff refuses, with their SQLSTATE.
+for my $bad (
+	[ q{migrate.diff('no_such_schema', 'c001a')}, '3F000', 'an unknown from schema' ],
+	[ q{migrate.diff('c001a', 'no_such_schema')}, '3F000', 'an unknown to schema' ],
+	[ q{migrate.diff(NULL, 'c001a')}, '22004', 'a NULL from schema' ],
+	[ q{migrate.diff('c001a', 'c001b', renames => NULL)}, '22004', 'NULL renames' ],
+	[ q{migrate.diff('c001a', 'c001b', allow_destructive => NULL)}, '22004', 'a NULL allow_destructive' ])
+{
+	my ($call, $state, $what) = @$bad;
+	like(sql('SELECT public.diffprop_error(' . lit("SELECT count(*) FROM $call") . ')'),
+		qr/^$state /, "diff refuses $what with $state");
+}
+
+# The refusal names what the diff drops or narrows, and says what to do.
+like(
+	sql('SELECT public.diffprop_error(' . lit("SELECT count(*) FROM migrate.diff('c002a', 'c002b')") . ')'),
+	qr/^$DESTRUCTIVE_SQLSTATE .*\nDETAIL: .*\bu\b/s,
+	'the refusal of a dropped table names the table in its detail');
+
+# autogenerate(): a revision whose up SQL is diff's up statements in order
+# and whose down SQL the down statements, the head as parent; deployed, it
+# turns the from schema into the to schema, and reverted, back.
+{
+	my $case = {
+		name => 'autogenerate',
+		a => q{CREATE TABLE t (id int PRIMARY KEY, v text)},
+		b => q{CREATE TABLE t (id int PRIMARY KEY, v text, w int DEFAULT 0);
+		       CREATE INDEX t_w ON t (w); CREATE VIEW tv AS SELECT id, w FROM t},
+	};
+	instantiate('ag_a', $case->{a}) eq '' && instantiate('ag_b', $case->{b}) eq '' && instantiate('ag_c', $case->{a})
+	  or BAIL_OUT('the autogenerate schemas');
+	sql(q{SELECT migrate.add('ag0', 'SELECT 1', 'SELECT 1')});
+	my ($rows) = diff_rows('ag_a', 'ag_b', {});
+	is(sql(q{SELECT migrate.autogenerate('ag1', 'add w', from_schema => 'ag_a', to_schema => 'ag_b')}),
+		'ag1', 'autogenerate() returns the id');
+	my $show = decode_json(sql(q{SELECT row_to_json(s) FROM migrate.show('ag1') s}));
+	is_deeply($show->{parents}, ['ag0'], 'its parent is the head');
+	is($show->{message}, 'add w', 'with the message');
+	for my $direction (qw(up down))
+	{
+		my $text = $show->{"${direction}_sql"};
+		my ($pos, $in_order) = (0, 1);
+		for my $st (map { $_->[4] } grep { $_->[0] eq $direction } @$rows)
+		{
+			my $at = index($text, $st, $pos);
+			$in_order = 0, last if $at < 0;
+			$pos = $at + length($st);
+		}
+		ok($in_order && $text =~ /\S/, "its $direction SQL holds diff's $direction statements in order")
+		  or diag("$direction SQL:\n$text\nstatements:\n" . listing($rows));
+	}
+	is(sql(q{SELECT count(*) FROM migrate.applied WHERE revision = 'ag1'}), '0', 'nothing ran');
+	sql(q{CALL migrate.deploy('ag1')});
+	is(diff_count('ag_a', 'ag_b', {}), 0, 'deployed, ag_a is ag_b');
+	sql(q{CALL migrate.revert('ag1')});
+	is(diff_count('ag_a', 'ag_c', {}), 0, 'reverted, ag_a is as before');
+	my $refusal = sql(q{SELECT public.diffprop_error('SELECT migrate.autogenerate(''ag2'', from_schema => ''c002a'', to_schema => ''c002b'')')});
+	like($refusal, qr/^$DESTRUCTIVE_SQLSTATE /, 'autogenerate() refuses a destructive diff without allow_destructive');
 }
 
 done_testing();
