@@ -1021,7 +1021,7 @@ like(
 		b => q{CREATE TABLE t (id int PRIMARY KEY, v text, w int DEFAULT 0);
 		       CREATE INDEX t_w ON t (w); CREATE VIEW tv AS SELECT id, w FROM t},
 	};
-	instantiate('ag_a', $case->{a}) eq '' && instantiate('ag_b', $case->{b}) eq '' && instantiate('ag_c', $case->{a})
+	instantiate('ag_a', $case->{a}) eq '' && instantiate('ag_b', $case->{b}) eq '' && instantiate('ag_c', $case->{a}) eq ''
 	  or BAIL_OUT('the autogenerate schemas');
 	sql(q{SELECT migrate.add('ag0', 'SELECT 1', 'SELECT 1')});
 	my ($rows) = diff_rows('ag_a', 'ag_b', {});
