@@ -697,6 +697,134 @@ my @cases = (
 		after => [ [ q{INSERT INTO tv VALUES (5, 'x'); SELECT v FROM t WHERE id = 5}, 'x' ] ],
 	},
 
+	{
+		name => 'chain: column used by a generated column changes type',
+		a => q{CREATE TABLE t (id int PRIMARY KEY, price int, dbl bigint GENERATED ALWAYS AS (price * 2) STORED)},
+		b => q{CREATE TABLE t (id int PRIMARY KEY, price bigint, dbl bigint GENERATED ALWAYS AS (price * 2) STORED)},
+		data => q{INSERT INTO t (id, price) VALUES (1, 21)},
+		after => [ [ q{SELECT price || ' ' || dbl FROM t}, '21 42' ] ],
+	},
+	{
+		name => 'chain: column used by a policy and a trigger WHEN changes type',
+		a => q{CREATE TABLE t (id int PRIMARY KEY, lvl int);
+		       ALTER TABLE t ENABLE ROW LEVEL SECURITY; CREATE POLICY p ON t USING (lvl < 5);
+		       CREATE FUNCTION trg() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;
+		       CREATE TRIGGER t_trg BEFORE UPDATE ON t FOR EACH ROW WHEN (NEW.lvl > 0) EXECUTE FUNCTION trg()},
+		b => q{CREATE TABLE t (id int PRIMARY KEY, lvl bigint);
+		       ALTER TABLE t ENABLE ROW LEVEL SECURITY; CREATE POLICY p ON t USING (lvl < 5);
+		       CREATE FUNCTION trg() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;
+		       CREATE TRIGGER t_trg BEFORE UPDATE ON t FOR EACH ROW WHEN (NEW.lvl > 0) EXECUTE FUNCTION trg()},
+		data => q{INSERT INTO t VALUES (1, 3)},
+	},
+	{
+		name => 'chain: table dropped with the view over it',
+		a => q{CREATE TABLE keep (id int PRIMARY KEY); CREATE TABLE t (id int PRIMARY KEY);
+		       CREATE VIEW tv AS SELECT t.id FROM t JOIN keep USING (id)},
+		b => q{CREATE TABLE keep (id int PRIMARY KEY)},
+		data => q{INSERT INTO keep VALUES (1); INSERT INTO t VALUES (1)},
+		destructive => 1,
+	},
+	{
+		name => 'chain: column dropped with its index, constraint and comment',
+		a => q{CREATE TABLE t (id int PRIMARY KEY, v text, w int CHECK (w > 0));
+		       CREATE INDEX t_vw ON t (v, w); COMMENT ON COLUMN t.w IS 'gone'},
+		b => q{CREATE TABLE t (id int PRIMARY KEY, v text)},
+		data => q{INSERT INTO t VALUES (1, 'a', 1)},
+		destructive => 1,
+	},
+	{
+		name => 'chain: function returning SETOF a table created in the same diff (bytebase #14690 shape)',
+		a => q{},
+		b => q{CREATE TABLE z_items (id int PRIMARY KEY, v text);
+		       CREATE FUNCTION a_items() RETURNS SETOF z_items LANGUAGE sql STABLE AS 'SELECT * FROM z_items';
+		       CREATE VIEW a_view AS SELECT * FROM a_items()},
+	},
+	{
+		name => 'column: serial added',
+		a => q{CREATE TABLE t (v text)},
+		b => q{CREATE TABLE t (v text, id serial)},
+		data => q{INSERT INTO t VALUES ('a'), ('b')},
+		after => [ [ q{SELECT count(DISTINCT id) FROM t}, '2' ] ],
+	},
+	{
+		name => 'column: identity column widened, int to bigint',
+		a => q{CREATE TABLE t (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v text)},
+		b => q{CREATE TABLE t (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v text)},
+		data => q{INSERT INTO t (v) VALUES ('a')},
+	},
+	{
+		name => 'names: quoted identifiers (mixed case, keywords, spaces, quotes)',
+		a => q{CREATE TABLE "UserAccounts" ("Id" int PRIMARY KEY, "order" int, "first name" text)},
+		b => q{CREATE TABLE "UserAccounts" ("Id" int PRIMARY KEY, "order" bigint, "first name" text NOT NULL DEFAULT 'n',
+		           "say ""hi""" text);
+		       CREATE INDEX "Idx Order" ON "UserAccounts" ("order");
+		       CREATE VIEW "select" AS SELECT "Id", "first name" FROM "UserAccounts";
+		       CREATE FUNCTION "Fn"("In" int) RETURNS int LANGUAGE sql AS 'SELECT "In"';
+		       CREATE TYPE "My Enum" AS ENUM ('a b', 'c''d');
+		       COMMENT ON TABLE "UserAccounts" IS 'it''s $$ "quoted"
+		       over two lines'},
+		data => q{INSERT INTO "UserAccounts" VALUES (1, 2, 'x')},
+	},
+	{
+		name => 'index: INCLUDE, DESC NULLS FIRST, opclass, gin, collation',
+		a => q{CREATE TABLE t (id int PRIMARY KEY, a int, b text, tags text[], doc jsonb)},
+		b => q{CREATE TABLE t (id int PRIMARY KEY, a int, b text, tags text[], doc jsonb);
+		       CREATE INDEX t_a ON t (a DESC NULLS FIRST) INCLUDE (b);
+		       CREATE INDEX t_b ON t (b text_pattern_ops);
+		       CREATE INDEX t_b_c ON t (b COLLATE "C");
+		       CREATE INDEX t_tags ON t USING gin (tags);
+		       CREATE INDEX t_doc ON t USING gin (doc jsonb_path_ops)},
+		data => q{INSERT INTO t VALUES (1, 1, 'x', '{a}', '{"k": 1}')},
+	},
+	{
+		name => 'constraints: deferrable unique, NULLS NOT DISTINCT, NO INHERIT check, multi-column fk MATCH FULL',
+		a => q{CREATE TABLE p (a int, b int, PRIMARY KEY (a, b));
+		       CREATE TABLE c (id int PRIMARY KEY, a int, b int, u int, n int)},
+		b => q{CREATE TABLE p (a int, b int, PRIMARY KEY (a, b));
+		       CREATE TABLE c (id int PRIMARY KEY, a int, b int, u int, n int,
+		           CONSTRAINT c_u UNIQUE (u) DEFERRABLE INITIALLY DEFERRED,
+		           CONSTRAINT c_n UNIQUE NULLS NOT DISTINCT (n),
+		           CONSTRAINT c_pos CHECK (id > 0) NO INHERIT,
+		           CONSTRAINT c_ab FOREIGN KEY (a, b) REFERENCES p MATCH FULL ON UPDATE CASCADE ON DELETE SET NULL)},
+		data => q{INSERT INTO p VALUES (1, 1); INSERT INTO c VALUES (1, 1, 1, 1, 1)},
+	},
+	{
+		name => 'trigger: statement-level with transition tables, and a constraint trigger',
+		a => q{CREATE TABLE t (id int PRIMARY KEY);
+		       CREATE FUNCTION trg() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NULL; END$$},
+		b => q{CREATE TABLE t (id int PRIMARY KEY);
+		       CREATE FUNCTION trg() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NULL; END$$;
+		       CREATE TRIGGER t_stmt AFTER INSERT ON t REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION trg();
+		       CREATE CONSTRAINT TRIGGER t_con AFTER UPDATE ON t DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION trg()},
+	},
+	{
+		name => 'function: RETURNS TABLE, OUT parameters, defaults, SET options, plpgsql to sql',
+		a => q{CREATE FUNCTION f(a int) RETURNS TABLE (x int, y text) LANGUAGE plpgsql AS $$BEGIN RETURN QUERY SELECT a, 'p'; END$$;
+		       CREATE FUNCTION g(a int, OUT r int) LANGUAGE sql AS 'SELECT a'},
+		b => q{CREATE FUNCTION f(a int) RETURNS TABLE (x int, y text) LANGUAGE sql STABLE AS $$SELECT a, 's'$$;
+		       CREATE FUNCTION g(a int, b int DEFAULT 1, OUT r int) LANGUAGE sql SET work_mem = '8MB' AS 'SELECT a + b'},
+		after => [ [ q{SELECT y FROM f(1)}, 's' ], [ q{SELECT g(1)}, '2' ] ],
+	},
+	{
+		name => 'alembic: table renamed under a view and a foreign key (renames)',
+		a => q{CREATE TABLE old_t (id int PRIMARY KEY, v text); CREATE TABLE r (id int PRIMARY KEY, t_id int REFERENCES old_t);
+		       CREATE VIEW tv AS SELECT id, v FROM old_t},
+		b => q{CREATE TABLE new_t (id int CONSTRAINT old_t_pkey PRIMARY KEY, v text);
+		       CREATE TABLE r (id int PRIMARY KEY, t_id int CONSTRAINT r_t_id_fkey REFERENCES new_t);
+		       CREATE VIEW tv AS SELECT id, v FROM new_t},
+		data => q{INSERT INTO old_t VALUES (1, 'kept'); INSERT INTO r VALUES (1, 1)},
+		renames => ['old_t:new_t'],
+		after => [ [ q{SELECT v FROM tv}, 'kept' ] ],
+	},
+	{
+		name => 'alembic: column renamed and widened, used by a check (renames)',
+		a => q{CREATE TABLE t (id int PRIMARY KEY, qty int CONSTRAINT t_qty_check CHECK (qty >= 0))},
+		b => q{CREATE TABLE t (id int PRIMARY KEY, quantity bigint CONSTRAINT t_qty_check CHECK (quantity >= 0))},
+		data => q{INSERT INTO t VALUES (1, 7)},
+		renames => ['t.qty:t.quantity'],
+		after => [ [ q{SELECT quantity FROM t}, '7' ] ],
+	},
+
 	# the peers' failure shapes
 	{
 		name => 'migra #92 (and supabase/cli #3606): check constraint and index calling a function created in the same diff',
