@@ -40,7 +40,7 @@ typedef struct DiffAction
 	const char *kind;
 	const char *okind;
 	const char *identity;
-	List	   *stmts;
+	List	   *stmts;			/* DiffRow */
 	List	   *succ;			/* actions that must come after this one */
 	int			npred;
 } DiffAction;
@@ -216,12 +216,14 @@ propagate(DiffRun *run)
 				continue;
 			if (retype_only && !blocks_retype(&run->f->objs[r]))
 				continue;
+			/* a column whose type changes is altered off what goes (the type, its default) */
+			if (run->fstate[x] == DS_DROP && run->retyped[r])
+				continue;
 			run->fstate[r] = DS_RECREATE;
 			run->tstate[run->fmatch[r]] = DS_RECREATE;
 			run->alter[r] = NIL;
-			if (!run->retyped[r])
-				queue[tail++] = r;
 			run->retyped[r] = false;
+			queue[tail++] = r;
 		}
 	}
 }
@@ -289,6 +291,25 @@ find_destructive(DiffRun *run)
 	}
 }
 
+/* Statements as output rows about an object. */
+static List *
+rows_of(List *stmts, DiffObject *o)
+{
+	List	   *rows = NIL;
+	ListCell   *lc;
+
+	foreach(lc, stmts)
+	{
+		DiffRow    *row = palloc(sizeof(DiffRow));
+
+		row->kind = o->okind;
+		row->identity = o->identity;
+		row->statement = lfirst(lc);
+		rows = lappend(rows, row);
+	}
+	return rows;
+}
+
 /* A new action. */
 static int
 new_action(DiffRun *run, int phase, DiffObject *o, List *stmts)
@@ -308,7 +329,7 @@ new_action(DiffRun *run, int phase, DiffObject *o, List *stmts)
 	a->kind = o->kind;
 	a->okind = o->okind;
 	a->identity = o->identity;
-	a->stmts = stmts;
+	a->stmts = rows_of(stmts, o);
 	return run->nacts++;
 }
 
@@ -345,7 +366,8 @@ make_actions(DiffRun *run)
 		a = create_action(run, i);
 		if (a >= 0)
 			run->acts[a].stmts = list_concat(run->acts[a].stmts,
-											 diffsql_annotations(NULL, &run->t->objs[i]));
+											 rows_of(diffsql_annotations(NULL, &run->t->objs[i]),
+													 &run->t->objs[i]));
 	}
 }
 
@@ -533,7 +555,6 @@ emit_rows(DiffRun *run, int *order, List *rows)
 	for (int i = 0; i < run->nacts; i++)
 	{
 		DiffAction *a = &run->acts[order[i]];
-		ListCell   *lc;
 
 		if (!bodies_off && a->phase > 0 &&
 			(strcmp(a->kind, "function") == 0 || strcmp(a->kind, "procedure") == 0))
@@ -541,8 +562,7 @@ emit_rows(DiffRun *run, int *order, List *rows)
 			rows = add_row(rows, a->okind, a->identity, "SET check_function_bodies = off;");
 			bodies_off = true;
 		}
-		foreach(lc, a->stmts)
-			rows = add_row(rows, a->okind, a->identity, lfirst(lc));
+		rows = list_concat(rows, a->stmts);
 	}
 	return rows;
 }
@@ -618,25 +638,38 @@ bad_rename(const char *elem, const char *why)
 			 errhint("Write 'table_old:table_new' for a relation and 'table.column_old:table.column_new' for a column.")));
 }
 
+/* The first column of the first row of a catalog query of text arguments, or NULL. */
+static char *
+lookup_first(const char *sql, int nargs, const char *const *args)
+{
+	Oid			argtypes[3] = {TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[3];
+
+	Assert(nargs <= 3);
+	for (int i = 0; i < nargs; i++)
+		values[i] = CStringGetTextDatum(args[i]);
+	SPI_execute_with_args(sql, nargs, argtypes, values, NULL, true, 1);
+	if (SPI_processed == 0)
+		return NULL;
+	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+}
+
 /* Looks up the kind of relation "name" of a schema; refuses one that does not exist. */
 static void
 rename_relation_kind(const char *schema, DiffRename *r)
 {
-	Oid			argtypes[2] = {TEXTOID, TEXTOID};
-	Datum		values[2] = {CStringGetTextDatum(schema), CStringGetTextDatum(r->table)};
-	char	   *relkind;
+	const char *args[2] = {schema, r->table};
+	char	   *relkind = lookup_first("SELECT c.relkind::text FROM pg_catalog.pg_class c"
+									   " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+									   " WHERE n.nspname = $1 AND c.relname = $2"
+									   " AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'i', 'I')",
+									   2, args);
 
-	SPI_execute_with_args("SELECT c.relkind::text FROM pg_catalog.pg_class c"
-						  " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-						  " WHERE n.nspname = $1 AND c.relname = $2"
-						  " AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'i', 'I')",
-						  2, argtypes, values, NULL, true, 1);
-	if (SPI_processed == 0)
+	if (relkind == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation \"%s.%s\" named in renames does not exist", schema, r->table),
 				 errhint("Name renames in from_schema's terms: 'old:new'.")));
-	relkind = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	switch (relkind[0])
 	{
 		case 'v':
@@ -660,6 +693,40 @@ rename_relation_kind(const char *schema, DiffRename *r)
 			r->okind = "table";
 			r->alter = "ALTER TABLE";
 	}
+}
+
+/*
+ * The column renames, each naming its table as the from side has it (a
+ * table renamed too may be named by its new name) and checked to exist.
+ */
+static List *
+columns_renamed(List *columns, List *relations, const char *schema)
+{
+	ListCell   *lc;
+
+	foreach(lc, columns)
+	{
+		DiffRename *r = lfirst(lc);
+		ListCell   *rc;
+		const char *args[3];
+		foreach(rc, relations)
+			if (strcmp(((DiffRename *) lfirst(rc))->new_table, r->table) == 0)
+			r->table = ((DiffRename *) lfirst(rc))->table;
+		rename_relation_kind(schema, r);
+		args[0] = schema;
+		args[1] = r->table;
+		args[2] = r->column;
+		if (lookup_first("SELECT 1 FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid"
+						 " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+						 " WHERE n.nspname = $1 AND c.relname = $2 AND a.attname = $3"
+						 " AND a.attnum > 0 AND NOT a.attisdropped", 3, args) == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("column \"%s\" of relation \"%s.%s\" named in renames does not exist",
+							r->column, schema, r->table),
+					 errhint("Name renames in from_schema's terms: 'table.old:table.new'.")));
+	}
+	return columns;
 }
 
 /* The renames argument, checked; relations first, then columns, each in the given order. */
@@ -695,13 +762,15 @@ parse_renames(ArrayType *arr, const char *schema)
 			if (!r->column[0] || !r->new_column[0] || !r->table[0] || !r->new_table[0])
 				bad_rename(elems[i], "A column is written table.column.");
 		}
-		rename_relation_kind(schema, r);
 		if (r->column)
 			columns = lappend(columns, r);
 		else
+		{
+			rename_relation_kind(schema, r);
 			relations = lappend(relations, r);
+		}
 	}
-	return list_concat(relations, columns);
+	return list_concat(relations, columns_renamed(columns, relations, schema));
 }
 
 /* The statements of the renames; down: undoing them, in the reverse order. */
@@ -791,12 +860,7 @@ read_renamed(const char *schema, List *renames)
 static void
 check_schema(const char *schema)
 {
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		values[1] = {CStringGetTextDatum(schema)};
-
-	SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1",
-						  1, argtypes, values, NULL, true, 1);
-	if (SPI_processed == 0)
+	if (lookup_first("SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1", 1, &schema) == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_SCHEMA_NAME),
 				 errmsg("schema \"%s\" does not exist", schema)));

@@ -148,7 +148,10 @@ static const char *const diffmodel_sql =
 /* indexes that are not a constraint's nor a partition's */
 "  UNION ALL"
 "  SELECT 'index', 'index', ns.q || '.' || pg_catalog.quote_ident(c.relname), r.ident,"
-"         pg_catalog.pg_get_indexdef(i.indexrelid), '', pg_catalog.pg_get_indexdef(i.indexrelid) || ';',"
+"         pg_catalog.pg_get_indexdef(i.indexrelid), '',"
+/* an index of a partitioned table is created on its partitions too */
+"         CASE WHEN r.relkind = 'p' THEN pg_catalog.regexp_replace(pg_catalog.pg_get_indexdef(i.indexrelid), ' ON ONLY ', ' ON ')"
+"              ELSE pg_catalog.pg_get_indexdef(i.indexrelid) END || ';',"
 "         'DROP INDEX ' || ns.q || '.' || pg_catalog.quote_ident(c.relname) || ';',"
 "         " D_COMMENT("i.indexrelid", "pg_class", "0") ", 'INDEX ' || ns.q || '.' || pg_catalog.quote_ident(c.relname),"
 "         NULL, NULL, NULL, NULL, " D_CLASS("pg_class") ", i.indexrelid, 0"

@@ -520,8 +520,17 @@ acl_statements(const char *from, const char *to, const char *target, const char 
 			stmts = lappend(stmts, psprintf("REVOKE ALL%s ON %s FROM %s;",
 											column ? psprintf(" (%s)", column) : "", target, who));
 		if (b && b->privs[0])
-			stmts = lappend(stmts, psprintf("GRANT %s ON %s TO %s;", privilege_list(b->privs, column),
-											target, who));
+		{
+			char		plain[32] = "";
+
+			/* those held with grant option are granted with it, below */
+			for (const char *c = b->privs; *c; c++)
+				if (strchr(b->options, *c) == NULL)
+					add_letter(plain, *c);
+			if (plain[0])
+				stmts = lappend(stmts, psprintf("GRANT %s ON %s TO %s;", privilege_list(plain, column),
+												target, who));
+		}
 		if (b && b->options[0])
 			stmts = lappend(stmts, psprintf("GRANT %s ON %s TO %s WITH GRANT OPTION;",
 											privilege_list(b->options, column), target, who));
