@@ -15,7 +15,7 @@
 #   - rows inserted into c before the up statements are still there in
 #     every column that A and B define alike;
 #   - the down statements, run the same way, leave diff(c, a) empty and c's
-#     model equal to a's;
+#     model equal to a's, and the data of those columns intact again;
 #   - a case that drops or narrows something is refused without
 #     allow_destructive (SQLSTATE $DESTRUCTIVE_SQLSTATE), the others are not.
 # Besides every object kind of the issue, the cases include dependency
@@ -48,6 +48,12 @@ my %known_engine_bugs = (
 	'chain: sequence used by a default, both dropped' =>
 	  'D5: the column whose default uses the sequence is dropped and added again',
 	'chain: foreign keys forming a cycle between two new tables' => 'D6: the down drops the tables before their foreign keys',
+	'enum: value added and used by a new default in the same diff' =>
+	  'D8: ADD VALUE, then the new value used in the same transaction',
+	'enum: value appended and inserted, used by columns (alembic: native ENUM gains a value)' =>
+	  'D2b: the down drops the columns and adds them again, data lost',
+	'chain: domain dropped, its column becomes its base type' => 'D9: refused as a narrowing',
+	'column: identity sequence options changed' => 'D10: not diffed',
 );
 
 my $node = PostgreSQL::Test::Cluster->new('main');
@@ -825,6 +831,122 @@ my @cases = (
 		after => [ [ q{SELECT quantity FROM t}, '7' ] ],
 	},
 
+	{
+		name => 'column: type and default changed together, text to int',
+		a => q{CREATE TABLE t (id int PRIMARY KEY, code text DEFAULT 'x')},
+		b => q{CREATE TABLE t (id int PRIMARY KEY, code int DEFAULT 0)},
+		data => q{INSERT INTO t VALUES (1, '12')},
+		after => [ [ q{SELECT code + 1 FROM t}, '13' ] ],
+		destructive => 1,    # text to int narrows
+	},
+	{
+		name => 'view: a column\'s type changed, with a view over it',
+		a => q{CREATE TABLE t (id int PRIMARY KEY); CREATE VIEW v AS SELECT id::int AS n FROM t;
+		       CREATE VIEW w AS SELECT n FROM v},
+		b => q{CREATE TABLE t (id int PRIMARY KEY); CREATE VIEW v AS SELECT id::bigint AS n FROM t;
+		       CREATE VIEW w AS SELECT n FROM v},
+	},
+	{
+		name => 'enum: value added and used by a new default in the same diff',
+		a => q{CREATE TYPE mood AS ENUM ('sad', 'happy'); CREATE TABLE t (id int PRIMARY KEY, m mood)},
+		b => q{CREATE TYPE mood AS ENUM ('sad', 'happy', 'ok'); CREATE TABLE t (id int PRIMARY KEY, m mood DEFAULT 'ok')},
+		data => q{INSERT INTO t VALUES (1, 'happy')},
+		after => [ [ q{INSERT INTO t (id) VALUES (2) RETURNING m}, 'ok' ] ],
+	},
+	{
+		name => 'comment: on a view column, a policy, a trigger and a domain',
+		a => q{CREATE TABLE t (id int PRIMARY KEY); CREATE VIEW v AS SELECT id FROM t;
+		       ALTER TABLE t ENABLE ROW LEVEL SECURITY; CREATE POLICY p ON t USING (true);
+		       CREATE FUNCTION trg() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;
+		       CREATE TRIGGER t_trg BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION trg();
+		       CREATE DOMAIN d AS int},
+		b => q{CREATE TABLE t (id int PRIMARY KEY); CREATE VIEW v AS SELECT id FROM t;
+		       ALTER TABLE t ENABLE ROW LEVEL SECURITY; CREATE POLICY p ON t USING (true);
+		       CREATE FUNCTION trg() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;
+		       CREATE TRIGGER t_trg BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION trg();
+		       CREATE DOMAIN d AS int;
+		       COMMENT ON COLUMN v.id IS 'view column'; COMMENT ON POLICY p ON t IS 'policy';
+		       COMMENT ON TRIGGER t_trg ON t IS 'trigger'; COMMENT ON DOMAIN d IS 'domain'},
+	},
+	{
+		name => 'grant: PUBLIC granted on a table, the owner\'s own privileges narrowed',
+		a => q{CREATE TABLE t (id int PRIMARY KEY)},
+		b => q{CREATE TABLE t (id int PRIMARY KEY); GRANT SELECT ON t TO PUBLIC; REVOKE TRUNCATE ON t FROM postgres},
+	},
+	{
+		name => 'table: storage options changed',
+		a => q{CREATE TABLE t (id int PRIMARY KEY, v text) WITH (fillfactor = 90)},
+		b => q{CREATE TABLE t (id int PRIMARY KEY, v text) WITH (fillfactor = 70, autovacuum_enabled = false)},
+		data => q{INSERT INTO t VALUES (1, 'a')},
+	},
+	{
+		name => 'table: partitioned, a partition added and one dropped',
+		a => q{CREATE TABLE m (id int, at date NOT NULL) PARTITION BY RANGE (at);
+		       CREATE TABLE m_2025 PARTITION OF m FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+		       CREATE TABLE m_2026 PARTITION OF m FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+		       CREATE INDEX m_at ON m (at)},
+		b => q{CREATE TABLE m (id int, at date NOT NULL) PARTITION BY RANGE (at);
+		       CREATE TABLE m_2026 PARTITION OF m FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+		       CREATE TABLE m_2027 PARTITION OF m FOR VALUES FROM ('2027-01-01') TO ('2028-01-01');
+		       CREATE INDEX m_at ON m (at)},
+		data => q{INSERT INTO m VALUES (1, '2026-05-01')},
+		destructive => 1,
+	},
+	{
+		name => 'renames: an index, a view and a sequence renamed',
+		a => q{CREATE TABLE t (id int PRIMARY KEY, v text); CREATE INDEX t_old ON t (v);
+		       CREATE VIEW old_v AS SELECT id FROM t; CREATE SEQUENCE old_s},
+		b => q{CREATE TABLE t (id int PRIMARY KEY, v text); CREATE INDEX t_new ON t (v);
+		       CREATE VIEW new_v AS SELECT id FROM t; CREATE SEQUENCE new_s},
+		renames => [ 't_old:t_new', 'old_v:new_v', 'old_s:new_s' ],
+	},
+
+	{
+		name => 'chain: function dropped, the view that used it changed',
+		a => q{CREATE TABLE t (id int PRIMARY KEY); CREATE FUNCTION dbl(x int) RETURNS int LANGUAGE sql AS 'SELECT x * 2';
+		       CREATE VIEW v AS SELECT id, dbl(id) AS d FROM t},
+		b => q{CREATE TABLE t (id int PRIMARY KEY); CREATE VIEW v AS SELECT id, id * 2 AS d FROM t},
+	},
+	{
+		name => 'chain: domain dropped, its column becomes its base type',
+		a => q{CREATE DOMAIN posint AS int CHECK (VALUE > 0); CREATE TABLE t (id int PRIMARY KEY, n posint)},
+		b => q{CREATE TABLE t (id int PRIMARY KEY, n int)},
+		data => q{INSERT INTO t VALUES (1, 5)},
+		after => [ [ q{SELECT n FROM t}, '5' ] ],
+	},
+	{
+		name => 'chain: column dropped that a two-column check and index use, index on the rest added',
+		a => q{CREATE TABLE t (id int PRIMARY KEY, a int, b int, CONSTRAINT t_ab_check CHECK (a < b));
+		       CREATE INDEX t_ab ON t (a, b)},
+		b => q{CREATE TABLE t (id int PRIMARY KEY, a int); CREATE INDEX t_a ON t (a)},
+		data => q{INSERT INTO t VALUES (1, 1, 2)},
+		destructive => 1,
+	},
+	{
+		name => 'chain: referenced key column dropped, the foreign key with it',
+		a => q{CREATE TABLE p (id int, code text UNIQUE); CREATE TABLE c (id int, p_code text REFERENCES p (code))},
+		b => q{CREATE TABLE p (id int); CREATE TABLE c (id int, p_code text)},
+		# no row of c refers to p: p.code's values do not come back with the down
+		data => q{INSERT INTO p VALUES (1, 'x'); INSERT INTO c VALUES (1, NULL)},
+		destructive => 1,
+	},
+	{
+		name => 'trigger: its function replaced by another one',
+		a => q{CREATE TABLE t (id int PRIMARY KEY, v text);
+		       CREATE FUNCTION old_trg() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN NEW.v := 'old'; RETURN NEW; END$$;
+		       CREATE TRIGGER t_trg BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION old_trg()},
+		b => q{CREATE TABLE t (id int PRIMARY KEY, v text);
+		       CREATE FUNCTION new_trg() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN NEW.v := 'new'; RETURN NEW; END$$;
+		       CREATE TRIGGER t_trg BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION new_trg()},
+		after => [ [ q{INSERT INTO t (id) VALUES (1) RETURNING v}, 'new' ] ],
+	},
+	{
+		name => 'column: identity sequence options changed',
+		a => q{CREATE TABLE t (id int GENERATED BY DEFAULT AS IDENTITY, v text)},
+		b => q{CREATE TABLE t (id int GENERATED BY DEFAULT AS IDENTITY (START WITH 100 INCREMENT BY 10 CACHE 5), v text)},
+		data => q{INSERT INTO t (v) VALUES ('a')},
+	},
+
 	# the peers' failure shapes
 	{
 		name => 'migra #92 (and supabase/cli #3606): check constraint and index calling a function created in the same diff',
@@ -1123,12 +1245,19 @@ sub check_case
 		is($ok ? $out : "error: $err", $want, "after up: $q") or diag($shown);
 	}
 
+	my $up_data = sql_json("SELECT public.diffprop_colsums($lc)");
 	($ok, $out, $err) = try_sql(script($rows, 'down'), '-1');
 	ok($ok, 'the down statements run in one transaction') or diag("$err\n$shown");
 	return unless $ok;
-	$post = sql_json(qq{SELECT json_build_object('ca', @{[rows_sql($c, $a, {})]}, 'mc', public.diffprop_model($lc))});
+	$post = sql_json(
+		qq{SELECT json_build_object('ca', @{[rows_sql($c, $a, {})]}, 'mc', public.diffprop_model($lc),
+		    'after', public.diffprop_colsums($lc))});
 	is(count_of($post->{ca}), 0, 'after down: diff(c, a) is empty') or diag($shown);
 	is(model_diff(model($c, $post->{mc}), $ma), '', 'after down: the model of c is the model of a') or diag($shown);
+	is_deeply(
+		{ map { $_ => $post->{after}{$_} } @cols },
+		{ map { $_ => $up_data->{$_} } @cols },
+		'after down: the data of those columns is still intact') or diag($shown);
 	return;
 }
 
