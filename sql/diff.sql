@@ -283,6 +283,73 @@ INSERT INTO pairs VALUES ('shapes',
 SELECT * FROM pg_temp.pair('shapes');
 SELECT pg_temp.roundtrip('shapes');
 
+-- shapes reported by the property tests (test/t/100_diff_properties.pl):
+-- a sequence's range narrowed restarts it (destructive); an enum losing a
+-- label is replaced and its columns converted, their data kept (a view and
+-- a function over it created again); owners; a function used by a default,
+-- a check, an index and a trigger changes its result type (the default
+-- goes and comes back, the column stays); a sequence used by a default
+-- dropped; two new tables whose foreign keys point to each other
+CREATE ROLE regress_diff_owner;
+INSERT INTO pairs VALUES ('sequence range',
+  $$CREATE SEQUENCE S.s;$$,
+  $$CREATE SEQUENCE S.s INCREMENT 5 MINVALUE 10 MAXVALUE 1000 START 10 CACHE 3 CYCLE;$$);
+SELECT * FROM pg_temp.pair('sequence range', false);
+SELECT * FROM pg_temp.pair('sequence range');
+SELECT pg_temp.roundtrip('sequence range');
+INSERT INTO pairs VALUES ('enum replaced',
+  $$CREATE TYPE S.mood AS ENUM ('sad', 'ok', 'happy');
+    CREATE TABLE S.t (id int PRIMARY KEY, m S.mood DEFAULT 'sad', ms S.mood[]);
+    CREATE VIEW S.v AS SELECT m FROM S.t;
+    CREATE FUNCTION S.f(x S.mood) RETURNS S.mood LANGUAGE sql AS 'SELECT x';$$,
+  $$CREATE TYPE S.mood AS ENUM ('happy', 'sad');
+    CREATE TABLE S.t (id int PRIMARY KEY, m S.mood DEFAULT 'sad', ms S.mood[]);
+    CREATE VIEW S.v AS SELECT m FROM S.t;
+    CREATE FUNCTION S.f(x S.mood) RETURNS S.mood LANGUAGE sql AS 'SELECT x';$$);
+SELECT * FROM pg_temp.pair('enum replaced');
+SELECT pg_temp.roundtrip('enum replaced');
+INSERT INTO have.t VALUES (1, 'sad', '{sad,happy}'), (2, 'happy', '{}');
+DO $$
+DECLARE s text;
+BEGIN
+  FOR s IN SELECT statement FROM migrate.diff('have', 'want', allow_destructive => true)
+            WHERE direction = 'up' ORDER BY ordinal LOOP
+    EXECUTE s;
+  END LOOP;
+END $$;
+SELECT * FROM have.t ORDER BY id;
+INSERT INTO pairs VALUES ('owners',
+  $$CREATE TYPE S.e AS ENUM ('x'); CREATE TABLE S.t (id int);$$,
+  $$CREATE TYPE S.e AS ENUM ('x'); CREATE TABLE S.t (id int);
+    REVOKE USAGE ON TYPE S.e FROM PUBLIC; ALTER TABLE S.t OWNER TO regress_diff_owner;
+    GRANT SELECT ON S.t TO PUBLIC;$$);
+SELECT * FROM pg_temp.pair('owners');
+SELECT pg_temp.roundtrip('owners');
+INSERT INTO pairs VALUES ('function result',
+  $$CREATE FUNCTION S.norm(x text) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT lower(x)';
+    CREATE FUNCTION S.trg() RETURNS trigger LANGUAGE plpgsql AS $b$BEGIN RETURN NEW; END$b$;
+    CREATE TABLE S.t (id int PRIMARY KEY, v text DEFAULT S.norm('X') CHECK (S.norm(v) <> ''));
+    CREATE INDEX t_norm ON S.t (S.norm(v));
+    CREATE TRIGGER t_trg BEFORE INSERT ON S.t FOR EACH ROW EXECUTE FUNCTION S.trg();$$,
+  $$CREATE FUNCTION S.norm(x text) RETURNS varchar LANGUAGE sql IMMUTABLE AS 'SELECT lower(x)::varchar';
+    CREATE FUNCTION S.trg() RETURNS trigger LANGUAGE plpgsql AS $b$BEGIN RETURN NEW; END$b$;
+    CREATE TABLE S.t (id int PRIMARY KEY, v text DEFAULT S.norm('X') CHECK (S.norm(v) <> ''));
+    CREATE INDEX t_norm ON S.t (S.norm(v));
+    CREATE TRIGGER t_trg BEFORE INSERT ON S.t FOR EACH ROW EXECUTE FUNCTION S.trg();$$);
+SELECT * FROM pg_temp.pair('function result', false);
+SELECT pg_temp.roundtrip('function result');
+INSERT INTO pairs VALUES ('sequence of a default',
+  $$CREATE SEQUENCE S.s; CREATE TABLE S.t (id bigint DEFAULT nextval('S.s') PRIMARY KEY, v text);$$,
+  $$CREATE TABLE S.t (id bigint PRIMARY KEY, v text);$$);
+SELECT * FROM pg_temp.pair('sequence of a default');
+SELECT pg_temp.roundtrip('sequence of a default');
+INSERT INTO pairs VALUES ('foreign key cycle', '',
+  $$CREATE TABLE S.a_emp (id int PRIMARY KEY, dept int);
+    CREATE TABLE S.z_dept (id int PRIMARY KEY, head int REFERENCES S.a_emp);
+    ALTER TABLE S.a_emp ADD FOREIGN KEY (dept) REFERENCES S.z_dept;$$);
+SELECT * FROM pg_temp.pair('foreign key cycle');
+SELECT pg_temp.roundtrip('foreign key cycle');
+
 -- destructive changes are refused, each listed, unless allow_destructive
 INSERT INTO pairs VALUES ('p19',
   $$CREATE TABLE S.t (id int, gone int, price numeric(10,2)); CREATE TABLE S.old (x int);
@@ -353,4 +420,4 @@ SELECT migrate.autogenerate('0004_more', from_schema => 'have', to_schema => 'wa
 SET client_min_messages = warning;
 DROP SCHEMA have, want, copy, empty CASCADE;
 RESET client_min_messages;
-DROP ROLE regress_diff_reader;
+DROP ROLE regress_diff_reader, regress_diff_owner;
