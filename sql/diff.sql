@@ -81,6 +81,17 @@ BEGIN
   RETURN 'ok';
 END $$;
 
+-- runs the up statements of have -> want, in order, in one transaction
+CREATE FUNCTION pg_temp.run_up() RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  s text;
+BEGIN
+  FOR s IN SELECT d.statement FROM migrate.diff('have', 'want', allow_destructive => true) d
+            WHERE d.direction = 'up' ORDER BY d.ordinal LOOP
+    EXECUTE s;
+  END LOOP;
+END $$;
+
 -- a schema against itself, and two empty schemas: nothing
 CREATE SCHEMA same;
 CREATE TABLE same.t (id int PRIMARY KEY, v text CHECK (v <> ''));
@@ -112,14 +123,7 @@ SELECT * FROM pg_temp.pair('p3');
 SELECT pg_temp.make($$CREATE TABLE S.t (id int, keep text, drop_me int);$$,
                     $$CREATE TABLE S.t (id bigint, keep text, added int DEFAULT 7);$$);
 INSERT INTO have.t VALUES (1, 'one', 1), (2, 'two', 2);
-DO $$
-DECLARE s text;
-BEGIN
-  FOR s IN SELECT statement FROM migrate.diff('have', 'want', allow_destructive => true)
-            WHERE direction = 'up' ORDER BY ordinal LOOP
-    EXECUTE s;
-  END LOOP;
-END $$;
+SELECT pg_temp.run_up();
 SELECT * FROM have.t ORDER BY id;
 
 -- constraints: primary key, unique, check, foreign key (to a new unique
@@ -309,15 +313,17 @@ INSERT INTO pairs VALUES ('enum replaced',
 SELECT * FROM pg_temp.pair('enum replaced');
 SELECT pg_temp.roundtrip('enum replaced');
 INSERT INTO have.t VALUES (1, 'sad', '{sad,happy}'), (2, 'happy', '{}');
-DO $$
-DECLARE s text;
-BEGIN
-  FOR s IN SELECT statement FROM migrate.diff('have', 'want', allow_destructive => true)
-            WHERE direction = 'up' ORDER BY ordinal LOOP
-    EXECUTE s;
-  END LOOP;
-END $$;
+SELECT pg_temp.run_up();
 SELECT * FROM have.t ORDER BY id;
+-- a label added and used by a new default in the same diff: the enum is
+-- replaced, as a label added in a transaction cannot be used before it
+-- commits (not destructive: every old label stays)
+INSERT INTO pairs VALUES ('enum label used',
+  $$CREATE TYPE S.mood AS ENUM ('sad', 'happy'); CREATE TABLE S.t (id int PRIMARY KEY, m S.mood);$$,
+  $$CREATE TYPE S.mood AS ENUM ('sad', 'happy', 'ok');
+    CREATE TABLE S.t (id int PRIMARY KEY, m S.mood DEFAULT 'ok');$$);
+SELECT * FROM pg_temp.pair('enum label used', false);
+SELECT pg_temp.roundtrip('enum label used');
 INSERT INTO pairs VALUES ('owners',
   $$CREATE TYPE S.e AS ENUM ('x'); CREATE TABLE S.t (id int);$$,
   $$CREATE TYPE S.e AS ENUM ('x'); CREATE TABLE S.t (id int);

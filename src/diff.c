@@ -210,6 +210,37 @@ compare_pair(DiffRun *run, int fi, int ti)
 	run->alter[fi] = stmts;
 }
 
+/*
+ * An enum that gains labels is replaced rather than altered when something
+ * the diff creates or changes uses it: a label added in a transaction
+ * cannot be used before it commits, and the up statements run in one.
+ */
+static void
+replace_enums_in_use(DiffRun *run)
+{
+	for (int i = 0; i < run->f->n; i++)
+	{
+		DiffObject *t;
+
+		if (run->fstate[i] != DS_ALTER || strcmp(run->f->objs[i].kind, "enum") != 0 ||
+			strcmp(run->f->objs[i].attrs, run->t->objs[run->fmatch[i]].attrs) == 0)
+			continue;
+		t = &run->t->objs[run->fmatch[i]];
+		for (int k = 0; k < t->nrdeps; k++)
+		{
+			DiffState	st = run->tstate[t->rdeps[k]];
+
+			if (st == DS_CREATE || st == DS_RECREATE || st == DS_ALTER)
+			{
+				run->fstate[i] = DS_REPLACE;
+				run->tstate[run->fmatch[i]] = DS_REPLACE;
+				run->alter[i] = NIL;
+				break;
+			}
+		}
+	}
+}
+
 /* Whether a change of a column's type needs the dependent of this kind created again. */
 static bool
 blocks_retype(DiffObject *o)
@@ -773,6 +804,7 @@ diff_direction(DiffSide *f, DiffSide *t, bool check, List *rows)
 	for (int i = 0; i < t->n; i++)
 		if (run.tmatch[i] < 0)
 			run.tstate[i] = DS_CREATE;
+	replace_enums_in_use(&run);
 	propagate(&run);
 	find_explicit_fks(&run);
 	find_destructive(&run);
