@@ -81,6 +81,17 @@ BEGIN
   RETURN 'ok';
 END $$;
 
+-- runs the up statements of have -> want, in order, in one transaction
+CREATE FUNCTION pg_temp.run_up() RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  s text;
+BEGIN
+  FOR s IN SELECT d.statement FROM migrate.diff('have', 'want', allow_destructive => true) d
+            WHERE d.direction = 'up' ORDER BY d.ordinal LOOP
+    EXECUTE s;
+  END LOOP;
+END $$;
+
 -- a schema against itself, and two empty schemas: nothing
 CREATE SCHEMA same;
 CREATE TABLE same.t (id int PRIMARY KEY, v text CHECK (v <> ''));
@@ -112,14 +123,7 @@ SELECT * FROM pg_temp.pair('p3');
 SELECT pg_temp.make($$CREATE TABLE S.t (id int, keep text, drop_me int);$$,
                     $$CREATE TABLE S.t (id bigint, keep text, added int DEFAULT 7);$$);
 INSERT INTO have.t VALUES (1, 'one', 1), (2, 'two', 2);
-DO $$
-DECLARE s text;
-BEGIN
-  FOR s IN SELECT statement FROM migrate.diff('have', 'want', allow_destructive => true)
-            WHERE direction = 'up' ORDER BY ordinal LOOP
-    EXECUTE s;
-  END LOOP;
-END $$;
+SELECT pg_temp.run_up();
 SELECT * FROM have.t ORDER BY id;
 
 -- constraints: primary key, unique, check, foreign key (to a new unique
@@ -283,6 +287,110 @@ INSERT INTO pairs VALUES ('shapes',
 SELECT * FROM pg_temp.pair('shapes');
 SELECT pg_temp.roundtrip('shapes');
 
+-- shapes reported by the property tests (test/t/100_diff_properties.pl):
+-- a sequence's range narrowed restarts it (destructive); an enum losing a
+-- label is replaced and its columns converted, their data kept (a view and
+-- a function over it created again); owners; a function used by a default,
+-- a check, an index and a trigger changes its result type (the default
+-- goes and comes back, the column stays); a sequence used by a default
+-- dropped; two new tables whose foreign keys point to each other
+CREATE ROLE regress_diff_owner;
+INSERT INTO pairs VALUES ('sequence range',
+  $$CREATE SEQUENCE S.s;$$,
+  $$CREATE SEQUENCE S.s INCREMENT 5 MINVALUE 10 MAXVALUE 1000 START 10 CACHE 3 CYCLE;$$);
+SELECT * FROM pg_temp.pair('sequence range', false);
+SELECT * FROM pg_temp.pair('sequence range');
+SELECT pg_temp.roundtrip('sequence range');
+INSERT INTO pairs VALUES ('enum replaced',
+  $$CREATE TYPE S.mood AS ENUM ('sad', 'ok', 'happy');
+    CREATE TABLE S.t (id int PRIMARY KEY, m S.mood DEFAULT 'sad', ms S.mood[]);
+    CREATE VIEW S.v AS SELECT m FROM S.t;
+    CREATE FUNCTION S.f(x S.mood) RETURNS S.mood LANGUAGE sql AS 'SELECT x';$$,
+  $$CREATE TYPE S.mood AS ENUM ('happy', 'sad');
+    CREATE TABLE S.t (id int PRIMARY KEY, m S.mood DEFAULT 'sad', ms S.mood[]);
+    CREATE VIEW S.v AS SELECT m FROM S.t;
+    CREATE FUNCTION S.f(x S.mood) RETURNS S.mood LANGUAGE sql AS 'SELECT x';$$);
+SELECT * FROM pg_temp.pair('enum replaced');
+SELECT pg_temp.roundtrip('enum replaced');
+INSERT INTO have.t VALUES (1, 'sad', '{sad,happy}'), (2, 'happy', '{}');
+SELECT pg_temp.run_up();
+SELECT * FROM have.t ORDER BY id;
+-- a label added and used by a new default in the same diff: the enum is
+-- replaced, as a label added in a transaction cannot be used before it
+-- commits (not destructive: every old label stays)
+INSERT INTO pairs VALUES ('enum label used',
+  $$CREATE TYPE S.mood AS ENUM ('sad', 'happy'); CREATE TABLE S.t (id int PRIMARY KEY, m S.mood);$$,
+  $$CREATE TYPE S.mood AS ENUM ('sad', 'happy', 'ok');
+    CREATE TABLE S.t (id int PRIMARY KEY, m S.mood DEFAULT 'ok');$$);
+SELECT * FROM pg_temp.pair('enum label used', false);
+SELECT pg_temp.roundtrip('enum label used');
+INSERT INTO pairs VALUES ('owners',
+  $$CREATE TYPE S.e AS ENUM ('x'); CREATE TABLE S.t (id int);$$,
+  $$CREATE TYPE S.e AS ENUM ('x'); CREATE TABLE S.t (id int);
+    REVOKE USAGE ON TYPE S.e FROM PUBLIC; ALTER TABLE S.t OWNER TO regress_diff_owner;
+    GRANT SELECT ON S.t TO PUBLIC;$$);
+SELECT * FROM pg_temp.pair('owners');
+SELECT pg_temp.roundtrip('owners');
+INSERT INTO pairs VALUES ('function result',
+  $$CREATE FUNCTION S.norm(x text) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT lower(x)';
+    CREATE FUNCTION S.trg() RETURNS trigger LANGUAGE plpgsql AS $b$BEGIN RETURN NEW; END$b$;
+    CREATE TABLE S.t (id int PRIMARY KEY, v text DEFAULT S.norm('X') CHECK (S.norm(v) <> ''));
+    CREATE INDEX t_norm ON S.t (S.norm(v));
+    CREATE TRIGGER t_trg BEFORE INSERT ON S.t FOR EACH ROW EXECUTE FUNCTION S.trg();$$,
+  $$CREATE FUNCTION S.norm(x text) RETURNS varchar LANGUAGE sql IMMUTABLE AS 'SELECT lower(x)::varchar';
+    CREATE FUNCTION S.trg() RETURNS trigger LANGUAGE plpgsql AS $b$BEGIN RETURN NEW; END$b$;
+    CREATE TABLE S.t (id int PRIMARY KEY, v text DEFAULT S.norm('X') CHECK (S.norm(v) <> ''));
+    CREATE INDEX t_norm ON S.t (S.norm(v));
+    CREATE TRIGGER t_trg BEFORE INSERT ON S.t FOR EACH ROW EXECUTE FUNCTION S.trg();$$);
+SELECT * FROM pg_temp.pair('function result', false);
+SELECT pg_temp.roundtrip('function result');
+INSERT INTO pairs VALUES ('sequence of a default',
+  $$CREATE SEQUENCE S.s; CREATE TABLE S.t (id bigint DEFAULT nextval('S.s') PRIMARY KEY, v text);$$,
+  $$CREATE TABLE S.t (id bigint PRIMARY KEY, v text);$$);
+SELECT * FROM pg_temp.pair('sequence of a default');
+SELECT pg_temp.roundtrip('sequence of a default');
+INSERT INTO pairs VALUES ('foreign key cycle', '',
+  $$CREATE TABLE S.a_emp (id int PRIMARY KEY, dept int);
+    CREATE TABLE S.z_dept (id int PRIMARY KEY, head int REFERENCES S.a_emp);
+    ALTER TABLE S.a_emp ADD FOREIGN KEY (dept) REFERENCES S.z_dept;$$);
+SELECT * FROM pg_temp.pair('foreign key cycle');
+SELECT pg_temp.roundtrip('foreign key cycle');
+
+-- more shapes, their round trips only
+INSERT INTO pairs (name, a, b) VALUES
+  ('view options', $$CREATE TABLE S.t (id int, v text); CREATE VIEW S.v WITH (security_barrier) AS SELECT id FROM S.t WHERE id > 0 WITH CHECK OPTION;$$, $$CREATE TABLE S.t (id int, v text); CREATE VIEW S.v WITH (security_barrier) AS SELECT id, v FROM S.t WHERE id > 0 WITH LOCAL CHECK OPTION;$$),
+  ('instead of trigger', $$CREATE TABLE S.t (id int); CREATE VIEW S.v AS SELECT id FROM S.t;$$, $$CREATE TABLE S.t (id int); CREATE VIEW S.v AS SELECT id FROM S.t; CREATE FUNCTION S.ins() RETURNS trigger LANGUAGE plpgsql AS $b$BEGIN INSERT INTO S.t VALUES (NEW.id); RETURN NEW; END$b$; CREATE TRIGGER vi INSTEAD OF INSERT ON S.v FOR EACH ROW EXECUTE FUNCTION S.ins();$$),
+  ('composite type', $$CREATE TYPE S.c AS (a int); CREATE TABLE S.t (id int, x S.c);$$, $$CREATE TYPE S.c AS (a int, b text); CREATE TABLE S.t (id int, x S.c);$$),
+  ('quoted names', $$CREATE TABLE S."Big T" ("Id" int PRIMARY KEY, "a b" text);$$, $$CREATE TABLE S."Big T" ("Id" bigint PRIMARY KEY, "a b" text, "New" int DEFAULT 1); CREATE VIEW S."V w" AS SELECT "Id" FROM S."Big T";$$),
+  ('generated over retyped', $$CREATE TABLE S.t (a int, b int GENERATED ALWAYS AS (a * 2) STORED);$$, $$CREATE TABLE S.t (a bigint, b bigint GENERATED ALWAYS AS (a * 2) STORED);$$),
+  ('partitions', $$CREATE TABLE S.p (d int) PARTITION BY RANGE (d); CREATE TABLE S.p1 PARTITION OF S.p FOR VALUES FROM (0) TO (10); CREATE TABLE S.p2 PARTITION OF S.p FOR VALUES FROM (10) TO (20);$$, $$CREATE TABLE S.p (d int) PARTITION BY RANGE (d); CREATE TABLE S.p1 PARTITION OF S.p FOR VALUES FROM (0) TO (10); CREATE TABLE S.p3 PARTITION OF S.p FOR VALUES FROM (20) TO (30);$$),
+  ('view column gone', $$CREATE TABLE S.t (id int, v text); CREATE VIEW S.v AS SELECT id, v FROM S.t;$$, $$CREATE TABLE S.t (id int); CREATE VIEW S.v AS SELECT id FROM S.t;$$),
+  ('materialized view index', $$CREATE TABLE S.t (id int); CREATE MATERIALIZED VIEW S.m AS SELECT id FROM S.t; CREATE INDEX m_id ON S.m (id);$$, $$CREATE TABLE S.t (id bigint); CREATE MATERIALIZED VIEW S.m AS SELECT id FROM S.t; CREATE UNIQUE INDEX m_id ON S.m (id);$$),
+  ('function overloads', $$CREATE FUNCTION S.f(a int, b int DEFAULT 1) RETURNS int LANGUAGE sql AS 'SELECT a + b';$$, $$CREATE FUNCTION S.f(a int, b int) RETURNS int LANGUAGE sql AS 'SELECT a + b'; CREATE FUNCTION S.f(a text) RETURNS text LANGUAGE sql AS 'SELECT a';$$),
+  ('setof row type', $$CREATE TABLE S.t (id int, v text); CREATE FUNCTION S.all_t() RETURNS SETOF S.t LANGUAGE sql AS 'SELECT * FROM S.t';$$, $$CREATE TABLE S.t (id int, v text, w int); CREATE FUNCTION S.all_t() RETURNS SETOF S.t LANGUAGE sql AS 'SELECT * FROM S.t';$$),
+  ('owned by moved', $$CREATE TABLE S.t (a int, b int); CREATE SEQUENCE S.s OWNED BY S.t.a;$$, $$CREATE TABLE S.t (a int, b int); CREATE SEQUENCE S.s OWNED BY S.t.b;$$),
+  ('identity dropped', $$CREATE TABLE S.t (id int GENERATED ALWAYS AS IDENTITY);$$, $$CREATE TABLE S.t (id int NOT NULL);$$),
+  ('not valid, deferrable', $$CREATE TABLE S.p (id int PRIMARY KEY); CREATE TABLE S.c (p int);$$, $$CREATE TABLE S.p (id int PRIMARY KEY); CREATE TABLE S.c (p int, CONSTRAINT c_p FOREIGN KEY (p) REFERENCES S.p DEFERRABLE INITIALLY DEFERRED NOT VALID, CONSTRAINT c_chk CHECK (p > 0) NOT VALID);$$),
+  ('domain check function', $$CREATE FUNCTION S.pos(x int) RETURNS bool LANGUAGE sql IMMUTABLE AS 'SELECT x > 0'; CREATE DOMAIN S.d AS int CHECK (S.pos(VALUE)); CREATE TABLE S.t (v S.d);$$, $$CREATE FUNCTION S.pos(x int) RETURNS bool LANGUAGE sql IMMUTABLE AS 'SELECT x >= 0'; CREATE DOMAIN S.d AS int CHECK (S.pos(VALUE)); CREATE TABLE S.t (v S.d);$$),
+  ('restrictive policy', $$CREATE TABLE S.t (a int);$$, $$CREATE TABLE S.t (a int); ALTER TABLE S.t ENABLE ROW LEVEL SECURITY; CREATE FUNCTION S.ok(x int) RETURNS bool LANGUAGE sql STABLE AS 'SELECT x > 0'; CREATE POLICY p1 ON S.t AS RESTRICTIVE FOR UPDATE USING (S.ok(a)) WITH CHECK (S.ok(a));$$),
+  ('inheritance', $$CREATE TABLE S.a (x int); CREATE TABLE S.b () INHERITS (S.a);$$, $$CREATE TABLE S.a (x int, y int); CREATE TABLE S.b (z int) INHERITS (S.a);$$),
+  ('view chain retyped', $$CREATE TABLE S.t (id int); CREATE VIEW S.v1 AS SELECT id FROM S.t; CREATE VIEW S.v2 AS SELECT id FROM S.v1; CREATE VIEW S.v3 AS SELECT * FROM S.v2 JOIN S.v1 USING (id);$$, $$CREATE TABLE S.t (id numeric); CREATE VIEW S.v1 AS SELECT id FROM S.t; CREATE VIEW S.v2 AS SELECT id FROM S.v1; CREATE VIEW S.v3 AS SELECT * FROM S.v2 JOIN S.v1 USING (id);$$),
+  ('varchar index', $$CREATE TABLE S.t (id int PRIMARY KEY, v text); CREATE INDEX t_v ON S.t (v);$$, $$CREATE TABLE S.t (id int PRIMARY KEY, v varchar(20)); CREATE INDEX t_v ON S.t (v);$$),
+  ('text to integer', $$CREATE TABLE S.t (a text DEFAULT 'x');$$, $$CREATE TABLE S.t (a int DEFAULT 0);$$),
+  ('comment quoting', $$CREATE TABLE S.t (a int); COMMENT ON TABLE S.t IS 'it''s'; CREATE FUNCTION S.f() RETURNS int LANGUAGE sql AS 'SELECT 1'; COMMENT ON FUNCTION S.f() IS 'f';$$, $$CREATE TABLE S.t (a int); COMMENT ON TABLE S.t IS E'back\\slash'; CREATE FUNCTION S.f() RETURNS int LANGUAGE sql AS 'SELECT 1';$$),
+  ('partition tree', '', $$CREATE TABLE S.p (d int, v text) PARTITION BY LIST (v); CREATE TABLE S.p1 PARTITION OF S.p FOR VALUES IN ('a'); CREATE TABLE S.p2 PARTITION OF S.p FOR VALUES IN ('b') PARTITION BY RANGE (d); CREATE TABLE S.p2x PARTITION OF S.p2 FOR VALUES FROM (0) TO (5); CREATE INDEX ON S.p (d); ALTER TABLE S.p ADD UNIQUE (d, v);$$),
+  ('trigger of a column', $$CREATE TABLE S.t (a int); CREATE FUNCTION S.f() RETURNS trigger LANGUAGE plpgsql AS $b$BEGIN RETURN NEW; END$b$; CREATE TRIGGER tr BEFORE UPDATE OF a ON S.t FOR EACH ROW EXECUTE FUNCTION S.f();$$, $$CREATE TABLE S.t (a bigint); CREATE FUNCTION S.f() RETURNS trigger LANGUAGE plpgsql AS $b$BEGIN RETURN NEW; END$b$; CREATE TRIGGER tr BEFORE UPDATE OF a ON S.t FOR EACH ROW EXECUTE FUNCTION S.f();$$),
+  ('atomic bodies', $$CREATE FUNCTION S.f(x int) RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT x + 1; END; CREATE TABLE S.t (a int); CREATE FUNCTION S.g() RETURNS bigint LANGUAGE sql BEGIN ATOMIC SELECT count(a) FROM S.t; END;$$, $$CREATE FUNCTION S.f(x int) RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT x + 2; END; CREATE TABLE S.t (a bigint); CREATE FUNCTION S.g() RETURNS bigint LANGUAGE sql BEGIN ATOMIC SELECT count(a) FROM S.t; END;$$),
+  ('serial dropped', $$CREATE TABLE S.t (id serial PRIMARY KEY, v text);$$, ''),
+  ('serial to bigserial', $$CREATE TABLE S.t (id serial PRIMARY KEY, v text);$$, $$CREATE TABLE S.t (id bigserial PRIMARY KEY, v text);$$),
+  ('collation under index and view', $$CREATE TABLE S.t (v text); CREATE INDEX t_v ON S.t (v); CREATE VIEW S.vv AS SELECT v FROM S.t;$$, $$CREATE TABLE S.t (v text COLLATE "C"); CREATE INDEX t_v ON S.t (v); CREATE VIEW S.vv AS SELECT v FROM S.t;$$),
+  ('enum to text', $$CREATE TYPE S.e AS ENUM ('a'); CREATE TABLE S.t (x S.e); CREATE VIEW S.v AS SELECT x FROM S.t WHERE x = 'a';$$, $$CREATE TABLE S.t (x text); CREATE VIEW S.v AS SELECT x FROM S.t WHERE x = 'a';$$),
+  ('clustered', $$CREATE TABLE S.t (a int); CREATE INDEX ti ON S.t (a);$$, $$CREATE TABLE S.t (a int); CREATE INDEX ti ON S.t (a); CLUSTER S.t USING ti;$$),
+  ('nulls not distinct', $$CREATE TABLE S.t (a int UNIQUE);$$, $$CREATE TABLE S.t (a int UNIQUE NULLS NOT DISTINCT);$$);
+SELECT name, pg_temp.roundtrip(name) FROM pairs
+ WHERE name IN ('view options', 'instead of trigger', 'composite type', 'quoted names', 'generated over retyped', 'partitions', 'view column gone', 'materialized view index', 'function overloads', 'setof row type', 'owned by moved', 'identity dropped', 'not valid, deferrable', 'domain check function', 'restrictive policy', 'inheritance', 'view chain retyped', 'varchar index', 'text to integer', 'comment quoting', 'partition tree', 'trigger of a column', 'atomic bodies', 'serial dropped', 'serial to bigserial', 'collation under index and view', 'enum to text', 'clustered', 'nulls not distinct')
+ ORDER BY name;
+
 -- destructive changes are refused, each listed, unless allow_destructive
 INSERT INTO pairs VALUES ('p19',
   $$CREATE TABLE S.t (id int, gone int, price numeric(10,2)); CREATE TABLE S.old (x int);
@@ -353,4 +461,4 @@ SELECT migrate.autogenerate('0004_more', from_schema => 'have', to_schema => 'wa
 SET client_min_messages = warning;
 DROP SCHEMA have, want, copy, empty CASCADE;
 RESET client_min_messages;
-DROP ROLE regress_diff_reader;
+DROP ROLE regress_diff_reader, regress_diff_owner;

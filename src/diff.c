@@ -29,7 +29,8 @@ typedef enum DiffState
 	DS_DROP,					/* from side only */
 	DS_CREATE,					/* to side only */
 	DS_RECREATE,				/* dropped and created again */
-	DS_ALTER					/* altered in place (or its comment, privileges) */
+	DS_ALTER,					/* altered in place (or its comment, privileges) */
+	DS_REPLACE					/* an enum: the new one created beside, the old one dropped last */
 } DiffState;
 
 /* Statements run as one step of the output, and what must come before them. */
@@ -55,6 +56,9 @@ typedef struct DiffRun
 	DiffState  *fstate;
 	DiffState  *tstate;
 	bool	   *retyped;		/* a from column whose type changes */
+	bool	   *redefault;		/* a from column whose default goes with what it uses */
+	bool	   *fk_explicit;	/* a foreign key dropped before the table it points to */
+	int		   *fafter;			/* actions that alter a from object after its dependents went */
 	List	  **alter;			/* per from object: its alteration's statements */
 	int		   *fdrop;			/* actions, or -1 */
 	int		   *falter;
@@ -123,6 +127,33 @@ note_destructive(DiffRun *run, const char *fmt, const char *kind, const char *id
 	appendStringInfo(&run->destructive, fmt, kind, identity, reason ? reason : "");
 }
 
+/*
+ * A sequence's new options; a range narrowed (the minimum raised, the
+ * maximum lowered) restarts it, as its value may be outside, and is
+ * destructive.
+ */
+static List *
+sequence_alter(DiffRun *run, DiffObject *f, DiffObject *t)
+{
+	int			nf,
+				nt;
+	char	  **ff = diffsql_fields(f->attrs, &nf);
+	char	  **tf = diffsql_fields(t->attrs, &nt);
+	char	   *stmt = pstrdup(tf[0]);
+
+	if (nf < 3 || nt < 3 || strcmp(ff[0], tf[0]) == 0)
+		return NIL;
+	if (strtoll(tf[1], NULL, 10) > strtoll(ff[1], NULL, 10) ||
+		strtoll(tf[2], NULL, 10) < strtoll(ff[2], NULL, 10))
+	{
+		stmt[strlen(stmt) - 1] = '\0';
+		stmt = psprintf("%s RESTART;", stmt);
+		note_destructive(run, "Narrows the range of %s %s, which restarts it%s.", f->okind,
+						 f->identity, NULL);
+	}
+	return list_make1(stmt);
+}
+
 /* Decides how a matched pair changes: in place, created again, or not. */
 static void
 compare_pair(DiffRun *run, int fi, int ti)
@@ -146,7 +177,7 @@ compare_pair(DiffRun *run, int fi, int ti)
 			char	  **ff = diffsql_fields(f->attrs, &nf);
 			char	  **tf = diffsql_fields(t->attrs, &nt);
 
-			stmts = diffsql_column_alter(f, t, &narrows, &reason);
+			stmts = diffsql_column_alter(f, t, false, false, &narrows, &reason);
 			run->retyped[fi] = strcmp(ff[0], tf[0]) != 0 || strcmp(ff[5], tf[5]) != 0;
 			if (narrows)
 				note_destructive(run, "Changes the type of %s %s %s.", f->okind, f->identity, reason);
@@ -157,12 +188,18 @@ compare_pair(DiffRun *run, int fi, int ti)
 		{
 			stmts = diffsql_enum_alter(f, t);
 			if (stmts == NIL)
-				state = DS_RECREATE;
+			{
+				state = DS_REPLACE;
+				note_destructive(run, "Replaces %s %s: a label is removed or moved%s.", f->okind,
+								 f->identity, NULL);
+			}
 		}
+		else if (strcmp(f->kind, "sequence") == 0)
+			stmts = sequence_alter(run, f, t);
 		else
 			stmts = diffsql_generic_alter(f, t);
 	}
-	if (state != DS_RECREATE)
+	if (state == DS_KEEP || state == DS_ALTER)
 	{
 		stmts = list_concat(stmts, diffsql_annotations(f, t));
 		if (stmts != NIL)
@@ -171,6 +208,37 @@ compare_pair(DiffRun *run, int fi, int ti)
 	run->fstate[fi] = state;
 	run->tstate[ti] = state;
 	run->alter[fi] = stmts;
+}
+
+/*
+ * An enum that gains labels is replaced rather than altered when something
+ * the diff creates or changes uses it: a label added in a transaction
+ * cannot be used before it commits, and the up statements run in one.
+ */
+static void
+replace_enums_in_use(DiffRun *run)
+{
+	for (int i = 0; i < run->f->n; i++)
+	{
+		DiffObject *t;
+
+		if (run->fstate[i] != DS_ALTER || strcmp(run->f->objs[i].kind, "enum") != 0 ||
+			strcmp(run->f->objs[i].attrs, run->t->objs[run->fmatch[i]].attrs) == 0)
+			continue;
+		t = &run->t->objs[run->fmatch[i]];
+		for (int k = 0; k < t->nrdeps; k++)
+		{
+			DiffState	st = run->tstate[t->rdeps[k]];
+
+			if (st == DS_CREATE || st == DS_RECREATE || st == DS_ALTER)
+			{
+				run->fstate[i] = DS_REPLACE;
+				run->tstate[run->fmatch[i]] = DS_REPLACE;
+				run->alter[i] = NIL;
+				break;
+			}
+		}
+	}
 }
 
 /* Whether a change of a column's type needs the dependent of this kind created again. */
@@ -187,6 +255,53 @@ blocks_retype(DiffObject *o)
 	return false;
 }
 
+/* Whether an object can hold a column's default but not be its type. */
+static bool
+default_source(DiffObject *o)
+{
+	return strcmp(o->kind, "function") == 0 || strcmp(o->kind, "sequence") == 0;
+}
+
+/*
+ * Whether column r, which depends on x that goes or is replaced, keeps its
+ * data: it is altered off x (its type changes anyway), converted to the
+ * enum that replaces x, or loses its default while x is dropped and gets
+ * it back after.  A generated column is created again.
+ */
+static bool
+spare_column(DiffRun *run, int x, int r, int *queue, int *tail)
+{
+	DiffObject *c = &run->f->objs[r];
+	DiffObject *t;
+	bool		narrows;
+	char	   *reason;
+
+	if (strcmp(c->kind, "column") != 0 || c->core[0] != '\0')
+		return false;
+	if (run->fstate[x] == DS_DROP && run->retyped[r])
+		return true;
+	t = &run->t->objs[run->fmatch[r]];
+	if (run->fstate[x] == DS_REPLACE)
+	{
+		run->alter[r] = list_concat(diffsql_column_alter(c, t, true, false, &narrows, &reason),
+									diffsql_annotations(c, t));
+		run->fstate[r] = DS_ALTER;
+		run->tstate[run->fmatch[r]] = DS_ALTER;
+		run->retyped[r] = true;
+		queue[(*tail)++] = r;
+		return true;
+	}
+	if (!default_source(&run->f->objs[x]))
+		return false;
+	if (!run->redefault[r])
+	{
+		run->redefault[r] = true;
+		run->alter[r] = list_concat(diffsql_column_alter(c, t, false, true, &narrows, &reason),
+									diffsql_annotations(c, t));
+	}
+	return true;
+}
+
 /*
  * Dependents of what is dropped or created again are created again too,
  * transitively (a view over a view over a table created again); so are the
@@ -200,13 +315,15 @@ propagate(DiffRun *run)
 				tail = 0;
 
 	for (int i = 0; i < run->f->n; i++)
-		if (run->fstate[i] == DS_DROP || run->fstate[i] == DS_RECREATE || run->retyped[i])
+		if (run->fstate[i] == DS_DROP || run->fstate[i] == DS_RECREATE ||
+			run->fstate[i] == DS_REPLACE || run->retyped[i])
 			queue[tail++] = i;
 	while (head < tail)
 	{
 		int			x = queue[head++];
 		DiffObject *o = &run->f->objs[x];
-		bool		retype_only = run->fstate[x] != DS_DROP && run->fstate[x] != DS_RECREATE;
+		bool		retype_only = run->fstate[x] != DS_DROP && run->fstate[x] != DS_RECREATE &&
+			run->fstate[x] != DS_REPLACE;
 
 		for (int k = 0; k < o->nrdeps; k++)
 		{
@@ -216,8 +333,7 @@ propagate(DiffRun *run)
 				continue;
 			if (retype_only && !blocks_retype(&run->f->objs[r]))
 				continue;
-			/* a column whose type changes is altered off what goes (the type, its default) */
-			if (run->fstate[x] == DS_DROP && run->retyped[r])
+			if (!retype_only && spare_column(run, x, r, queue, &tail))
 				continue;
 			run->fstate[r] = DS_RECREATE;
 			run->tstate[run->fmatch[r]] = DS_RECREATE;
@@ -228,13 +344,18 @@ propagate(DiffRun *run)
 	}
 }
 
-/* Whether an object's drop (create) is its parent's: a column of a table dropped. */
+/*
+ * Whether an object's drop (create) is its parent's: a column of a table
+ * dropped.  explicit: the objects dropped on their own all the same.
+ */
 static bool
-implicit_in(DiffSide *side, DiffState *state, int i, bool creating)
+implicit_in(DiffSide *side, DiffState *state, int i, bool creating, const bool *explicit)
 {
 	int			p = side->objs[i].parent_index;
 
 	if (p < 0 || (state[p] != (creating ? DS_CREATE : DS_DROP) && state[p] != DS_RECREATE))
+		return false;
+	if (explicit && explicit[i])
 		return false;
 	/* the columns of a created table are in its CREATE TABLE; everything else is dropped with it */
 	return !creating || strcmp(side->objs[i].kind, "column") == 0;
@@ -244,7 +365,7 @@ implicit_in(DiffSide *side, DiffState *state, int i, bool creating)
 static int
 drop_action(DiffRun *run, int i)
 {
-	while (i >= 0 && run->fdrop[i] < 0 && implicit_in(run->f, run->fstate, i, false))
+	while (i >= 0 && run->fdrop[i] < 0 && implicit_in(run->f, run->fstate, i, false, run->fk_explicit))
 		i = run->f->objs[i].parent_index;
 	return i >= 0 ? run->fdrop[i] : -1;
 }
@@ -253,7 +374,7 @@ drop_action(DiffRun *run, int i)
 static int
 create_action(DiffRun *run, int i)
 {
-	while (i >= 0 && run->tcreate[i] < 0 && implicit_in(run->t, run->tstate, i, true))
+	while (i >= 0 && run->tcreate[i] < 0 && implicit_in(run->t, run->tstate, i, true, NULL))
 		i = run->t->objs[i].parent_index;
 	return i >= 0 ? run->tcreate[i] : -1;
 }
@@ -278,7 +399,7 @@ find_destructive(DiffRun *run)
 
 		if (run->fstate[i] != DS_DROP && run->fstate[i] != DS_RECREATE)
 			continue;
-		if (implicit_in(run->f, run->fstate, i, false))
+		if (implicit_in(run->f, run->fstate, i, false, run->fk_explicit))
 			continue;
 		for (int k = 0; k < (int) lengthof(holding); k++)
 			holds |= strcmp(o->kind, holding[k]) == 0;
@@ -289,6 +410,16 @@ find_destructive(DiffRun *run)
 		note_destructive(run, run->fstate[i] == DS_DROP ? "Drops %s %s%s." :
 						 "Drops and creates again %s %s%s.", o->okind, o->identity, NULL);
 	}
+}
+
+/* A column's quoted name, from its attrs. */
+static const char *
+column_name(DiffObject *c)
+{
+	int			n;
+	char	  **fields = diffsql_fields(c->attrs, &n);
+
+	return n > 4 ? fields[4] : "";
 }
 
 /* Statements as output rows about an object. */
@@ -308,6 +439,30 @@ rows_of(List *stmts, DiffObject *o)
 		rows = lappend(rows, row);
 	}
 	return rows;
+}
+
+/*
+ * Foreign keys of dropped tables that point to another table going too
+ * are dropped first: two tables may point to each other.
+ */
+static void
+find_explicit_fks(DiffRun *run)
+{
+	for (int i = 0; i < run->f->n; i++)
+	{
+		DiffObject *o = &run->f->objs[i];
+
+		if (strcmp(o->kind, "constraint") != 0 || strncmp(o->core, "FOREIGN KEY", 11) != 0)
+			continue;
+		for (int k = 0; k < o->ndeps; k++)
+		{
+			int			p = run->f->objs[o->deps[k]].parent_index;
+
+			if (p >= 0 && p != o->parent_index &&
+				(run->fstate[p] == DS_DROP || run->fstate[p] == DS_RECREATE))
+				run->fk_explicit[i] = true;
+		}
+	}
 }
 
 /* A new action. */
@@ -333,26 +488,64 @@ new_action(DiffRun *run, int phase, DiffObject *o, List *stmts)
 	return run->nacts++;
 }
 
+/*
+ * The two actions of an object changed around others: an enum replaced
+ * (the new one created beside the old one, renamed away, which is dropped
+ * after the columns are converted), a column whose default goes while what
+ * it uses is dropped (and comes back after it is created).
+ */
+static void
+make_split_actions(DiffRun *run, int i)
+{
+	DiffObject *f = &run->f->objs[i];
+	int			ti = run->fmatch[i];
+	DiffObject *t = &run->t->objs[ti];
+
+	if (run->fstate[i] == DS_REPLACE)
+	{
+		List	   *extra = diffsql_split(t->extra);
+
+		run->fdrop[i] = new_action(run, 0, f, list_make1(llast(diffsql_split(f->extra))));
+		run->tcreate[ti] = new_action(run, 2, t, list_concat(list_make1(linitial(extra)),
+															 diffsql_split(t->create)));
+		run->acts[run->tcreate[ti]].stmts =
+			list_concat(run->acts[run->tcreate[ti]].stmts, rows_of(diffsql_annotations(NULL, t), t));
+		return;
+	}
+	run->fdrop[i] = new_action(run, 0, f, list_make1(psprintf("ALTER TABLE %s ALTER COLUMN %s DROP DEFAULT;",
+															  f->parent, strrchr(f->attrs, DIFF_FIELD_SEP) ?
+															  column_name(f) : "")));
+	if (run->alter[i] != NIL)
+		run->tcreate[ti] = new_action(run, 2, t, run->alter[i]);
+}
+
 /* The drops, alterations and creates, with their statements. */
 static void
 make_actions(DiffRun *run)
 {
+	for (int i = 0; i < run->t->n; i++)
+		run->tcreate[i] = -1;
 	for (int i = 0; i < run->f->n; i++)
 	{
 		run->fdrop[i] = -1;
 		run->falter[i] = -1;
 		if ((run->fstate[i] == DS_DROP || run->fstate[i] == DS_RECREATE) &&
-			!implicit_in(run->f, run->fstate, i, false))
+			!implicit_in(run->f, run->fstate, i, false, run->fk_explicit))
 			run->fdrop[i] = new_action(run, 0, &run->f->objs[i],
 									   list_make1(run->f->objs[i].drop));
+		else if (run->fstate[i] == DS_REPLACE || run->redefault[i])
+			make_split_actions(run, i);
 		else if (run->fstate[i] == DS_ALTER && run->alter[i] != NIL)
 			run->falter[i] = new_action(run, 1, &run->t->objs[run->fmatch[i]], run->alter[i]);
+		run->fafter[i] = run->redefault[i] && run->fstate[i] != DS_RECREATE ?
+			run->tcreate[run->fmatch[i]] : run->falter[i];
 	}
 	for (int i = 0; i < run->t->n; i++)
 	{
-		run->tcreate[i] = -1;
+		if (run->tcreate[i] >= 0)
+			continue;
 		if ((run->tstate[i] == DS_CREATE || run->tstate[i] == DS_RECREATE) &&
-			!implicit_in(run->t, run->tstate, i, true))
+			!implicit_in(run->t, run->tstate, i, true, NULL))
 			run->tcreate[i] = new_action(run, 2, &run->t->objs[i],
 										 diffsql_split(run->t->objs[i].create));
 	}
@@ -398,10 +591,17 @@ make_edges(DiffRun *run)
 			/* a dependent goes first, and is altered away from what goes */
 			add_order(run, di, dj);
 			add_order(run, run->falter[i], dj);
-			add_order(run, di, run->falter[j]);
+			add_order(run, di, run->fafter[j]);
 		}
 		if (run->fmatch[i] >= 0 && run->fstate[i] == DS_RECREATE)
 			add_order(run, di, create_action(run, run->fmatch[i]));
+		/* an enum is renamed away only after what names it in a drop went */
+		if (run->fstate[i] == DS_REPLACE)
+		{
+			add_order(run, create_action(run, run->fmatch[i]), di);
+			for (int k = 0; k < o->nrdeps; k++)
+				add_order(run, drop_action(run, o->rdeps[k]), create_action(run, run->fmatch[i]));
+		}
 	}
 	for (int i = 0; i < run->t->n; i++)
 	{
@@ -586,6 +786,9 @@ diff_direction(DiffSide *f, DiffSide *t, bool check, List *rows)
 	run.fstate = palloc0(sizeof(DiffState) * nf);
 	run.tstate = palloc0(sizeof(DiffState) * nt);
 	run.retyped = palloc0(sizeof(bool) * nf);
+	run.redefault = palloc0(sizeof(bool) * nf);
+	run.fk_explicit = palloc0(sizeof(bool) * nf);
+	run.fafter = palloc(sizeof(int) * nf);
 	run.alter = palloc0(sizeof(List *) * nf);
 	run.fdrop = palloc(sizeof(int) * nf);
 	run.falter = palloc(sizeof(int) * nf);
@@ -601,7 +804,9 @@ diff_direction(DiffSide *f, DiffSide *t, bool check, List *rows)
 	for (int i = 0; i < t->n; i++)
 		if (run.tmatch[i] < 0)
 			run.tstate[i] = DS_CREATE;
+	replace_enums_in_use(&run);
 	propagate(&run);
+	find_explicit_fks(&run);
 	find_destructive(&run);
 	if (check && run.ndestructive > 0)
 		ereport(ERROR,

@@ -204,28 +204,34 @@ alter_column(DiffObject *t, const char *column, const char *action)
 /*
  * A column's alterations: identity dropped, type, default, NOT NULL,
  * identity added or changed.  fields: type, default, not null, identity,
- * name, collation.  *narrows: the type change may lose or refuse values.
+ * name, collation.  force_retype: its type is replaced by one of the same
+ * name (an enum), converted through text; drop_default: its default was
+ * dropped before.  *narrows: the type change may lose or refuse values.
  */
 List *
-diffsql_column_alter(DiffObject *f, DiffObject *t, bool *narrows, char **reason)
+diffsql_column_alter(DiffObject *f, DiffObject *t, bool force_retype, bool drop_default,
+					 bool *narrows, char **reason)
 {
 	int			nf,
 				nt;
 	char	  **ff = diffsql_fields(f->attrs, &nf);
 	char	  **tf = diffsql_fields(t->attrs, &nt);
 	const char *col = tf[4];
-	bool		retype = strcmp(ff[0], tf[0]) != 0 || strcmp(ff[5], tf[5]) != 0;
+	bool		retype = force_retype || strcmp(ff[0], tf[0]) != 0 || strcmp(ff[5], tf[5]) != 0;
 	List	   *stmts = NIL;
 
 	*narrows = false;
+	if (drop_default)
+		ff[1] = "";
 	if (ff[3][0] != '\0' && tf[3][0] == '\0')
 		stmts = lappend(stmts, alter_column(t, col, "DROP IDENTITY"));
 	if (retype)
 	{
 		if (ff[1][0] != '\0')
 			stmts = lappend(stmts, alter_column(t, col, "DROP DEFAULT"));
-		stmts = lappend(stmts, alter_column(t, col, psprintf("TYPE %s%s USING %s::%s", tf[0], tf[5],
-															 col, tf[0])));
+		stmts = lappend(stmts, alter_column(t, col, psprintf("TYPE %s%s USING %s::%s%s", tf[0], tf[5],
+															 col, force_retype ? "text::" : "",
+															 tf[0])));
 		*narrows = strcmp(ff[0], tf[0]) != 0 && !type_widens(ff[0], tf[0]);
 		if (*narrows)
 			*reason = psprintf("from %s to %s", ff[0], tf[0]);
@@ -492,9 +498,13 @@ grantee_cmp(const ListCell *a, const ListCell *b)
 	return strcmp(lfirst(a), lfirst(b));
 }
 
-/* REVOKE and GRANT statements turning ACL from into ACL to on a target. */
+/*
+ * REVOKE and GRANT statements turning ACL from into ACL to on a target;
+ * from_owner's privileges are to_owner's by then.
+ */
 static List *
-acl_statements(const char *from, const char *to, const char *target, const char *column)
+acl_statements(const char *from, const char *to, const char *target, const char *column,
+			   const char *from_owner, const char *to_owner)
 {
 	List	   *fg = parse_acl(from);
 	List	   *tg = parse_acl(to);
@@ -502,6 +512,10 @@ acl_statements(const char *from, const char *to, const char *target, const char 
 	List	   *stmts = NIL;
 	ListCell   *lc;
 
+	if (from_owner && to_owner && strcmp(from_owner, to_owner) != 0)
+		foreach(lc, fg)
+			if (strcmp(((Grant *) lfirst(lc))->grantee, from_owner) == 0)
+			((Grant *) lfirst(lc))->grantee = pstrdup(to_owner);
 	foreach(lc, fg)
 		names = lappend(names, ((Grant *) lfirst(lc))->grantee);
 	foreach(lc, tg)
@@ -547,19 +561,26 @@ diffsql_annotations(DiffObject *f, DiffObject *t)
 {
 	List	   *stmts = NIL;
 	const char *old_comment = f ? f->comment : NULL;
+	/* a new object belongs to whoever runs the statements */
+	const char *old_owner = f ? f->owner : NULL;
 
 	if (t->comment_target != NULL &&
 		((old_comment == NULL) != (t->comment == NULL) ||
 		 (old_comment && t->comment && strcmp(old_comment, t->comment) != 0)))
 		stmts = lappend(stmts, psprintf("COMMENT ON %s IS %s;", t->comment_target,
 										t->comment ? quote_literal_cstr(t->comment) : "NULL"));
+	/* a new owner takes the old one's privileges over */
+	if (t->owner != NULL && old_owner != NULL && strcmp(old_owner, t->owner) != 0)
+		stmts = lappend(stmts, psprintf("ALTER %s OWNER TO %s;", t->comment_target,
+										quote_identifier(t->owner)));
 	if (t->acl != NULL)
 	{
 		const char *old_acl = f ? f->acl : t->acl_default;
 
 		if (old_acl != NULL && strcmp(old_acl, t->acl) != 0)
 			stmts = list_concat(stmts, acl_statements(old_acl, t->acl, t->grant_target,
-													  t->grant_column));
+													  t->grant_column, f ? f->owner : NULL,
+													  t->owner));
 	}
 	return stmts;
 }

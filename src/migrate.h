@@ -478,6 +478,8 @@ typedef struct DiffObject
 	Oid			classid;
 	Oid			objid;
 	int32		subid;
+	char	   *owner;			/* unquoted, or NULL: no owner */
+	char	   *extra;			/* an enum: renaming it away and dropping it, split by DIFF_STMT_SEP */
 	int			parent_index;	/* or -1 */
 	int			ndeps;			/* the objects of its schema it depends on */
 	int		   *deps;
@@ -503,7 +505,8 @@ extern DiffSide *diffmodel_read(const char *schema, const char *from_schema);
 extern int	diffmodel_find(DiffSide *side, const char *kind, const char *identity);
 extern char *diffsql_map_schema(const char *text, const char *from_q, const char *to_q);
 extern char **diffsql_fields(const char *attrs, int *n);
-extern List *diffsql_column_alter(DiffObject *f, DiffObject *t, bool *narrows, char **reason);
+extern List *diffsql_column_alter(DiffObject *f, DiffObject *t, bool force_retype, bool drop_default,
+								  bool *narrows, char **reason);
 extern List *diffsql_table_alter(DiffObject *f, DiffObject *t);
 extern List *diffsql_generic_alter(DiffObject *f, DiffObject *t);
 extern List *diffsql_enum_alter(DiffObject *f, DiffObject *t);
