@@ -34,11 +34,6 @@
 	"coalesce((SELECT pg_catalog.string_agg(x::text, ',' ORDER BY x::text COLLATE \"C\")" \
 	" FROM pg_catalog.unnest(pg_catalog.acldefault('" type "', " owner ")) x), '')"
 
-/* The comment of an object, from pg_description. */
-#define D_COMMENT(objoid, catalog, subid) \
-	"(SELECT d.description FROM pg_catalog.pg_description d WHERE d.objoid = " objoid \
-	" AND d.classoid = 'pg_catalog." catalog "'::pg_catalog.regclass AND d.objsubid = " subid ")"
-
 #define D_CLASS(catalog) "'pg_catalog." catalog "'::pg_catalog.regclass::pg_catalog.oid"
 
 /* A relation's storage options, sorted, or ''. */
@@ -125,7 +120,7 @@ static const char *const diffmodel_sql =
 "         || CASE WHEN r.relrowsecurity THEN E'\\x1e' || 'ALTER TABLE ' || r.ident || ' ENABLE ROW LEVEL SECURITY;' ELSE '' END"
 "         || CASE WHEN r.relforcerowsecurity THEN E'\\x1e' || 'ALTER TABLE ' || r.ident || ' FORCE ROW LEVEL SECURITY;' ELSE '' END AS \"create\","
 "         'DROP TABLE ' || r.ident || ';' AS \"drop\","
-"         " D_COMMENT("r.oid", "pg_class", "0") " AS comment, 'TABLE ' || r.ident AS comment_target,"
+"         NULL::text AS comment, 'TABLE ' || r.ident AS comment_target,"
 "         " D_ACL("r.relacl", "r", "r.relowner") " AS acl, " D_ACL0("r", "r.relowner") " AS acl_default,"
 "         'TABLE ' || r.ident AS grant_target, NULL::text AS grant_column,"
 "         " D_CLASS("pg_class") " AS classid, r.oid AS objid, 0 AS subid,"
@@ -140,7 +135,7 @@ static const char *const diffmodel_sql =
 "         || E'\\x1f' || cd.qname || E'\\x1f' || cd.coll || E'\\x1f' || coalesce(cd.idopts, ''),"
 "         'ALTER TABLE ' || cd.ident || ' ADD COLUMN ' || cd.def || ';',"
 "         'ALTER TABLE ' || cd.ident || ' DROP COLUMN ' || cd.qname || ';',"
-"         " D_COMMENT("cd.relid", "pg_class", "cd.attnum") ", 'COLUMN ' || cd.ident || '.' || cd.qname,"
+"         NULL::text, 'COLUMN ' || cd.ident || '.' || cd.qname,"
 "         coalesce((SELECT pg_catalog.string_agg(x::text, ',' ORDER BY x::text COLLATE \"C\")"
 "                     FROM pg_catalog.unnest(cd.attacl) x), ''), '',"
 "         'TABLE ' || cd.ident, cd.qname,"
@@ -152,7 +147,7 @@ static const char *const diffmodel_sql =
 "         x.def, '',"
 "         'ALTER TABLE ' || r.ident || ' ADD CONSTRAINT ' || pg_catalog.quote_ident(co.conname) || ' ' || x.def || ';',"
 "         'ALTER TABLE ' || r.ident || ' DROP CONSTRAINT ' || pg_catalog.quote_ident(co.conname) || ';',"
-"         " D_COMMENT("co.oid", "pg_constraint", "0") ","
+"         NULL::text,"
 "         'CONSTRAINT ' || pg_catalog.quote_ident(co.conname) || ' ON ' || r.ident, NULL, NULL, NULL, NULL,"
 "         " D_CLASS("pg_constraint") ", co.oid, 0, NULL, NULL"
 "    FROM rel r JOIN pg_catalog.pg_constraint co ON co.conrelid = r.oid,"
@@ -165,7 +160,7 @@ static const char *const diffmodel_sql =
 /* an index of a partitioned table is created on its partitions too */
 "         CASE WHEN r.relkind = 'p' THEN pg_catalog.regexp_replace(x.def, ' ON ONLY ', ' ON ') ELSE x.def END || ';',"
 "         'DROP INDEX ' || ns.q || '.' || pg_catalog.quote_ident(c.relname) || ';',"
-"         " D_COMMENT("i.indexrelid", "pg_class", "0") ", 'INDEX ' || ns.q || '.' || pg_catalog.quote_ident(c.relname),"
+"         NULL::text, 'INDEX ' || ns.q || '.' || pg_catalog.quote_ident(c.relname),"
 "         NULL, NULL, NULL, NULL, " D_CLASS("pg_class") ", i.indexrelid, 0, NULL, NULL"
 "    FROM rel r JOIN pg_catalog.pg_index i ON i.indrelid = r.oid"
 "    JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid JOIN ns ON ns.oid = c.relnamespace,"
@@ -183,7 +178,7 @@ static const char *const diffmodel_sql =
 "         || pg_catalog.rtrim(x.def, ';')"
 "         || CASE r.relkind WHEN 'v' THEN ';' ELSE E'\\n  WITH DATA;' END,"
 "         CASE r.relkind WHEN 'v' THEN 'DROP VIEW ' ELSE 'DROP MATERIALIZED VIEW ' END || r.ident || ';',"
-"         " D_COMMENT("r.oid", "pg_class", "0") ","
+"         NULL::text,"
 "         CASE r.relkind WHEN 'v' THEN 'VIEW ' ELSE 'MATERIALIZED VIEW ' END || r.ident,"
 "         " D_ACL("r.relacl", "r", "r.relowner") ", " D_ACL0("r", "r.relowner") ", 'TABLE ' || r.ident, NULL,"
 "         " D_CLASS("pg_class") ", r.oid, 0, pg_catalog.pg_get_userbyid(r.relowner)::text, NULL"
@@ -193,7 +188,7 @@ static const char *const diffmodel_sql =
 "  SELECT 'sequence', 'sequence', r.ident, NULL, '',"
 "         'ALTER SEQUENCE ' || r.ident || q.opts || ';' || E'\\x1f' || s.seqmin || E'\\x1f' || s.seqmax,"
 "         'CREATE SEQUENCE ' || r.ident || q.opts || ';', 'DROP SEQUENCE ' || r.ident || ';',"
-"         " D_COMMENT("r.oid", "pg_class", "0") ", 'SEQUENCE ' || r.ident,"
+"         NULL::text, 'SEQUENCE ' || r.ident,"
 "         " D_ACL("r.relacl", "s", "r.relowner") ", " D_ACL0("s", "r.relowner") ", 'SEQUENCE ' || r.ident, NULL,"
 "         " D_CLASS("pg_class") ", r.oid, 0, pg_catalog.pg_get_userbyid(r.relowner)::text, NULL"
 "    FROM rel r JOIN pg_catalog.pg_sequence s ON s.seqrelid = r.oid,"
@@ -221,7 +216,7 @@ static const char *const diffmodel_sql =
 "         x.def, x.def,"
 "         CASE p.prokind WHEN 'p' THEN 'DROP PROCEDURE ' ELSE 'DROP FUNCTION ' END"
 "         || p.oid::pg_catalog.regprocedure::text || ';',"
-"         " D_COMMENT("p.oid", "pg_proc", "0") ","
+"         NULL::text,"
 "         CASE p.prokind WHEN 'p' THEN 'PROCEDURE ' ELSE 'FUNCTION ' END || p.oid::pg_catalog.regprocedure::text,"
 "         " D_ACL("p.proacl", "f", "p.proowner") ", " D_ACL0("f", "p.proowner") ","
 "         CASE p.prokind WHEN 'p' THEN 'PROCEDURE ' ELSE 'FUNCTION ' END || p.oid::pg_catalog.regprocedure::text, NULL,"
@@ -244,7 +239,7 @@ static const char *const diffmodel_sql =
 "                      || CASE tg.tgenabled WHEN 'D' THEN ' DISABLE' WHEN 'R' THEN ' ENABLE REPLICA' ELSE ' ENABLE ALWAYS' END"
 "                      || ' TRIGGER ' || pg_catalog.quote_ident(tg.tgname) || ';' ELSE '' END,"
 "         'DROP TRIGGER ' || pg_catalog.quote_ident(tg.tgname) || ' ON ' || r.ident || ';',"
-"         " D_COMMENT("tg.oid", "pg_trigger", "0") ","
+"         NULL::text,"
 "         'TRIGGER ' || pg_catalog.quote_ident(tg.tgname) || ' ON ' || r.ident, NULL, NULL, NULL, NULL,"
 "         " D_CLASS("pg_trigger") ", tg.oid, 0, NULL, NULL"
 "    FROM rel r JOIN pg_catalog.pg_trigger tg ON tg.tgrelid = r.oid AND NOT tg.tgisinternal AND tg.tgparentid = 0"
@@ -252,7 +247,7 @@ static const char *const diffmodel_sql =
 "  UNION ALL"
 "  SELECT 'policy', 'policy', r.ident || '.' || pg_catalog.quote_ident(po.polname), r.ident, q.def, '',"
 "         q.def, 'DROP POLICY ' || pg_catalog.quote_ident(po.polname) || ' ON ' || r.ident || ';',"
-"         " D_COMMENT("po.oid", "pg_policy", "0") ","
+"         NULL::text,"
 "         'POLICY ' || pg_catalog.quote_ident(po.polname) || ' ON ' || r.ident, NULL, NULL, NULL, NULL,"
 "         " D_CLASS("pg_policy") ", po.oid, 0, NULL, NULL"
 "    FROM rel r JOIN pg_catalog.pg_policy po ON po.polrelid = r.oid,"
@@ -287,7 +282,7 @@ static const char *const diffmodel_sql =
 "                            || CASE WHEN t.typnotnull THEN ' NOT NULL' ELSE '' END || ';'"
 "              ELSE 'CREATE TYPE ' || ty.ident || ' AS ' || ty.body || ';' END,"
 "         CASE t.typtype WHEN 'd' THEN 'DROP DOMAIN ' ELSE 'DROP TYPE ' END || ty.ident || ';',"
-"         " D_COMMENT("t.oid", "pg_type", "0") ","
+"         NULL::text,"
 "         CASE t.typtype WHEN 'd' THEN 'DOMAIN ' ELSE 'TYPE ' END || ty.ident,"
 "         " D_ACL("t.typacl", "T", "t.typowner") ", " D_ACL0("T", "t.typowner") ","
 "         CASE t.typtype WHEN 'd' THEN 'DOMAIN ' ELSE 'TYPE ' END || ty.ident, NULL,"
@@ -324,7 +319,7 @@ static const char *const diffmodel_sql =
 "         'ALTER DOMAIN ' || pg_catalog.format_type(t.oid, NULL) || ' ADD CONSTRAINT ' || pg_catalog.quote_ident(co.conname)"
 "         || ' ' || pg_catalog.pg_get_constraintdef(co.oid) || ';',"
 "         'ALTER DOMAIN ' || pg_catalog.format_type(t.oid, NULL) || ' DROP CONSTRAINT ' || pg_catalog.quote_ident(co.conname) || ';',"
-"         " D_COMMENT("co.oid", "pg_constraint", "0") ","
+"         NULL::text,"
 "         'CONSTRAINT ' || pg_catalog.quote_ident(co.conname) || ' ON DOMAIN ' || pg_catalog.format_type(t.oid, NULL),"
 "         NULL, NULL, NULL, NULL, " D_CLASS("pg_constraint") ", co.oid, 0, NULL, NULL"
 "    FROM pg_catalog.pg_type t JOIN ns ON ns.oid = t.typnamespace"
@@ -332,7 +327,12 @@ static const char *const diffmodel_sql =
 "   WHERE t.typtype = 'd'"
 "     AND NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = " D_CLASS("pg_type") " AND ext.objid = t.oid)"
 ")"
-" SELECT * FROM obj ORDER BY kind COLLATE \"C\", identity COLLATE \"C\"";
+/* the comments by one join; the order is made in C */
+" SELECT o.kind, o.okind, o.identity, o.parent, o.core, o.attrs, o.\"create\", o.\"drop\", d.description,"
+"        o.comment_target, o.acl, o.acl_default, o.grant_target, o.grant_column, o.classid, o.objid,"
+"        o.subid, o.owner, o.extra"
+"   FROM obj o LEFT JOIN pg_catalog.pg_description d"
+"     ON d.objoid = o.objid AND d.classoid = o.classid AND d.objsubid = o.subid";
 
 /*
  * The dependencies between the objects of one schema as pg_depend has them
@@ -485,9 +485,8 @@ side_from_spi(const char *from_q, const char *to_q)
 			o->create = pstrdup("");
 	}
 	SPI_freetuptable(SPI_tuptable);
-	/* mapping may change the order */
-	if (to_q != NULL)
-		qsort(side->objs, side->n, sizeof(DiffObject), object_cmp);
+	/* in byte order, after the mapping */
+	qsort(side->objs, side->n, sizeof(DiffObject), object_cmp);
 	return side;
 }
 
