@@ -154,6 +154,15 @@ sequence_alter(DiffRun *run, DiffObject *f, DiffObject *t)
 	return list_make1(stmt);
 }
 
+/* Whether type a is a domain of side f over type b: every value of a is one of b. */
+static bool
+domain_to_base(DiffSide *f, const char *a, const char *b)
+{
+	int			d = diffmodel_find(f, "domain", a);
+
+	return d >= 0 && strcmp(f->objs[d].core, b) == 0;
+}
+
 /* Decides how a matched pair changes: in place, created again, or not. */
 static void
 compare_pair(DiffRun *run, int fi, int ti)
@@ -179,7 +188,7 @@ compare_pair(DiffRun *run, int fi, int ti)
 
 			stmts = diffsql_column_alter(f, t, false, false, &narrows, &reason);
 			run->retyped[fi] = strcmp(ff[0], tf[0]) != 0 || strcmp(ff[5], tf[5]) != 0;
-			if (narrows)
+			if (narrows && !domain_to_base(run->f, ff[0], tf[0]))
 				note_destructive(run, "Changes the type of %s %s %s.", f->okind, f->identity, reason);
 		}
 		else if (strcmp(f->kind, "table") == 0)

@@ -194,6 +194,35 @@ type_widens(const char *a, const char *b)
 	return strcmp(b, "text") == 0 && strcmp(a, "bytea") != 0;
 }
 
+/* An identity's sequence options as ALTER COLUMN's SET clauses. */
+static char *
+identity_options(const char *opts)
+{
+	static const char *const words[] = {
+		"INCREMENT BY ", " MINVALUE ", " MAXVALUE ", " START WITH ", " CACHE ", " CYCLE", " NO CYCLE"
+	};
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (const char *p = opts; *p;)
+	{
+		int			k;
+
+		for (k = 0; k < (int) lengthof(words); k++)
+			if (strncmp(p, words[k], strlen(words[k])) == 0)
+				break;
+		if (k < (int) lengthof(words))
+		{
+			appendStringInfo(&buf, "%sSET %s", buf.len > 0 ? " " : "",
+							 words[k] + (words[k][0] == ' ' ? 1 : 0));
+			p += strlen(words[k]);
+			continue;
+		}
+		appendStringInfoChar(&buf, *p++);
+	}
+	return buf.data;
+}
+
 /* One ALTER TABLE ... ALTER COLUMN statement. */
 static char *
 alter_column(DiffObject *t, const char *column, const char *action)
@@ -204,7 +233,7 @@ alter_column(DiffObject *t, const char *column, const char *action)
 /*
  * A column's alterations: identity dropped, type, default, NOT NULL,
  * identity added or changed.  fields: type, default, not null, identity,
- * name, collation.  force_retype: its type is replaced by one of the same
+ * name, collation, identity sequence options.  force_retype: its type is replaced by one of the same
  * name (an enum), converted through text; drop_default: its default was
  * dropped before.  *narrows: the type change may lose or refuse values.
  */
@@ -245,10 +274,15 @@ diffsql_column_alter(DiffObject *f, DiffObject *t, bool force_retype, bool drop_
 	}
 	if (strcmp(ff[2], tf[2]) != 0)
 		stmts = lappend(stmts, alter_column(t, col, tf[2][0] == 't' ? "SET NOT NULL" : "DROP NOT NULL"));
-	if (tf[3][0] != '\0' && strcmp(ff[3], tf[3]) != 0)
+	if (tf[3][0] != '\0' && ff[3][0] == '\0')
 		stmts = lappend(stmts, alter_column(t, col,
-											psprintf(ff[3][0] == '\0' ? "ADD GENERATED %s AS IDENTITY" : "SET GENERATED %s",
-													 tf[3][0] == 'a' ? "ALWAYS" : "BY DEFAULT")));
+											psprintf("ADD GENERATED %s AS IDENTITY (%s)",
+													 tf[3][0] == 'a' ? "ALWAYS" : "BY DEFAULT", tf[6])));
+	else if (tf[3][0] != '\0' && strcmp(ff[3], tf[3]) != 0)
+		stmts = lappend(stmts, alter_column(t, col, psprintf("SET GENERATED %s",
+															 tf[3][0] == 'a' ? "ALWAYS" : "BY DEFAULT")));
+	if (tf[3][0] != '\0' && ff[3][0] != '\0' && strcmp(ff[6], tf[6]) != 0)
+		stmts = lappend(stmts, alter_column(t, col, identity_options(tf[6])));
 	return stmts;
 }
 
