@@ -370,6 +370,25 @@ INSERT INTO pairs VALUES ('identity options',
 SELECT * FROM pg_temp.pair('identity options', false);
 SELECT pg_temp.roundtrip('identity options');
 
+-- a composite type gains an attribute (ALTER TYPE, the column kept), and
+-- renames that swap two names (through temporary names)
+INSERT INTO pairs VALUES ('composite attribute',
+  $$CREATE TYPE S.addr AS (street text, city text); CREATE TABLE S.t (id int PRIMARY KEY, home S.addr);$$,
+  $$CREATE TYPE S.addr AS (street text, city text, zip text); CREATE TABLE S.t (id int PRIMARY KEY, home S.addr);$$);
+SELECT * FROM pg_temp.pair('composite attribute', false);
+SELECT pg_temp.roundtrip('composite attribute');
+INSERT INTO pairs VALUES ('tables swapped',
+  $$CREATE TABLE S.x (id int PRIMARY KEY, from_x text); CREATE TABLE S.y (id int PRIMARY KEY, from_y text);$$,
+  $$CREATE TABLE S.y (id int CONSTRAINT x_pkey PRIMARY KEY, from_x text);
+    CREATE TABLE S.x (id int CONSTRAINT y_pkey PRIMARY KEY, from_y text);$$, '{x:y,y:x}');
+SELECT * FROM pg_temp.pair('tables swapped', false);
+SELECT pg_temp.roundtrip('tables swapped');
+INSERT INTO pairs VALUES ('columns swapped',
+  $$CREATE TABLE S.t (id int PRIMARY KEY, first text, last varchar(40));$$,
+  $$CREATE TABLE S.t (id int PRIMARY KEY, last text, first varchar(40));$$, '{t.first:t.last,t.last:t.first}');
+SELECT * FROM pg_temp.pair('columns swapped', false);
+SELECT pg_temp.roundtrip('columns swapped');
+
 -- more shapes, their round trips only
 INSERT INTO pairs (name, a, b) VALUES
   ('view options', $$CREATE TABLE S.t (id int, v text); CREATE VIEW S.v WITH (security_barrier) AS SELECT id FROM S.t WHERE id > 0 WITH CHECK OPTION;$$, $$CREATE TABLE S.t (id int, v text); CREATE VIEW S.v WITH (security_barrier) AS SELECT id, v FROM S.t WHERE id > 0 WITH LOCAL CHECK OPTION;$$),

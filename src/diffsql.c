@@ -618,3 +618,76 @@ diffsql_annotations(DiffObject *f, DiffObject *t)
 	}
 	return stmts;
 }
+
+/* The quoted name that starts a composite type's attribute "name type". */
+static char *
+attribute_name(const char *item)
+{
+	const char *p = item;
+
+	if (*p == '"')
+	{
+		for (p++; *p; p++)
+			if (*p == '"' && *++p != '"')
+				break;
+	}
+	else
+		while (*p && *p != ' ')
+			p++;
+	return pnstrdup(item, p - item);
+}
+
+/* The index of the attribute of that name in items, or -1. */
+static int
+attribute_index(char **items, int n, const char *name)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(attribute_name(items[i]), name) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * A composite type's attributes dropped and added in place; *recreate when
+ * that cannot give the to side (an attribute's type changed, or the kept
+ * ones in another order, or a new one before a kept one).  *dropped: how
+ * many attributes go.
+ */
+List *
+diffsql_composite_alter(DiffObject *f, DiffObject *t, bool *recreate, int *dropped)
+{
+	int			nf,
+				nt;
+	char	  **ff = diffsql_fields(f->attrs, &nf);
+	char	  **tf = diffsql_fields(t->attrs, &nt);
+	List	   *stmts = NIL;
+	int			last = -1;
+	bool		added = false;
+
+	*recreate = false;
+	*dropped = 0;
+	for (int i = 0; i < nt; i++)
+	{
+		int			j = attribute_index(ff, nf, attribute_name(tf[i]));
+
+		if (tf[i][0] == '\0')
+			continue;
+		if (j < 0)
+		{
+			added = true;
+			stmts = lappend(stmts, psprintf("ALTER TYPE %s ADD ATTRIBUTE %s;", t->identity, tf[i]));
+			continue;
+		}
+		if (strcmp(ff[j], tf[i]) != 0 || j < last || added)
+			*recreate = true;
+		last = j;
+	}
+	for (int j = nf - 1; j >= 0; j--)
+		if (attribute_index(tf, nt, attribute_name(ff[j])) < 0 && ff[j][0] != '\0')
+		{
+			(*dropped)++;
+			stmts = lcons(psprintf("ALTER TYPE %s DROP ATTRIBUTE %s;", t->identity,
+								   attribute_name(ff[j])), stmts);
+		}
+	return *recreate ? NIL : stmts;
+}
