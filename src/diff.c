@@ -987,6 +987,10 @@ parse_renames(ArrayType *arr, const char *schema)
 			if (!r->column[0] || !r->new_column[0] || !r->table[0] || !r->new_table[0])
 				bad_rename(elems[i], "A column is written table.column.");
 		}
+		/* a name kept is no rename */
+		if (strcmp(r->table, r->new_table) == 0 &&
+			(r->column == NULL || strcmp(r->column, r->new_column) == 0))
+			continue;
 		if (r->column)
 			columns = lappend(columns, r);
 		else
