@@ -196,6 +196,11 @@ INSERT INTO pairs VALUES ('p10',
     CREATE INDEX t_pos ON S.t (S.pos(x));$$);
 SELECT * FROM pg_temp.pair('p10');
 
+-- a function's search_path naming the to schema names the from schema
+SELECT pg_temp.make('', $$CREATE FUNCTION S.sp() RETURNS int LANGUAGE sql
+                          SET search_path = want, public AS 'SELECT 1';$$);
+SELECT ordinal, statement FROM migrate.diff('have', 'want') WHERE direction = 'up' ORDER BY ordinal;
+
 -- triggers, their enabled state
 INSERT INTO pairs VALUES ('p11',
   $$CREATE TABLE S.t (a int);

@@ -16,10 +16,24 @@ ident_char(char c)
 	return isalnum((unsigned char) c) || c == '_' || c == '$' || IS_HIGHBIT_SET(c);
 }
 
+/* Whether p, in text, starts an element 'to_q' of a function's "SET search_path TO" line. */
+static bool
+search_path_element(const char *text, const char *p, const char *to_q, size_t len)
+{
+	const char *line;
+
+	if (p == text || p[-1] != '\'' || strncmp(p, to_q, len) != 0 || p[len] != '\'')
+		return false;
+	for (line = p; line > text && line[-1] != '\n'; line--)
+		;
+	return strncmp(line, " SET search_path TO ", 20) == 0;
+}
+
 /*
  * text with every "to_q." that starts a name replaced by "from_q.": the to
  * schema's objects named as the from schema's.  Literals are mapped too
- * (nextval('s.seq'::regclass) names a sequence).
+ * (nextval('s.seq'::regclass) names a sequence), and the schema itself in
+ * a function's SET search_path.
  */
 char *
 diffsql_map_schema(const char *text, const char *from_q, const char *to_q)
@@ -33,8 +47,9 @@ diffsql_map_schema(const char *text, const char *from_q, const char *to_q)
 	initStringInfo(&buf);
 	while (*p)
 	{
-		if (strncmp(p, to_q, len) == 0 && p[len] == '.' &&
-			(p == text || (!ident_char(p[-1]) && p[-1] != '"' && p[-1] != '.')))
+		if ((strncmp(p, to_q, len) == 0 && p[len] == '.' &&
+			 (p == text || (!ident_char(p[-1]) && p[-1] != '"' && p[-1] != '.'))) ||
+			search_path_element(text, p, to_q, len))
 		{
 			appendStringInfoString(&buf, from_q);
 			p += len;
