@@ -232,8 +232,9 @@ compare_pair(DiffRun *run, int fi, int ti)
 
 /*
  * An enum that gains labels is replaced rather than altered when something
- * the diff creates or changes uses it: a label added in a transaction
- * cannot be used before it commits, and the up statements run in one.
+ * the diff creates or changes uses a new label: a label added in a
+ * transaction cannot be used before it commits, and the up statements run
+ * in one.
  */
 static void
 replace_enums_in_use(DiffRun *run)
@@ -248,9 +249,11 @@ replace_enums_in_use(DiffRun *run)
 		t = &run->t->objs[run->fmatch[i]];
 		for (int k = 0; k < t->nrdeps; k++)
 		{
+			DiffObject *d = &run->t->objs[t->rdeps[k]];
 			DiffState	st = run->tstate[t->rdeps[k]];
 
-			if (st == DS_CREATE || st == DS_RECREATE || st == DS_ALTER)
+			if ((st == DS_CREATE || st == DS_RECREATE || st == DS_ALTER) &&
+				diffsql_uses_new_label(&run->f->objs[i], t, d))
 			{
 				run->fstate[i] = DS_REPLACE;
 				run->tstate[run->fmatch[i]] = DS_REPLACE;

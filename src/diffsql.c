@@ -348,6 +348,27 @@ list_has_string(List *l, const char *s)
 }
 
 /*
+ * Whether object d's statements (its create, its attributes: a default)
+ * name a label that enum t has and f has not.
+ */
+bool
+diffsql_uses_new_label(DiffObject *f, DiffObject *t, DiffObject *d)
+{
+	List	   *old = enum_labels(f->attrs);
+	ListCell   *lc;
+
+	foreach(lc, enum_labels(t->attrs))
+	{
+		char	   *label = lfirst(lc);
+
+		if (!list_has_string(old, label) &&
+			(strstr(d->create, label) != NULL || strstr(d->attrs, label) != NULL))
+			return true;
+	}
+	return false;
+}
+
+/*
  * An enum's new labels, each added in its place; NIL when the change is not
  * only additions (a label removed or moved: the type is created again).
  */
