@@ -196,6 +196,11 @@ INSERT INTO pairs VALUES ('p10',
     CREATE INDEX t_pos ON S.t (S.pos(x));$$);
 SELECT * FROM pg_temp.pair('p10');
 
+-- a function's search_path naming the to schema names the from schema
+SELECT pg_temp.make('', $$CREATE FUNCTION S.sp() RETURNS int LANGUAGE sql
+                          SET search_path = want, public AS 'SELECT 1';$$);
+SELECT ordinal, statement FROM migrate.diff('have', 'want') WHERE direction = 'up' ORDER BY ordinal;
+
 -- triggers, their enabled state
 INSERT INTO pairs VALUES ('p11',
   $$CREATE TABLE S.t (a int);
@@ -369,6 +374,25 @@ INSERT INTO pairs VALUES ('identity options',
                       v text, w bigint GENERATED ALWAYS AS IDENTITY (CYCLE));$$);
 SELECT * FROM pg_temp.pair('identity options', false);
 SELECT pg_temp.roundtrip('identity options');
+
+-- a composite type gains an attribute (ALTER TYPE, the column kept), and
+-- renames that swap two names (through temporary names)
+INSERT INTO pairs VALUES ('composite attribute',
+  $$CREATE TYPE S.addr AS (street text, city text); CREATE TABLE S.t (id int PRIMARY KEY, home S.addr);$$,
+  $$CREATE TYPE S.addr AS (street text, city text, zip text); CREATE TABLE S.t (id int PRIMARY KEY, home S.addr);$$);
+SELECT * FROM pg_temp.pair('composite attribute', false);
+SELECT pg_temp.roundtrip('composite attribute');
+INSERT INTO pairs VALUES ('tables swapped',
+  $$CREATE TABLE S.x (id int PRIMARY KEY, from_x text); CREATE TABLE S.y (id int PRIMARY KEY, from_y text);$$,
+  $$CREATE TABLE S.y (id int CONSTRAINT x_pkey PRIMARY KEY, from_x text);
+    CREATE TABLE S.x (id int CONSTRAINT y_pkey PRIMARY KEY, from_y text);$$, '{x:y,y:x}');
+SELECT * FROM pg_temp.pair('tables swapped', false);
+SELECT pg_temp.roundtrip('tables swapped');
+INSERT INTO pairs VALUES ('columns swapped',
+  $$CREATE TABLE S.t (id int PRIMARY KEY, first text, last varchar(40));$$,
+  $$CREATE TABLE S.t (id int PRIMARY KEY, last text, first varchar(40));$$, '{t.first:t.last,t.last:t.first}');
+SELECT * FROM pg_temp.pair('columns swapped', false);
+SELECT pg_temp.roundtrip('columns swapped');
 
 -- more shapes, their round trips only
 INSERT INTO pairs (name, a, b) VALUES

@@ -205,6 +205,17 @@ compare_pair(DiffRun *run, int fi, int ti)
 		}
 		else if (strcmp(f->kind, "sequence") == 0)
 			stmts = sequence_alter(run, f, t);
+		else if (strcmp(f->kind, "composite type") == 0)
+		{
+			bool		recreate;
+			int			dropped;
+
+			stmts = diffsql_composite_alter(f, t, &recreate, &dropped);
+			if (recreate)
+				state = DS_RECREATE;
+			else if (dropped > 0)
+				note_destructive(run, "Drops attributes of %s %s%s.", f->okind, f->identity, NULL);
+		}
 		else
 			stmts = diffsql_generic_alter(f, t);
 	}
@@ -221,8 +232,9 @@ compare_pair(DiffRun *run, int fi, int ti)
 
 /*
  * An enum that gains labels is replaced rather than altered when something
- * the diff creates or changes uses it: a label added in a transaction
- * cannot be used before it commits, and the up statements run in one.
+ * the diff creates or changes uses a new label: a label added in a
+ * transaction cannot be used before it commits, and the up statements run
+ * in one.
  */
 static void
 replace_enums_in_use(DiffRun *run)
@@ -237,9 +249,11 @@ replace_enums_in_use(DiffRun *run)
 		t = &run->t->objs[run->fmatch[i]];
 		for (int k = 0; k < t->nrdeps; k++)
 		{
+			DiffObject *d = &run->t->objs[t->rdeps[k]];
 			DiffState	st = run->tstate[t->rdeps[k]];
 
-			if (st == DS_CREATE || st == DS_RECREATE || st == DS_ALTER)
+			if ((st == DS_CREATE || st == DS_RECREATE || st == DS_ALTER) &&
+				diffsql_uses_new_label(&run->f->objs[i], t, d))
 			{
 				run->fstate[i] = DS_REPLACE;
 				run->tstate[run->fmatch[i]] = DS_REPLACE;
@@ -976,6 +990,10 @@ parse_renames(ArrayType *arr, const char *schema)
 			if (!r->column[0] || !r->new_column[0] || !r->table[0] || !r->new_table[0])
 				bad_rename(elems[i], "A column is written table.column.");
 		}
+		/* a name kept is no rename */
+		if (strcmp(r->table, r->new_table) == 0 &&
+			(r->column == NULL || strcmp(r->column, r->new_column) == 0))
+			continue;
 		if (r->column)
 			columns = lappend(columns, r);
 		else
@@ -987,42 +1005,111 @@ parse_renames(ArrayType *arr, const char *schema)
 	return list_concat(relations, columns_renamed(columns, relations, schema));
 }
 
-/* The statements of the renames; down: undoing them, in the reverse order. */
+/* A rename's old (or, down, new) name, and the name it gets. */
+static void
+rename_names(DiffRename *r, bool down, const char **src, const char **dst)
+{
+	const char *old_name = r->column ? r->column : r->table;
+	const char *new_name = r->column ? r->new_column : r->new_table;
+
+	*src = down ? new_name : old_name;
+	*dst = down ? old_name : new_name;
+}
+
+/* The row of one rename statement, from name src to dst. */
+static DiffRow *
+rename_row(DiffRename *r, const char *q, const char *src, const char *dst)
+{
+	DiffRow    *row = palloc(sizeof(DiffRow));
+
+	if (r->column)
+	{
+		/* the table has its new name by then, or, going down, still has it */
+		const char *ident = psprintf("%s.%s", q, quote_identifier(r->new_table));
+
+		row->statement = psprintf("ALTER TABLE %s RENAME COLUMN %s TO %s;", ident,
+								  quote_identifier(src), quote_identifier(dst));
+		row->kind = "column";
+		row->identity = psprintf("%s.%s", ident, quote_identifier(src));
+	}
+	else
+	{
+		row->identity = psprintf("%s.%s", q, quote_identifier(src));
+		row->statement = psprintf("%s %s RENAME TO %s;", r->alter, row->identity,
+								  quote_identifier(dst));
+		row->kind = r->okind;
+	}
+	return row;
+}
+
+/*
+ * The statements of a group of renames (the relations, or the columns);
+ * when one takes a name another gives up (a swap), every one goes through
+ * a temporary name first.
+ */
+static List *
+rename_group(List *group, const char *q, bool down, List *rows)
+{
+	bool		swap = false;
+	ListCell   *a;
+	ListCell   *b;
+	const char *src;
+	const char *dst;
+
+	foreach(a, group)
+		foreach(b, group)
+	{
+		DiffRename *x = lfirst(a);
+		DiffRename *y = lfirst(b);
+		const char *ysrc;
+
+		const char *ydst;
+
+		rename_names(x, down, &src, &dst);
+		rename_names(y, down, &ysrc, &ydst);
+		if (x != y && strcmp(dst, ysrc) == 0 &&
+			(x->column == NULL || strcmp(x->new_table, y->new_table) == 0))
+			swap = true;
+	}
+	foreach(a, group)
+	{
+		rename_names(lfirst(a), down, &src, &dst);
+		rows = lappend(rows, rename_row(lfirst(a), q, src,
+										swap ? psprintf("%s__migrate_swap", src) : dst));
+	}
+	if (swap)
+		foreach(a, group)
+		{
+			rename_names(lfirst(a), down, &src, &dst);
+			rows = lappend(rows, rename_row(lfirst(a), q, psprintf("%s__migrate_swap", src), dst));
+		}
+	return rows;
+}
+
+/*
+ * The statements of the renames: relations, then columns; down: undoing
+ * them, columns first, in the reverse order.
+ */
 static List *
 rename_rows(List *renames, const char *schema, bool down, List *rows)
 {
 	const char *q = quote_identifier(schema);
+	List	   *relations = NIL;
+	List	   *columns = NIL;
 	ListCell   *lc;
-	List	   *stmts = NIL;
 
 	foreach(lc, renames)
 	{
 		DiffRename *r = lfirst(lc);
-		const char *ident = psprintf("%s.%s", q, quote_identifier(down ? r->new_table : r->table));
-		char	   *stmt;
-		DiffRow    *row = palloc(sizeof(DiffRow));
 
 		if (r->column)
-		{
-			/* the table has its new name by then, or, going down, still has it */
-			ident = psprintf("%s.%s", q, quote_identifier(r->new_table));
-			stmt = psprintf("ALTER TABLE %s RENAME COLUMN %s TO %s;", ident,
-							quote_identifier(down ? r->new_column : r->column),
-							quote_identifier(down ? r->column : r->new_column));
-			row->kind = "column";
-			row->identity = psprintf("%s.%s", ident, quote_identifier(down ? r->new_column : r->column));
-		}
+			columns = down ? lcons(r, columns) : lappend(columns, r);
 		else
-		{
-			stmt = psprintf("%s %s RENAME TO %s;", r->alter, ident,
-							quote_identifier(down ? r->table : r->new_table));
-			row->kind = r->okind;
-			row->identity = ident;
-		}
-		row->statement = stmt;
-		stmts = down ? lcons(row, stmts) : lappend(stmts, row);
+			relations = down ? lcons(r, relations) : lappend(relations, r);
 	}
-	return list_concat(rows, stmts);
+	if (down)
+		return rename_group(relations, q, true, rename_group(columns, q, true, rows));
+	return rename_group(columns, q, false, rename_group(relations, q, false, rows));
 }
 
 /*

@@ -16,10 +16,24 @@ ident_char(char c)
 	return isalnum((unsigned char) c) || c == '_' || c == '$' || IS_HIGHBIT_SET(c);
 }
 
+/* Whether p, in text, starts an element 'to_q' of a function's "SET search_path TO" line. */
+static bool
+search_path_element(const char *text, const char *p, const char *to_q, size_t len)
+{
+	const char *line;
+
+	if (p == text || p[-1] != '\'' || strncmp(p, to_q, len) != 0 || p[len] != '\'')
+		return false;
+	for (line = p; line > text && line[-1] != '\n'; line--)
+		;
+	return strncmp(line, " SET search_path TO ", 20) == 0;
+}
+
 /*
  * text with every "to_q." that starts a name replaced by "from_q.": the to
  * schema's objects named as the from schema's.  Literals are mapped too
- * (nextval('s.seq'::regclass) names a sequence).
+ * (nextval('s.seq'::regclass) names a sequence), and the schema itself in
+ * a function's SET search_path.
  */
 char *
 diffsql_map_schema(const char *text, const char *from_q, const char *to_q)
@@ -33,8 +47,9 @@ diffsql_map_schema(const char *text, const char *from_q, const char *to_q)
 	initStringInfo(&buf);
 	while (*p)
 	{
-		if (strncmp(p, to_q, len) == 0 && p[len] == '.' &&
-			(p == text || (!ident_char(p[-1]) && p[-1] != '"' && p[-1] != '.')))
+		if ((strncmp(p, to_q, len) == 0 && p[len] == '.' &&
+			 (p == text || (!ident_char(p[-1]) && p[-1] != '"' && p[-1] != '.'))) ||
+			search_path_element(text, p, to_q, len))
 		{
 			appendStringInfoString(&buf, from_q);
 			p += len;
@@ -333,6 +348,27 @@ list_has_string(List *l, const char *s)
 }
 
 /*
+ * Whether object d's statements (its create, its attributes: a default)
+ * name a label that enum t has and f has not.
+ */
+bool
+diffsql_uses_new_label(DiffObject *f, DiffObject *t, DiffObject *d)
+{
+	List	   *old = enum_labels(f->attrs);
+	ListCell   *lc;
+
+	foreach(lc, enum_labels(t->attrs))
+	{
+		char	   *label = lfirst(lc);
+
+		if (!list_has_string(old, label) &&
+			(strstr(d->create, label) != NULL || strstr(d->attrs, label) != NULL))
+			return true;
+	}
+	return false;
+}
+
+/*
  * An enum's new labels, each added in its place; NIL when the change is not
  * only additions (a label removed or moved: the type is created again).
  */
@@ -617,4 +653,77 @@ diffsql_annotations(DiffObject *f, DiffObject *t)
 													  t->owner));
 	}
 	return stmts;
+}
+
+/* The quoted name that starts a composite type's attribute "name type". */
+static char *
+attribute_name(const char *item)
+{
+	const char *p = item;
+
+	if (*p == '"')
+	{
+		for (p++; *p; p++)
+			if (*p == '"' && *++p != '"')
+				break;
+	}
+	else
+		while (*p && *p != ' ')
+			p++;
+	return pnstrdup(item, p - item);
+}
+
+/* The index of the attribute of that name in items, or -1. */
+static int
+attribute_index(char **items, int n, const char *name)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(attribute_name(items[i]), name) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * A composite type's attributes dropped and added in place; *recreate when
+ * that cannot give the to side (an attribute's type changed, or the kept
+ * ones in another order, or a new one before a kept one).  *dropped: how
+ * many attributes go.
+ */
+List *
+diffsql_composite_alter(DiffObject *f, DiffObject *t, bool *recreate, int *dropped)
+{
+	int			nf,
+				nt;
+	char	  **ff = diffsql_fields(f->attrs, &nf);
+	char	  **tf = diffsql_fields(t->attrs, &nt);
+	List	   *stmts = NIL;
+	int			last = -1;
+	bool		added = false;
+
+	*recreate = false;
+	*dropped = 0;
+	for (int i = 0; i < nt; i++)
+	{
+		int			j = attribute_index(ff, nf, attribute_name(tf[i]));
+
+		if (tf[i][0] == '\0')
+			continue;
+		if (j < 0)
+		{
+			added = true;
+			stmts = lappend(stmts, psprintf("ALTER TYPE %s ADD ATTRIBUTE %s;", t->identity, tf[i]));
+			continue;
+		}
+		if (strcmp(ff[j], tf[i]) != 0 || j < last || added)
+			*recreate = true;
+		last = j;
+	}
+	for (int j = nf - 1; j >= 0; j--)
+		if (attribute_index(tf, nt, attribute_name(ff[j])) < 0 && ff[j][0] != '\0')
+		{
+			(*dropped)++;
+			stmts = lcons(psprintf("ALTER TYPE %s DROP ATTRIBUTE %s;", t->identity,
+								   attribute_name(ff[j])), stmts);
+		}
+	return *recreate ? NIL : stmts;
 }

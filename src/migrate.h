@@ -510,6 +510,8 @@ extern List *diffsql_column_alter(DiffObject *f, DiffObject *t, bool force_retyp
 extern List *diffsql_table_alter(DiffObject *f, DiffObject *t);
 extern List *diffsql_generic_alter(DiffObject *f, DiffObject *t);
 extern List *diffsql_enum_alter(DiffObject *f, DiffObject *t);
+extern bool diffsql_uses_new_label(DiffObject *f, DiffObject *t, DiffObject *d);
+extern List *diffsql_composite_alter(DiffObject *f, DiffObject *t, bool *recreate, int *dropped);
 extern List *diffsql_annotations(DiffObject *f, DiffObject *t);
 extern List *diffsql_split(const char *create);
 extern List *diff_compute(const char *from_schema, const char *to_schema, ArrayType *renames,
