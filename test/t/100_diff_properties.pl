@@ -24,13 +24,16 @@
 # stripe/pg-schema-diff #191, #265, #280, #281; supabase/cli #3606;
 # bytebase #14690; the blind spots Alembic documents for autogenerate),
 # named after their source.  Then the arguments diff() refuses, and
-# autogenerate().  Cases still failing for an engine bug are listed in
+# autogenerate().  The cases run in DIFFPROP_JOBS (default 3) worker
+# processes that only collect results; the assertions are made here, in the
+# cases' order.  Cases still failing for an engine bug are listed in
 # %known_engine_bugs with their report (D<n> in /tmp/diff-bugs.md, the
 # session's exchange with the engine's author) and skipped, saying why.
 use strict;
 use warnings;
 
 use JSON::PP;
+use POSIX ();
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -41,12 +44,7 @@ my $DESTRUCTIVE_SQLSTATE = '22023';
 # Cases failing for an engine bug not fixed yet: name => the report in
 # /tmp/diff-bugs.md (D<n>) and what fails.
 my %known_engine_bugs = (
-	'composite type: attribute added, used by a column' =>
-	  'D11: the column is dropped and added again (data lost) where ALTER TYPE ... ADD ATTRIBUTE keeps it',
-	'renames: two tables swap names' => 'D12: renames applied one by one, the second name is taken (42P07)',
-	'renames: two columns swap names' => 'D12: renames applied one by one, the second name is taken (42701)',
-	'function: SECURITY DEFINER with SET search_path and a body naming its schema' =>
-	  'D13: the search_path setting keeps the to schema\'s name',
+	# none at the last merge of the diff branch: D1-D13 are fixed
 );
 
 my $node = PostgreSQL::Test::Cluster->new('main');
@@ -945,6 +943,7 @@ my @cases = (
 		a => q{CREATE TYPE addr AS (street text, city text); CREATE TABLE t (id int PRIMARY KEY, home addr)},
 		b => q{CREATE TYPE addr AS (street text, city text, zip text); CREATE TABLE t (id int PRIMARY KEY, home addr)},
 		data => q{INSERT INTO t VALUES (1, ROW('Main St', 'Oslo'))},
+		after => [ [ q{SELECT (home).street || ' ' || (home).city || coalesce((home).zip, '-') FROM t}, 'Main St Oslo-' ] ],
 	},
 	{
 		name => 'inheritance: check constraint and column added to the parent',
@@ -1241,7 +1240,8 @@ sub listing
 }
 
 # The columns A and B define alike (same table, same definition, neither
-# renamed), as table.column.
+# renamed, not of a composite type that changes: its values' text does), as
+# table.column.
 sub untouched_columns
 {
 	my ($ma, $mb, $case) = @_;
@@ -1254,6 +1254,9 @@ sub untouched_columns
 		next if $renamed{$t} || $renamed{"$t.$c"};
 		next unless defined $mb->{$k} && $mb->{$k} eq $ma->{$k};
 		next unless defined $mb->{"table \@S\@.$t"};
+		my ($type) = $ma->{$k} =~ /^type (\S+?)(?:\[\])*$/m;
+		my $composite = "composite type " . ($type // '');
+		next if defined $ma->{$composite} && ($mb->{$composite} // '') ne $ma->{$composite};
 		push @cols, "$t.$c";
 	}
 	return @cols;
@@ -1284,12 +1287,18 @@ sub instantiate
 	return;
 }
 
-# Runs one case's properties (a subtest) in new schemas $a, $b and $c;
-# returns whether it dropped them at the end.
-sub check_case
+# Runs case number $n in new schemas $a, $b and $c, removed at the end (the
+# catalog stays small, so each diff reads about as much as the first), and
+# collects what its properties need: the first query's results (pre), the
+# up statements' outcome (up), what follows them (post_up, after), the down
+# statements' outcome (down) and what follows them (post_down).  Runs in a
+# worker process: no assertion here.
+sub collect_case
 {
-	my ($case, $a, $b, $c) = @_;
+	my ($n, $case) = @_;
+	my ($a, $b, $c) = map { sprintf('c%03d%s', $n, $_) } qw(a b c);
 	my ($la, $lb, $lc) = map { lit($_) } ($a, $b, $c);
+	my %r = (a => $a, b => $b, c => $c);
 	# the schemas and the first query in one psql: one process less per case
 	my ($created, $pre_out, $create_err) = try_sql(instances_sql($case, $a, $b, $c) .
 		qq{SELECT json_build_object('aa', @{[rows_sql($a, $a, {})]}, 'bb', @{[rows_sql($b, $b, {})]},
@@ -1300,8 +1309,49 @@ sub check_case
 		    'froma', @{[rows_sql($a, $b, $case)]},
 		    'ma', public.diffprop_model($la), 'mb', public.diffprop_model($lb),
 		    'before', public.diffprop_colsums($lc))});
-	BAIL_OUT("case \"$case->{name}\": its SQL fails: $create_err") unless $created;
-	my $pre = decode_json($pre_out);
+	if (!$created)
+	{
+		$r{create_error} = $create_err;
+		return \%r;
+	}
+	$r{pre} = decode_json($pre_out);
+	my $rows = $r{pre}{rows};
+	if (ref($rows) eq 'ARRAY')
+	{
+		$r{up} = [ try_sql(script($rows, 'up'), '-1') ];
+	}
+	if ($r{up} && $r{up}[0])
+	{
+		$r{post_up} = sql_json(
+			qq{SELECT json_build_object('cb', @{[rows_sql($c, $b, {})]}, 'mc', public.diffprop_model($lc),
+			    'after', public.diffprop_colsums($lc))});
+		for my $check (@{ $case->{after} // [] })
+		{
+			# rolled back: the data stays as the up left it
+			push @{ $r{after} }, [ try_sql("BEGIN;\nSET LOCAL search_path = $c, public;\n$check->[0];\nROLLBACK;") ];
+		}
+		$r{down} = [ try_sql(script($rows, 'down'), '-1') ];
+	}
+	if ($r{down} && $r{down}[0])
+	{
+		$r{post_down} = sql_json(
+			qq{SELECT json_build_object('ca', @{[rows_sql($c, $a, {})]}, 'mc', public.diffprop_model($lc),
+			    'after', public.diffprop_colsums($lc));
+			   DROP SCHEMA $a, $b, $c CASCADE;});
+	}
+	else
+	{
+		sql("DROP SCHEMA $a, $b, $c CASCADE");
+	}
+	return \%r;
+}
+
+# Checks one case's properties on what collect_case() collected (a subtest).
+sub check_case
+{
+	my ($case, $r) = @_;
+	my ($a, $b, $c, $pre) = @$r{qw(a b c pre)};
+	BAIL_OUT("case \"$case->{name}\": its SQL fails: $r->{create_error}") if defined $r->{create_error};
 	my ($ma, $mb) = (model($a, $pre->{ma}), model($b, $pre->{mb}));
 	isnt(model_diff($ma, $mb), '', 'the case is not vacuous: A and B differ');
 	is(count_of($pre->{aa}), 0, 'diff(a, a) is empty');
@@ -1322,7 +1372,7 @@ sub check_case
 	if (ref($rows) ne 'ARRAY')
 	{
 		fail("diff(c, b) fails: $rows->{error}");
-		return 0;
+		return;
 	}
 	my $shown = "statements of diff($c, $b):\n" . listing($rows);
 	is_deeply($pre->{again}, $rows, 'diff(c, b) gives the same rows on a second call') or diag($shown);
@@ -1340,12 +1390,9 @@ sub check_case
 	is(scalar(grep { "$_->[3] $_->[4]" =~ /\b$b\b/ } @$rows), 0, 'no identity or statement names the to schema')
 	  or diag($shown);
 
-	my ($ok, $out, $err) = try_sql(script($rows, 'up'), '-1');
-	ok($ok, 'the up statements run in one transaction') or diag("$err\n$shown");
-	return 0 unless $ok;
-	my $post = sql_json(
-		qq{SELECT json_build_object('cb', @{[rows_sql($c, $b, {})]}, 'mc', public.diffprop_model($lc),
-		    'after', public.diffprop_colsums($lc))});
+	ok($r->{up}[0], 'the up statements run in one transaction') or diag("$r->{up}[2]\n$shown");
+	return unless $r->{up}[0];
+	my $post = $r->{post_up};
 	is(count_of($post->{cb}), 0, 'after up: diff(c, b) is empty') or diag($shown);
 	is(model_diff(model($c, $post->{mc}), $mb), '', 'after up: the model of c is the model of b') or diag($shown);
 	my @cols = untouched_columns($ma, $mb, $case);
@@ -1354,55 +1401,70 @@ sub check_case
 		{ map { $_ => $pre->{before}{$_} } @cols },
 		'after up: the data of the columns the diff does not touch is intact (' . scalar(@cols) . ' columns)')
 	  or diag($shown);
+	my $i = 0;
 	for my $check (@{ $case->{after} // [] })
 	{
-		my ($q, $want) = @$check;
-		# rolled back: the data stays as the up left it
-		($ok, $out, $err) = try_sql("BEGIN;\nSET LOCAL search_path = $c, public;\n$q;\nROLLBACK;");
-		is($ok ? $out : "error: $err", $want, "after up: $q") or diag($shown);
+		my ($ok, $out, $err) = @{ $r->{after}[ $i++ ] };
+		is($ok ? $out : "error: $err", $check->[1], "after up: $check->[0]") or diag($shown);
 	}
 
-	my $up_data = $post->{after};
-	($ok, $out, $err) = try_sql(script($rows, 'down'), '-1');
-	ok($ok, 'the down statements run in one transaction') or diag("$err\n$shown");
-	return 0 unless $ok;
-	$post = sql_json(
-		qq{SELECT json_build_object('ca', @{[rows_sql($c, $a, {})]}, 'mc', public.diffprop_model($lc),
-		    'after', public.diffprop_colsums($lc));
-		   DROP SCHEMA $a, $b, $c CASCADE;});
-	is(count_of($post->{ca}), 0, 'after down: diff(c, a) is empty') or diag($shown);
-	is(model_diff(model($c, $post->{mc}), $ma), '', 'after down: the model of c is the model of a') or diag($shown);
+	ok($r->{down}[0], 'the down statements run in one transaction') or diag("$r->{down}[2]\n$shown");
+	return unless $r->{down}[0];
+	my $down = $r->{post_down};
+	is(count_of($down->{ca}), 0, 'after down: diff(c, a) is empty') or diag($shown);
+	is(model_diff(model($c, $down->{mc}), $ma), '', 'after down: the model of c is the model of a') or diag($shown);
 	is_deeply(
+		{ map { $_ => $down->{after}{$_} } @cols },
 		{ map { $_ => $post->{after}{$_} } @cols },
-		{ map { $_ => $up_data->{$_} } @cols },
 		'after down: the data of those columns is still intact') or diag($shown);
-	return 1;
-}
-
-# Runs case number $n in its own schemas, removed afterwards (the catalog
-# stays small, so each diff reads about as much as the first).
-sub run_case
-{
-	my ($n, $case) = @_;
-	my @s = map { sprintf('c%03d%s', $n, $_) } qw(a b c);
-	check_case($case, @s) or sql('DROP SCHEMA ' . join(', ', @s) . ' CASCADE');
 	return;
 }
 
-my $n = 0;
-for my $case (@cases)
+# The cases run by $JOBS worker processes (each a share of them, in order),
+# which write what they collect to files; this process then checks them in
+# order.  The diff is CPU-bound in the server: two cases at a time use both
+# cores of a small machine.
+my $JOBS = $ENV{DIFFPROP_JOBS} // 3;
+my $results = PostgreSQL::Test::Utils::tempdir;
+# DIFFPROP_RUN_KNOWN=1 runs the known engine bugs all the same, to see
+# whether a fix works
+my @run = grep { !$known_engine_bugs{ $cases[$_]{name} } || $ENV{DIFFPROP_RUN_KNOWN} } 0 .. $#cases;
+my @workers;
+for my $job (0 .. $JOBS - 1)
 {
-	$n++;
-	# DIFFPROP_RUN_KNOWN=1 runs them all the same, to see whether a fix works
-	if ((my $bug = $known_engine_bugs{ $case->{name} }) && !$ENV{DIFFPROP_RUN_KNOWN})
+	my $pid = fork();
+	die "fork: $!" unless defined $pid;
+	if ($pid == 0)
+	{
+		for my $i (grep { $_ % $JOBS == $job } @run)
+		{
+			my $r = eval { collect_case($i + 1, $cases[$i]) } // { create_error => "the worker died: $@" };
+			open my $fh, '>', "$results/$i.json" or die "$results/$i.json: $!";
+			print $fh encode_json($r);
+			close $fh;
+		}
+		# no END blocks: they belong to the parent (its node, its test plan)
+		POSIX::_exit(0);
+	}
+	push @workers, $pid;
+}
+waitpid($_, 0) for @workers;
+
+for my $i (0 .. $#cases)
+{
+	my $case = $cases[$i];
+	if (!grep { $_ == $i } @run)
 	{
 	  SKIP:
 		{
-			skip("known engine bug ($bug): $case->{name}", 1);
+			skip("known engine bug ($known_engine_bugs{ $case->{name} }): $case->{name}", 1);
 		}
 		next;
 	}
-	subtest($case->{name}, sub { run_case($n, $case) });
+	open my $fh, '<', "$results/$i.json" or BAIL_OUT("case \"$case->{name}\": no result ($!)");
+	my $r = decode_json(do { local $/; <$fh> });
+	close $fh;
+	subtest($case->{name}, sub { check_case($case, $r) });
 }
 
 # Schemas for the last checks: x with tables t and u, y without u.
