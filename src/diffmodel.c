@@ -49,16 +49,13 @@
 static const char *const diffmodel_sql =
 "WITH ns AS (SELECT n.oid, pg_catalog.quote_ident(n.nspname) AS q"
 "             FROM pg_catalog.pg_namespace n WHERE n.nspname = $1),"
-" ext AS MATERIALIZED (SELECT e.classid, e.objid FROM pg_catalog.pg_depend e WHERE e.deptype = 'e'),"
-" part AS MATERIALIZED (SELECT e.classid, e.objid FROM pg_catalog.pg_depend e WHERE e.deptype = 'i'"
-"                        AND e.classid IN (" D_CLASS("pg_proc") ", " D_CLASS("pg_type") ")),"
 " rel AS MATERIALIZED ("
 "  SELECT c.oid, c.relname, c.relkind, c.relpersistence, c.relowner, c.reloptions, c.relacl,"
 "         c.relrowsecurity, c.relforcerowsecurity, c.relispartition, c.relpartbound,"
 "         ns.q || '.' || pg_catalog.quote_ident(c.relname) AS ident"
 "    FROM pg_catalog.pg_class c JOIN ns ON ns.oid = c.relnamespace"
 "   WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S')"
-"     AND NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = " D_CLASS("pg_class") " AND ext.objid = c.oid)"
+"     AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = " D_CLASS("pg_class") " AND e.objid = c.oid AND e.deptype = \'e\')"
 "     AND NOT (c.relkind = 'S' AND EXISTS (SELECT 1 FROM pg_catalog.pg_depend i"
 "               WHERE i.classid = " D_CLASS("pg_class") " AND i.objid = c.oid AND i.deptype = 'i'))),"
 " col AS MATERIALIZED ("
@@ -224,8 +221,8 @@ static const char *const diffmodel_sql =
 "    FROM pg_catalog.pg_proc p JOIN ns ON ns.oid = p.pronamespace,"
 "    LATERAL (SELECT pg_catalog.rtrim(pg_catalog.pg_get_functiondef(p.oid), E'\\n') || ';' AS def OFFSET 0) x"
 "   WHERE p.prokind IN ('f', 'p')"
-"     AND NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = " D_CLASS("pg_proc") " AND ext.objid = p.oid)"
-"     AND NOT EXISTS (SELECT 1 FROM part WHERE part.classid = " D_CLASS("pg_proc") " AND part.objid = p.oid)"
+"     AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = " D_CLASS("pg_proc") " AND e.objid = p.oid AND e.deptype = \'e\')"
+"     AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = " D_CLASS("pg_proc") " AND e.objid = p.oid AND e.deptype = \'i\')"
 /* triggers */
 "  UNION ALL"
 "  SELECT 'trigger', 'trigger', r.ident || '.' || pg_catalog.quote_ident(tg.tgname), r.ident,"
@@ -314,8 +311,8 @@ static const char *const diffmodel_sql =
 "                      WHERE t.typtype = 'c' AND a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped) AS attlist) ty"
 "   WHERE t.typtype IN ('e', 'd', 'c', 'r')"
 "     AND (t.typtype <> 'c' OR tc.relkind = 'c')"
-"     AND NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = " D_CLASS("pg_type") " AND ext.objid = t.oid)"
-"     AND NOT EXISTS (SELECT 1 FROM part WHERE part.classid = " D_CLASS("pg_type") " AND part.objid = t.oid)"
+"     AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = " D_CLASS("pg_type") " AND e.objid = t.oid AND e.deptype = \'e\')"
+"     AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = " D_CLASS("pg_type") " AND e.objid = t.oid AND e.deptype = \'i\')"
 /* a domain's constraints */
 "  UNION ALL"
 "  SELECT 'domain constraint', 'domain', pg_catalog.format_type(t.oid, NULL) || '.' || pg_catalog.quote_ident(co.conname),"
@@ -329,7 +326,7 @@ static const char *const diffmodel_sql =
 "    FROM pg_catalog.pg_type t JOIN ns ON ns.oid = t.typnamespace"
 "    JOIN pg_catalog.pg_constraint co ON co.contypid = t.oid"
 "   WHERE t.typtype = 'd'"
-"     AND NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = " D_CLASS("pg_type") " AND ext.objid = t.oid)"
+"     AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = " D_CLASS("pg_type") " AND e.objid = t.oid AND e.deptype = \'e\')"
 ")"
 /* the comments by one join; the order is made in C */
 " SELECT o.kind, o.okind, o.identity, o.parent, o.core, o.attrs, o.\"create\", o.\"drop\", d.description,"
@@ -674,6 +671,9 @@ diffmodel_read(const char *schema, const char *from_schema)
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	/* no JIT, as for the schema model (schemamodel.c) */
 	(void) set_config_option("jit", "off",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	/* one plan for every schema: planning the big query is a good part of a small diff */
+	(void) set_config_option("plan_cache_mode", "force_generic_plan",
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	run_plan(&model_plan, diffmodel_sql, schema);
 	MemoryContextSwitchTo(caller_cxt);
