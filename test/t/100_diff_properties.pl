@@ -1045,6 +1045,71 @@ my @cases = (
 		destructive => 1,
 	},
 
+	{
+		name => 'names: a dropped index\'s name taken by a new table',
+		a => q{CREATE TABLE t (id int, v text); CREATE INDEX x ON t (v)},
+		b => q{CREATE TABLE t (id int, v text); CREATE TABLE x (id int)},
+		data => q{INSERT INTO t VALUES (1, 'a')},
+	},
+	{
+		name => 'names: a view becomes a table of the same name',
+		a => q{CREATE TABLE t (id int); CREATE VIEW r AS SELECT id FROM t},
+		b => q{CREATE TABLE t (id int); CREATE TABLE r (id int, note text)},
+	},
+	{
+		name => 'names: a function becomes a procedure with the same signature',
+		a => q{CREATE FUNCTION f(x int) RETURNS int LANGUAGE sql AS 'SELECT x'},
+		b => q{CREATE PROCEDURE f(x int) LANGUAGE sql AS 'SELECT x'},
+	},
+	{
+		name => 'names: a unique constraint\'s name taken by a check constraint',
+		a => q{CREATE TABLE t (id int, a int, CONSTRAINT t_rule UNIQUE (a))},
+		b => q{CREATE TABLE t (id int, a int, CONSTRAINT t_rule CHECK (a > 0))},
+		data => q{INSERT INTO t VALUES (1, 1)},
+	},
+	{
+		name => 'names: an enum replaced by a domain of the same name',
+		a => q{CREATE TYPE kind AS ENUM ('a', 'b')},
+		b => q{CREATE DOMAIN kind AS text CHECK (VALUE IN ('a', 'b', 'c'))},
+	},
+	{
+		name => 'chain: unique constraint a foreign key uses gains INCLUDE',
+		a => q{CREATE TABLE p (a int, b int, CONSTRAINT p_a_key UNIQUE (a)); CREATE TABLE c (x int REFERENCES p (a))},
+		b => q{CREATE TABLE p (a int, b int, CONSTRAINT p_a_key UNIQUE (a) INCLUDE (b)); CREATE TABLE c (x int REFERENCES p (a))},
+		data => q{INSERT INTO p VALUES (1, 1); INSERT INTO c VALUES (1)},
+	},
+	{
+		name => 'chain: primary key renamed under a foreign key',
+		a => q{CREATE TABLE p (id int CONSTRAINT p_pkey PRIMARY KEY); CREATE TABLE c (pid int REFERENCES p)},
+		b => q{CREATE TABLE p (id int CONSTRAINT p_pk PRIMARY KEY); CREATE TABLE c (pid int REFERENCES p)},
+		data => q{INSERT INTO p VALUES (1); INSERT INTO c VALUES (1)},
+	},
+
+	{
+		name => 'chain: 30 new tables in a foreign key chain, named against their order',
+		a => q{},
+		b => join(";\n",
+			'CREATE TABLE t_30 (id int PRIMARY KEY)',
+			map { sprintf('CREATE TABLE t_%02d (id int PRIMARY KEY, up int REFERENCES t_%02d)', $_, $_ + 1) } reverse 1 .. 29),
+	},
+	{
+		name => 'chain: ten views deep over a column whose type widens',
+		a => join(";\n", 'CREATE TABLE t (id int PRIMARY KEY, n int)', 'CREATE VIEW v_10 AS SELECT id, n FROM t',
+			map { sprintf('CREATE VIEW v_%02d AS SELECT id, n FROM v_%02d', $_, $_ + 1) } reverse 1 .. 9),
+		b => join(";\n", 'CREATE TABLE t (id int PRIMARY KEY, n bigint)', 'CREATE VIEW v_10 AS SELECT id, n FROM t',
+			map { sprintf('CREATE VIEW v_%02d AS SELECT id, n FROM v_%02d', $_, $_ + 1) } reverse 1 .. 9),
+		data => q{INSERT INTO t VALUES (1, 5)},
+		after => [ [ q{SELECT n FROM v_01}, '5' ] ],
+	},
+	{
+		name => 'alembic: column renamed, widened and used by a view (renames)',
+		a => q{CREATE TABLE t (id int PRIMARY KEY, qty int); CREATE VIEW v AS SELECT id, qty FROM t},
+		b => q{CREATE TABLE t (id int PRIMARY KEY, quantity bigint); CREATE VIEW v AS SELECT id, quantity FROM t},
+		data => q{INSERT INTO t VALUES (1, 3)},
+		renames => ['t.qty:t.quantity'],
+		after => [ [ q{SELECT quantity FROM v}, '3' ] ],
+	},
+
 	# the peers' failure shapes
 	{
 		name => 'migra #92 (and supabase/cli #3606): check constraint and index calling a function created in the same diff',
