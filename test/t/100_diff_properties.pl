@@ -51,11 +51,14 @@ my $node = PostgreSQL::Test::Cluster->new('main');
 $node->init;
 $node->start;
 
+# The database the SQL runs in: each worker process has its own (below).
+my $db = 'postgres';
+
 # Runs SQL on the test database; returns (ok, stdout, stderr).
 sub try_sql
 {
 	my ($sql, @extra) = @_;
-	my ($rc, $out, $err) = $node->psql('postgres', $sql, extra_params => [@extra]);
+	my ($rc, $out, $err) = $node->psql($db, $sql, extra_params => [@extra]);
 	return ($rc == 0, $out, $err);
 }
 
@@ -63,7 +66,7 @@ sub try_sql
 sub sql
 {
 	my ($sql) = @_;
-	return $node->safe_psql('postgres', $sql);
+	return $node->safe_psql($db, $sql);
 }
 
 # A SQL text literal.
@@ -1485,11 +1488,15 @@ sub check_case
 	return;
 }
 
-# The cases run by $JOBS worker processes (each a share of them, in order),
-# which write what they collect to files; this process then checks them in
-# order.  The diff is CPU-bound in the server: two cases at a time use both
-# cores of a small machine.
+# The cases run by $JOBS worker processes (each a share of them, in order,
+# in a database of its own made from this one), which write what they
+# collect to files; this process then checks them in order.  The diff is
+# CPU-bound in the server: two cases at a time use both cores of a small
+# machine.  (Separate databases: a diff must not see another session's DDL
+# in other schemas, but it did, D15; the property tests here are about
+# one session.)
 my $JOBS = $ENV{DIFFPROP_JOBS} // 3;
+sql("CREATE DATABASE diffprop_w$_ TEMPLATE postgres") for 0 .. $JOBS - 1;
 my $results = PostgreSQL::Test::Utils::tempdir;
 # DIFFPROP_RUN_KNOWN=1 runs the known engine bugs all the same, to see
 # whether a fix works
@@ -1501,6 +1508,7 @@ for my $job (0 .. $JOBS - 1)
 	die "fork: $!" unless defined $pid;
 	if ($pid == 0)
 	{
+		$db = "diffprop_w$job";
 		for my $i (grep { $_ % $JOBS == $job } @run)
 		{
 			my $r = eval { collect_case($i + 1, $cases[$i]) } // { create_error => "the worker died: $@" };
@@ -1588,6 +1596,14 @@ like(
 		  or diag("$direction SQL:\n$text\nstatements:\n" . listing($rows));
 	}
 	is(sql(q{SELECT count(*) FROM migrate.applied WHERE revision = 'ag1'}), '0', 'nothing ran');
+	is(sql(q{SELECT string_agg(operation, ',' ORDER BY id) FROM migrate.history WHERE revision = 'ag1'}),
+		'add', 'registered as add() registers: one history row add');
+	my $lint = q{SELECT coalesce(string_agg(rule || ' ' || severity || ' ' || coalesce(relation, ''), ', '
+	                                        ORDER BY rule, line), '') FROM };
+	my $findings = sql($lint . q{migrate.lint('ag1')});
+	like($findings, qr/require-concurrent-index-creation/, 'linted like any revision: CREATE INDEX on a table that exists');
+	is($findings, sql($lint . 'migrate.lint_sql(' . lit($show->{up_sql}) . ')'),
+		'its findings are those of its up SQL as lint_sql() sees it');
 	sql(q{CALL migrate.deploy('ag1')});
 	is(count_of(sql_json('SELECT ' . rows_sql('ag_a', 'ag_b', {}))), 0, 'deployed, ag_a is like ag_b');
 	sql(q{CALL migrate.revert('ag0')});    # back to ag0: undoes ag1
