@@ -1508,7 +1508,8 @@ for my $job (0 .. $JOBS - 1)
 	die "fork: $!" unless defined $pid;
 	if ($pid == 0)
 	{
-		$db = "diffprop_w$job";
+		# DIFFPROP_SHARED_DB=1: all in one database, as D15 was seen
+		$db = "diffprop_w$job" unless $ENV{DIFFPROP_SHARED_DB};
 		for my $i (grep { $_ % $JOBS == $job } @run)
 		{
 			my $r = eval { collect_case($i + 1, $cases[$i]) } // { create_error => "the worker died: $@" };
