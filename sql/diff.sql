@@ -394,6 +394,13 @@ INSERT INTO pairs VALUES ('columns swapped',
 SELECT * FROM pg_temp.pair('columns swapped', false);
 SELECT pg_temp.roundtrip('columns swapped');
 
+-- a view of another owner, created again: given back to its owner
+INSERT INTO pairs VALUES ('owner of a view created again',
+  $$CREATE TABLE S.t (id int); CREATE VIEW S.v AS SELECT id FROM S.t; ALTER VIEW S.v OWNER TO regress_diff_owner;$$,
+  $$CREATE TABLE S.t (id bigint); CREATE VIEW S.v AS SELECT id FROM S.t; ALTER VIEW S.v OWNER TO regress_diff_owner;$$);
+SELECT * FROM pg_temp.pair('owner of a view created again');
+SELECT pg_temp.roundtrip('owner of a view created again');
+
 -- more shapes, their round trips only
 INSERT INTO pairs (name, a, b) VALUES
   ('view options', $$CREATE TABLE S.t (id int, v text); CREATE VIEW S.v WITH (security_barrier) AS SELECT id FROM S.t WHERE id > 0 WITH CHECK OPTION;$$, $$CREATE TABLE S.t (id int, v text); CREATE VIEW S.v WITH (security_barrier) AS SELECT id, v FROM S.t WHERE id > 0 WITH LOCAL CHECK OPTION;$$),
