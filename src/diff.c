@@ -18,6 +18,7 @@
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
@@ -512,6 +513,24 @@ new_action(DiffRun *run, int phase, DiffObject *o, List *stmts)
 }
 
 /*
+ * The comment and privileges of a to object that is created, and, when it
+ * is created again and its owner is not the calling role, its owner
+ * (whoever may drop it may give it back).
+ */
+static List *
+created_annotations(DiffRun *run, int ti)
+{
+	DiffObject *t = &run->t->objs[ti];
+	List	   *stmts = NIL;
+
+	if (run->tstate[ti] != DS_CREATE && t->owner != NULL && t->comment_target != NULL &&
+		strcmp(t->owner, GetUserNameFromId(GetUserId(), false)) != 0)
+		stmts = list_make1(psprintf("ALTER %s OWNER TO %s;", t->comment_target,
+									quote_identifier(t->owner)));
+	return list_concat(stmts, diffsql_annotations(NULL, t));
+}
+
+/*
  * The two actions of an object changed around others: an enum replaced
  * (the new one created beside the old one, renamed away, which is dropped
  * after the columns are converted), a column whose default goes while what
@@ -532,7 +551,7 @@ make_split_actions(DiffRun *run, int i)
 		run->tcreate[ti] = new_action(run, 2, t, list_concat(list_make1(linitial(extra)),
 															 diffsql_split(t->create)));
 		run->acts[run->tcreate[ti]].stmts =
-			list_concat(run->acts[run->tcreate[ti]].stmts, rows_of(diffsql_annotations(NULL, t), t));
+			list_concat(run->acts[run->tcreate[ti]].stmts, rows_of(created_annotations(run, ti), t));
 		return;
 	}
 	run->fdrop[i] = new_action(run, 0, f, list_make1(psprintf("ALTER TABLE %s ALTER COLUMN %s DROP DEFAULT;",
@@ -582,8 +601,7 @@ make_actions(DiffRun *run)
 		a = create_action(run, i);
 		if (a >= 0)
 			run->acts[a].stmts = list_concat(run->acts[a].stmts,
-											 rows_of(diffsql_annotations(NULL, &run->t->objs[i]),
-													 &run->t->objs[i]));
+											 rows_of(created_annotations(run, i), &run->t->objs[i]));
 	}
 }
 
