@@ -36,6 +36,14 @@
 
 #define D_CLASS(catalog) "'pg_catalog." catalog "'::pg_catalog.regclass::pg_catalog.oid"
 
+/*
+ * expr, evaluated only once the row has joined col: a LATERAL subquery
+ * that names the schema's (filtered) side is not run for the rows of the
+ * whole catalog, where a deparser could open a relation that another
+ * session is dropping.
+ */
+#define D_AFTER(col, expr) "CASE WHEN " col " IS NULL THEN NULL ELSE " expr " END"
+
 /* A relation's storage options, sorted, or ''. */
 #define D_OPTIONS(opts) \
 	"coalesce((SELECT pg_catalog.string_agg(o, ', ' ORDER BY o COLLATE \"C\") FROM pg_catalog.unnest(" opts ") o), '')"
@@ -148,7 +156,7 @@ static const char *const diffmodel_sql =
 "         'CONSTRAINT ' || pg_catalog.quote_ident(co.conname) || ' ON ' || r.ident, NULL, NULL, NULL, NULL,"
 "         " D_CLASS("pg_constraint") ", co.oid, 0, NULL, NULL"
 "    FROM rel r JOIN pg_catalog.pg_constraint co ON co.conrelid = r.oid,"
-"    LATERAL (SELECT pg_catalog.pg_get_constraintdef(co.oid) AS def OFFSET 0) x"
+"    LATERAL (SELECT " D_AFTER("r.oid", "pg_catalog.pg_get_constraintdef(co.oid)") " AS def OFFSET 0) x"
 "   WHERE co.contype IN ('c', 'f', 'p', 'u', 'x') AND co.conislocal"
 /* indexes that are not a constraint's nor a partition's */
 "  UNION ALL"
@@ -161,7 +169,7 @@ static const char *const diffmodel_sql =
 "         NULL, NULL, NULL, NULL, " D_CLASS("pg_class") ", i.indexrelid, 0, NULL, NULL"
 "    FROM rel r JOIN pg_catalog.pg_index i ON i.indrelid = r.oid"
 "    JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid JOIN ns ON ns.oid = c.relnamespace,"
-"    LATERAL (SELECT pg_catalog.pg_get_indexdef(i.indexrelid) AS def OFFSET 0) x"
+"    LATERAL (SELECT " D_AFTER("r.oid", "pg_catalog.pg_get_indexdef(i.indexrelid)") " AS def OFFSET 0) x"
 "   WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend k WHERE k.classid = " D_CLASS("pg_class")
 "                        AND k.objid = i.indexrelid AND k.refclassid = " D_CLASS("pg_constraint") " AND k.deptype = 'i')"
 "     AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits h WHERE h.inhrelid = i.indexrelid)"
@@ -219,7 +227,7 @@ static const char *const diffmodel_sql =
 "         CASE p.prokind WHEN 'p' THEN 'PROCEDURE ' ELSE 'FUNCTION ' END || p.oid::pg_catalog.regprocedure::text, NULL,"
 "         " D_CLASS("pg_proc") ", p.oid, 0, pg_catalog.pg_get_userbyid(p.proowner)::text, NULL"
 "    FROM pg_catalog.pg_proc p JOIN ns ON ns.oid = p.pronamespace,"
-"    LATERAL (SELECT pg_catalog.rtrim(pg_catalog.pg_get_functiondef(p.oid), E'\\n') || ';' AS def OFFSET 0) x"
+"    LATERAL (SELECT " D_AFTER("ns.oid", "pg_catalog.rtrim(pg_catalog.pg_get_functiondef(p.oid), E'\\n') || ';'") " AS def OFFSET 0) x"
 "   WHERE p.prokind IN ('f', 'p')"
 "     AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = " D_CLASS("pg_proc") " AND e.objid = p.oid AND e.deptype = \'e\')"
 "     AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = " D_CLASS("pg_proc") " AND e.objid = p.oid AND e.deptype = \'i\')"
@@ -291,7 +299,7 @@ static const char *const diffmodel_sql =
 "    FROM pg_catalog.pg_type t JOIN ns ON ns.oid = t.typnamespace"
 "    LEFT JOIN pg_catalog.pg_type bt ON bt.oid = t.typbasetype"
 "    LEFT JOIN pg_catalog.pg_class tc ON tc.oid = t.typrelid,"
-"    LATERAL (SELECT pg_catalog.format_type(t.oid, NULL) AS ident,"
+"    LATERAL (SELECT " D_AFTER("ns.oid", "pg_catalog.format_type(t.oid, NULL)") " AS ident,"
 "                    (SELECT pg_catalog.string_agg(pg_catalog.quote_literal(en.enumlabel), ', ' ORDER BY en.enumsortorder)"
 "                       FROM pg_catalog.pg_enum en WHERE en.enumtypid = t.oid) AS labels,"
 "                    pg_catalog.format_type(t.typbasetype, t.typtypmod)"
