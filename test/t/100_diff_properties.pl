@@ -1189,6 +1189,47 @@ my @cases = (
 		after => [ [ q{UPDATE orders SET status = 'cancelled' WHERE id = 2; SELECT count(*) FROM order_events}, '1' ] ],
 	},
 
+	{
+		name => 'constraints: a check and a foreign key added NOT VALID',
+		a => q{CREATE TABLE p (id int PRIMARY KEY); CREATE TABLE c (id int, pid int, qty int)},
+		b => q{CREATE TABLE p (id int PRIMARY KEY); CREATE TABLE c (id int, pid int, qty int);
+		       ALTER TABLE c ADD CONSTRAINT c_qty CHECK (qty > 0) NOT VALID;
+		       ALTER TABLE c ADD CONSTRAINT c_pid FOREIGN KEY (pid) REFERENCES p NOT VALID},
+		data => q{INSERT INTO c VALUES (1, 99, -1)},
+	},
+	{
+		name => 'trigger: ENABLE ALWAYS and ENABLE REPLICA; view: security_invoker',
+		a => q{CREATE TABLE t (id int); CREATE VIEW v AS SELECT id FROM t;
+		       CREATE FUNCTION trg() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;
+		       CREATE TRIGGER t1 BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION trg();
+		       CREATE TRIGGER t2 BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION trg()},
+		b => q{CREATE TABLE t (id int); CREATE VIEW v WITH (security_invoker = true) AS SELECT id FROM t;
+		       CREATE FUNCTION trg() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;
+		       CREATE TRIGGER t1 BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION trg();
+		       CREATE TRIGGER t2 BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION trg();
+		       ALTER TABLE t ENABLE ALWAYS TRIGGER t1; ALTER TABLE t ENABLE REPLICA TRIGGER t2},
+	},
+	{
+		name => 'policy: FOR UPDATE with USING and WITH CHECK, one for PUBLIC',
+		a => q{CREATE TABLE t (id int, owner name); ALTER TABLE t ENABLE ROW LEVEL SECURITY},
+		b => q{CREATE TABLE t (id int, owner name); ALTER TABLE t ENABLE ROW LEVEL SECURITY;
+		       CREATE POLICY upd ON t FOR UPDATE TO diffprop_writer USING (owner = current_user) WITH CHECK (owner = current_user);
+		       CREATE POLICY sel ON t FOR SELECT TO PUBLIC USING (true)},
+	},
+	{
+		name => 'grant: column privileges revoked, table privilege with grant option revoked',
+		a => q{CREATE TABLE t (id int, v text, w text);
+		       GRANT SELECT (v, w), UPDATE (w) ON t TO diffprop_writer; GRANT SELECT ON t TO diffprop_reader WITH GRANT OPTION},
+		b => q{CREATE TABLE t (id int, v text, w text);
+		       GRANT SELECT (v) ON t TO diffprop_writer; GRANT SELECT ON t TO diffprop_reader},
+	},
+	{
+		name => 'sequence: type narrowed, bigint to integer',
+		a => q{CREATE SEQUENCE s AS bigint},
+		b => q{CREATE SEQUENCE s AS integer},
+		destructive => 1,    # the range narrows
+	},
+
 	# the peers' failure shapes
 	{
 		name => 'migra #92 (and supabase/cli #3606): check constraint and index calling a function created in the same diff',
