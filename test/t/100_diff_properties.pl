@@ -44,7 +44,6 @@ my $DESTRUCTIVE_SQLSTATE = '22023';
 # Cases failing for an engine bug not fixed yet: name => the report in
 # /tmp/diff-bugs.md (D<n>) and what fails.
 my %known_engine_bugs = (
-	'comment: every comment removed' => 'D16: the comment of a primary key\'s index is not diffed',
 	'column: serial becomes identity' =>
 	  'D17: the down creates the sequence t_id_seq before dropping the identity whose sequence has that name',
 	'column: identity becomes serial' =>
