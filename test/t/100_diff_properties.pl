@@ -10,9 +10,10 @@
 #   - diff(c, b) gives the same rows on a second call, and diff(a, b) the
 #     same rows with a's name for c's; its ordinals run 1..n in each
 #     direction, its statements end with ';' and name c, never b;
-#   - its up statements, in ordinal order, run in one transaction
-#     (BEGIN, the statements, COMMIT: what psql -1 sends) on c, after which diff(c, b) is empty and c's schema model
-#     equals b's (schema names and column order aside);
+#   - its up statements, in ordinal order, run in one transaction (BEGIN,
+#     the statements, COMMIT: what psql -1 sends) on c, after which
+#     diff(c, b) is empty and c's schema model equals b's (schema names and
+#     column order aside);
 #   - rows inserted into c before the up statements are still there in
 #     every column that A and B define alike;
 #   - the down statements, run the same way, leave diff(c, a) empty and c's
@@ -25,10 +26,12 @@
 # bytebase #14690; the blind spots Alembic documents for autogenerate),
 # named after their source.  Then the arguments diff() refuses, and
 # autogenerate().  The cases run in DIFFPROP_JOBS (default 3) worker
-# processes that only collect results; the assertions are made here, in the
-# cases' order.  Cases still failing for an engine bug are listed in
-# %known_engine_bugs with their report (D<n> in /tmp/diff-bugs.md, the
-# session's exchange with the engine's author) and skipped, saying why.
+# processes, each in a database of its own (DIFFPROP_SHARED_DB=1: all in
+# one, which found D15), that only collect results; the assertions are made
+# here, in the cases' order.  Cases still failing for an engine bug are
+# listed in %known_engine_bugs with their report (D<n> in /tmp/diff-bugs.md,
+# the session's exchange with the engine's author) and skipped, saying why
+# (DIFFPROP_RUN_KNOWN=1 runs them all the same).
 use strict;
 use warnings;
 
