@@ -199,8 +199,10 @@ compare_pair(DiffRun *run, int fi, int ti)
 			{
 				run->unidentity[fi] = linitial(stmts);
 				stmts = list_delete_first(stmts);
-				note_destructive(run, "Drops the identity of %s %s and its sequence%s.", f->okind,
-								 f->identity, NULL);
+				/* a default in its place (a serial) numbers from its own start again */
+				if (tf[1][0] != '\0')
+					note_destructive(run, "Replaces the identity of %s %s and its sequence by a default%s.",
+									 f->okind, f->identity, NULL);
 			}
 		}
 		else if (strcmp(f->kind, "table") == 0)
