@@ -60,6 +60,7 @@ typedef struct DiffRun
 	bool	   *redefault;		/* a from column whose default goes with what it uses */
 	bool	   *fk_explicit;	/* a foreign key dropped before the table it points to */
 	int		   *fafter;			/* actions that alter a from object after its dependents went */
+	char	  **unidentity;		/* a column's DROP IDENTITY, run before anything is created */
 	List	  **alter;			/* per from object: its alteration's statements */
 	int		   *fdrop;			/* actions, or -1 */
 	int		   *falter;
@@ -70,6 +71,8 @@ typedef struct DiffRun
 	StringInfoData destructive; /* sentences, one per line */
 	int			ndestructive;
 } DiffRun;
+
+static void add_order(DiffRun *run, int a, int b);
 
 /* The place of a kind among the creates; drops go the other way round. */
 static int
@@ -191,6 +194,16 @@ compare_pair(DiffRun *run, int fi, int ti)
 			run->retyped[fi] = strcmp(ff[0], tf[0]) != 0 || strcmp(ff[5], tf[5]) != 0;
 			if (narrows && !domain_to_base(run->f, ff[0], tf[0]))
 				note_destructive(run, "Changes the type of %s %s %s.", f->okind, f->identity, reason);
+			/* its sequence goes first: a new one may take its name */
+			if (ff[3][0] != '\0' && tf[3][0] == '\0' && stmts != NIL)
+			{
+				run->unidentity[fi] = linitial(stmts);
+				stmts = list_delete_first(stmts);
+				/* a default in its place (a serial) numbers from its own start again */
+				if (tf[1][0] != '\0')
+					note_destructive(run, "Replaces the identity of %s %s and its sequence by a default%s.",
+									 f->okind, f->identity, NULL);
+			}
 		}
 		else if (strcmp(f->kind, "table") == 0)
 			stmts = diffsql_table_alter(f, t);
@@ -319,9 +332,12 @@ spare_column(DiffRun *run, int x, int r, int *queue, int *tail)
 		return false;
 	if (!run->redefault[r])
 	{
+		List	   *stmts = diffsql_column_alter(c, t, false, true, &narrows, &reason);
+
 		run->redefault[r] = true;
-		run->alter[r] = list_concat(diffsql_column_alter(c, t, false, true, &narrows, &reason),
-									diffsql_annotations(c, t));
+		if (run->unidentity[r] != NULL)
+			stmts = list_delete_first(stmts);
+		run->alter[r] = list_concat(stmts, diffsql_annotations(c, t));
 	}
 	return true;
 }
@@ -581,6 +597,9 @@ make_actions(DiffRun *run)
 			run->falter[i] = new_action(run, 1, &run->t->objs[run->fmatch[i]], run->alter[i]);
 		run->fafter[i] = run->redefault[i] && run->fstate[i] != DS_RECREATE ?
 			run->tcreate[run->fmatch[i]] : run->falter[i];
+		if (run->unidentity[i] != NULL && run->fstate[i] != DS_RECREATE)
+			add_order(run, new_action(run, 0, &run->t->objs[run->fmatch[i]],
+									  list_make1(run->unidentity[i])), run->fafter[i]);
 	}
 	for (int i = 0; i < run->t->n; i++)
 	{
@@ -830,6 +849,7 @@ diff_direction(DiffSide *f, DiffSide *t, bool check, List *rows)
 	run.redefault = palloc0(sizeof(bool) * nf);
 	run.fk_explicit = palloc0(sizeof(bool) * nf);
 	run.fafter = palloc(sizeof(int) * nf);
+	run.unidentity = palloc0(sizeof(char *) * nf);
 	run.alter = palloc0(sizeof(List *) * nf);
 	run.fdrop = palloc(sizeof(int) * nf);
 	run.falter = palloc(sizeof(int) * nf);
