@@ -47,10 +47,7 @@ my $DESTRUCTIVE_SQLSTATE = '22023';
 # Cases failing for an engine bug not fixed yet: name => the report in
 # /tmp/diff-bugs.md (D<n>) and what fails.
 my %known_engine_bugs = (
-	'column: serial becomes identity' =>
-	  'D17: the down creates the sequence t_id_seq before dropping the identity whose sequence has that name',
-	'column: identity becomes serial' =>
-	  'D17: the up creates the sequence t_id_seq before dropping the identity; not refused as its mirror is',
+	# none at the last merge of the diff branch (cea4f05): D1-D17 are fixed
 );
 
 my $node = PostgreSQL::Test::Cluster->new('main');
