@@ -443,3 +443,23 @@ CREATE EVENT TRIGGER migrate_record_ddl ON ddl_command_end EXECUTE FUNCTION migr
 CREATE EVENT TRIGGER migrate_record_drop ON sql_drop EXECUTE FUNCTION migrate.record_ddl();
 COMMENT ON EVENT TRIGGER migrate_record_ddl IS 'records DDL run outside migrate (migrate.record_drift)';
 COMMENT ON EVENT TRIGGER migrate_record_drop IS 'records DROPs run outside migrate (migrate.record_drift)';
+
+-- diff: the schema diff and autogenerate (issue 19; README, "Autogenerate").
+-- diff() only reads (renames are applied in a subtransaction it rolls back);
+-- autogenerate() registers a revision through add()'s path.
+CREATE FUNCTION migrate.diff(from_schema text, to_schema text, renames text[] DEFAULT '{}',
+                             allow_destructive boolean DEFAULT false)
+RETURNS TABLE (direction text, ordinal integer, kind text, identity text, statement text)
+AS 'MODULE_PATHNAME', 'migrate_diff'
+LANGUAGE c;
+REVOKE ALL ON FUNCTION migrate.diff(text, text, text[], boolean) FROM PUBLIC;
+COMMENT ON FUNCTION migrate.diff(text, text, text[], boolean) IS 'the statements that turn from_schema into to_schema (direction up) and back (down), in order, named with from_schema''s name; renames: ''old:new'' relations and ''table.old:table.new'' columns; destructive changes refused (22023) unless allow_destructive';
+
+CREATE FUNCTION migrate.autogenerate(id text, message text DEFAULT '', from_schema text DEFAULT 'public',
+                                     to_schema text DEFAULT NULL, renames text[] DEFAULT '{}',
+                                     allow_destructive boolean DEFAULT false)
+RETURNS text
+AS 'MODULE_PATHNAME', 'migrate_autogenerate'
+LANGUAGE c;
+REVOKE ALL ON FUNCTION migrate.autogenerate(text, text, text, text, text[], boolean) FROM PUBLIC;
+COMMENT ON FUNCTION migrate.autogenerate(text, text, text, text, text[], boolean) IS 'registers, as add() does (parents: the single head), a revision whose up SQL is diff(from_schema, to_schema)''s up statements and whose down SQL its down statements; returns its id; runs nothing';

@@ -64,7 +64,9 @@ GRANT EXECUTE ON FUNCTION
     migrate.schema_model(text[]),
     migrate.schema_fingerprint(text[]),
     migrate.drift(),
-    migrate.accept_drift(text)
+    migrate.accept_drift(text),
+    migrate.diff(text, text, text[], boolean),
+    migrate.autogenerate(text, text, text, text, text[], boolean)
   TO regress_migrate_deployer;
 GRANT EXECUTE ON PROCEDURE migrate.deploy(text), migrate.revert(text) TO regress_migrate_deployer;
 GRANT SELECT ON migrate.revision, migrate.revision_head, migrate.applied,
@@ -95,7 +97,8 @@ GRANT EXECUTE ON FUNCTION
     migrate.lock_key(),
     migrate.schema_model(text[]),
     migrate.schema_fingerprint(text[]),
-    migrate.drift()
+    migrate.drift(),
+    migrate.diff(text, text, text[], boolean)
   TO regress_migrate_auditor;
 
 -- a registrant: adds revisions and runs its own

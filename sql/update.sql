@@ -137,7 +137,7 @@ SELECT * FROM pg_temp.problems();
 CREATE TEMP TABLE tested (name text, kind "char");
 INSERT INTO tested
 SELECT f, CASE WHEN f IN ('deploy', 'revert') THEN 'p' ELSE 'f' END
-  FROM unnest('{add,add_dir,add_script,adopt_alembic,adopt_flyway,approve,check,current,deploy,downgrade,downgrade_sql,heads,lint,lint_sql,lock_key,merge,offline_begin,offline_step,plan,remove,repair,revert,revisions,script,show,stamp,upgrade,upgrade_sql,verify,schema_model,schema_fingerprint,drift,drift_count,accept_drift,record_ddl}'::text[]) AS f;
+  FROM unnest('{add,add_dir,add_script,adopt_alembic,adopt_flyway,approve,check,current,deploy,downgrade,downgrade_sql,heads,lint,lint_sql,lock_key,merge,offline_begin,offline_step,plan,remove,repair,revert,revisions,script,show,stamp,upgrade,upgrade_sql,verify,schema_model,schema_fingerprint,drift,drift_count,accept_drift,record_ddl,diff,autogenerate}'::text[]) AS f;
 SELECT coalesce(e.name, t.name) AS function, e.kind AS prokind, t.name IS NOT NULL AS tested
   FROM (SELECT p.proname::text AS name, p.prokind AS kind
           FROM pg_depend d JOIN pg_proc p ON p.oid = d.objid
@@ -389,6 +389,39 @@ REVOKE ALL ON migrate.status FROM regress_update_auditor;
 REVOKE USAGE ON SCHEMA migrate FROM regress_update_auditor;
 DROP ROLE regress_update_auditor;
 DROP SCHEMA update_drift CASCADE;
+-- a fresh install of the default version, left for the tests that follow
+SET client_min_messages = warning;
+DROP EXTENSION migrate;
+CREATE EXTENSION migrate;
+RESET client_min_messages;
+-- diff: a 1.0 database updated; an auditor granted diff() reads the
+-- difference between two schemas, and autogenerate() registers it as a
+-- revision after the single head, which then applies.
+SET client_min_messages = warning;
+DROP EXTENSION migrate;
+CREATE EXTENSION migrate VERSION '1.0';
+RESET client_min_messages;
+SELECT migrate.add('ug1', 'SELECT 1', 'SELECT -1');
+ALTER EXTENSION migrate UPDATE;
+CREATE SCHEMA update_have;
+CREATE SCHEMA update_want;
+CREATE TABLE update_want.t (id integer PRIMARY KEY, note text);
+CREATE ROLE regress_update_differ;
+GRANT USAGE ON SCHEMA migrate TO regress_update_differ;
+GRANT EXECUTE ON FUNCTION migrate.diff(text, text, text[], boolean) TO regress_update_differ;
+SET ROLE regress_update_differ;
+SELECT * FROM migrate.diff('update_have', 'update_want');
+RESET ROLE;
+SELECT migrate.autogenerate('ug2', 'table t', 'update_have', 'update_want');
+SELECT id, parents, message, up_sql, down_sql FROM migrate.show('ug2');
+SELECT revision FROM migrate.upgrade('head');
+SELECT count(*) AS differences FROM migrate.diff('update_have', 'update_want');
+SELECT * FROM pg_temp.problems();
+REVOKE ALL ON FUNCTION migrate.diff(text, text, text[], boolean) FROM regress_update_differ;
+REVOKE USAGE ON SCHEMA migrate FROM regress_update_differ;
+DROP ROLE regress_update_differ;
+DROP SCHEMA update_have CASCADE;
+DROP SCHEMA update_want CASCADE;
 -- a fresh install of the default version, left for the tests that follow
 SET client_min_messages = warning;
 DROP EXTENSION migrate;

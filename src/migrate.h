@@ -505,4 +505,68 @@ extern bool migrate_in_revision;
 extern void ddlevent_init(void);
 extern void ddlevent_move(AuditContext *ac);
 
+
+/* the schema diff (README, "Autogenerate") */
+#define DIFF_FIELD_SEP	'\x1f'		/* between the fields of a DiffObject's attrs */
+#define DIFF_STMT_SEP	'\x1e'		/* between the statements of its create */
+
+/* One object of a schema, as the diff sees it (diffmodel.c). */
+typedef struct DiffObject
+{
+	char	   *kind;			/* the diff's own kind (sequence owned by, domain constraint) */
+	char	   *okind;			/* as schema_model() names it */
+	char	   *identity;		/* schema-qualified, quoted, with the from schema's name */
+	char	   *parent;			/* the table (or domain) of a sub-object, or NULL */
+	char	   *core;			/* differs: drop and create again */
+	char	   *attrs;			/* differs: altered in place, field by field */
+	char	   *create;
+	char	   *drop;
+	char	   *comment;		/* or NULL */
+	char	   *comment_target; /* "TABLE s.t", or NULL: no comment */
+	char	   *acl;			/* sorted aclitems, or NULL: no privileges */
+	char	   *acl_default;	/* the ACL of a new object of its owner */
+	char	   *grant_target;	/* "TABLE s.t" */
+	char	   *grant_column;	/* a column's privileges, or NULL */
+	Oid			classid;
+	Oid			objid;
+	int32		subid;
+	char	   *owner;			/* unquoted, or NULL: no owner */
+	char	   *extra;			/* an enum: renaming it away and dropping it, split by DIFF_STMT_SEP */
+	int			parent_index;	/* or -1 */
+	int			ndeps;			/* the objects of its schema it depends on */
+	int		   *deps;
+	int			nrdeps;			/* the objects that depend on it */
+	int		   *rdeps;
+} DiffObject;
+
+typedef struct DiffSide
+{
+	int			n;
+	DiffObject *objs;			/* sorted by kind, identity in byte order */
+} DiffSide;
+
+/* One statement of the diff's output. */
+typedef struct DiffRow
+{
+	const char *kind;
+	const char *identity;
+	char	   *statement;
+} DiffRow;
+
+extern DiffSide *diffmodel_read(const char *schema, const char *from_schema);
+extern int	diffmodel_find(DiffSide *side, const char *kind, const char *identity);
+extern char *diffsql_map_schema(const char *text, const char *from_q, const char *to_q);
+extern char **diffsql_fields(const char *attrs, int *n);
+extern List *diffsql_column_alter(DiffObject *f, DiffObject *t, bool force_retype, bool drop_default,
+								  bool *narrows, char **reason);
+extern List *diffsql_table_alter(DiffObject *f, DiffObject *t);
+extern List *diffsql_generic_alter(DiffObject *f, DiffObject *t);
+extern List *diffsql_enum_alter(DiffObject *f, DiffObject *t);
+extern bool diffsql_uses_new_label(DiffObject *f, DiffObject *t, DiffObject *d);
+extern List *diffsql_composite_alter(DiffObject *f, DiffObject *t, bool *recreate, int *dropped);
+extern List *diffsql_annotations(DiffObject *f, DiffObject *t);
+extern List *diffsql_split(const char *create);
+extern List *diff_compute(const char *from_schema, const char *to_schema, ArrayType *renames,
+						  bool allow_destructive, List **down);
+
 #endif							/* MIGRATE_H */

@@ -39,3 +39,18 @@ SELECT length(migrate.schema_fingerprint());
 SELECT kind, identity, change FROM migrate.drift() ORDER BY 1, 2, 3;
 SELECT count(*) FROM migrate.accept_drift('valgrind');
 SELECT count(*) FROM migrate.drift();
+-- the schema diff (1.1): every kind, renames (a rolled-back subtransaction), an enum replaced, autogenerate
+CREATE SCHEMA vg_want;
+CREATE TYPE vg_drift.mood AS ENUM ('a', 'b');
+CREATE TYPE vg_want.mood AS ENUM ('b', 'c');
+CREATE TABLE vg_want.t2 (id bigint PRIMARY KEY, w text DEFAULT 'x', m vg_want.mood, n serial);
+CREATE VIEW vg_want.v AS SELECT id, w FROM vg_want.t2;
+CREATE FUNCTION vg_want.f(x int) RETURNS int LANGUAGE sql AS 'SELECT x';
+CREATE TABLE vg_want.u (id int REFERENCES vg_want.t2, g int GENERATED ALWAYS AS IDENTITY (START 5));
+GRANT SELECT ON vg_want.t2 TO PUBLIC;
+COMMENT ON TABLE vg_want.t2 IS 'wanted';
+SELECT direction, count(*) FROM migrate.diff('vg_drift', 'vg_want', '{t:t2,t2.v:t2.w}', true) GROUP BY 1 ORDER BY 1;
+SELECT count(*) FROM migrate.diff('vg_want', 'vg_drift', allow_destructive => true);
+SELECT count(*) FROM migrate.diff('vg_drift', 'vg_want');
+SELECT migrate.merge(message => 'one head for autogenerate');
+SELECT migrate.autogenerate('d2', 'valgrind', 'vg_drift', 'vg_want', '{t:t2,t2.v:t2.w}', true);
