@@ -101,6 +101,15 @@ is(query(q{SELECT count(*) FROM migrate.history WHERE operation = 'drift'}), $dr
 query(q{SELECT migrate.accept_drift('the comment stays')});
 is(query(q{SELECT migrate.check()}), '', 'check() is silent after accept_drift()');
 
+# with nothing awaiting accept_drift(), a call records only what its
+# revisions touched, the worker's statements included
+query(q{CALL migrate.revert('r2')});
+is(drift_objects(), '', 'a revert through the worker, recorded from what the worker touched');
+query(q{CALL migrate.deploy('head')});
+is(drift_objects(), '', 'and the deploy that builds the index again in the worker');
+is(query(q{SELECT count(*) FROM migrate.schema_object WHERE kind = 'index' AND identity = 'app.users_email'}), '1',
+	'whose index is in the recorded model');
+
 # a role without any privilege on migrate's tables
 query(q{CREATE ROLE dev LOGIN; GRANT USAGE, CREATE ON SCHEMA app TO dev});
 my ($ret, $out, $err) = $node->psql('postgres', 'SELECT count(*) FROM migrate.drift_event',
