@@ -256,6 +256,15 @@ SELECT revision FROM migrate.downgrade('base');
 SELECT kind, identity, change FROM migrate.drift();
 DROP SCHEMA drift_other;
 
+-- a GRANT is recorded with its objects, and only for the managed schemas
+SELECT count(*) AS staged_before FROM migrate.drift_event \gset
+CREATE TABLE public.drift_outside (a int);
+GRANT SELECT ON public.drift_outside TO drift_nobody;
+GRANT USAGE ON SCHEMA public TO drift_nobody;
+SELECT count(*) - :staged_before AS staged_outside FROM migrate.drift_event;
+REVOKE USAGE ON SCHEMA public FROM drift_nobody;
+DROP TABLE public.drift_outside;
+
 -- every history row still chains
 SELECT problem FROM migrate.verify();
 SET migrate.record_drift = off;

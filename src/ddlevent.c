@@ -70,6 +70,33 @@ ddlevent_init(void)
 	" ELSE " s " = ANY ($1) END)"
 
 /*
+ * The objects of a GRANT or REVOKE that fired the trigger, as three text[]
+ * Datums from values[1] on (types, identities, schemas); false when the
+ * command is none, or grants on nothing the model covers.
+ */
+static bool
+grant_objects(Datum *values)
+{
+	List	   *lists[3];
+	int			n;
+
+	drifttouch_grant_objects(&lists[0], &lists[1], &lists[2]);
+	n = list_length(lists[0]);
+	if (n == 0)
+		return false;
+	for (int k = 0; k < 3; k++)
+	{
+		char	  **elems = palloc(sizeof(char *) * n);
+		ListCell   *lc;
+
+		foreach(lc, lists[k])
+			elems[foreach_current_index(lc)] = lfirst(lc);
+		values[k + 1] = PointerGetDatum(strings_to_array(elems, n));
+	}
+	return true;
+}
+
+/*
  * The objects of the DDL command that fired the trigger, as a JSON array,
  * or NULL when none of them is one drift covers.  Runs as the caller: the
  * event trigger functions only work in the DDL's own context.
@@ -80,6 +107,9 @@ event_objects(bool drop, Datum schemas, bool schemas_null)
 	Oid			argtypes[1] = {TEXTARRAYOID};
 	Datum		values[1] = {schemas};
 	char		nulls[1] = {schemas_null ? 'n' : ' '};
+	Oid			grant_argtypes[4] = {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
+	Datum		grant_values[4];
+	char		grant_nulls[4] = {schemas_null ? 'n' : ' ', ' ', ' ', ' '};
 	bool		isnull;
 	Datum		result;
 	int			ret;
@@ -94,11 +124,22 @@ event_objects(bool drop, Datum schemas, bool schemas_null)
 		/* DROP EXTENSION migrate: the staging table goes too */
 									" HAVING NOT pg_catalog.bool_or(d.object_type = 'extension' AND d.object_identity = 'migrate')",
 									1, argtypes, values, nulls, false, 0);
+	else if (grant_objects(&grant_values[0]))
+	{
+		/* a GRANT or REVOKE: its objects, named by drifttouch.c */
+		grant_values[0] = schemas;
+		ret = SPI_execute_with_args("SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object("
+									"  'type', g.t, 'identity', g.i) ORDER BY g.n)"
+									"  FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4))"
+									"       WITH ORDINALITY AS g (t, i, s, n)"
+									" WHERE " MANAGED("g.s"),
+									4, grant_argtypes, grant_values, grant_nulls, false, 0);
+	}
 	else
 		ret = SPI_execute_with_args("SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object("
 									"  'type', c.object_type, 'identity', c.object_identity) ORDER BY c.ordinality)"
 									"  FROM pg_catalog.pg_event_trigger_ddl_commands() WITH ORDINALITY c"
-									" WHERE NOT c.in_extension"
+									" WHERE NOT c.in_extension AND c.command_tag <> ALL ('{GRANT,REVOKE}')"
 									"   AND CASE WHEN c.object_type = 'schema'"
 									"            THEN " MANAGED("(SELECT n.nspname::text FROM pg_catalog.pg_namespace n WHERE n.oid = c.objid)")
 									"            ELSE c.schema_name IS NULL OR " MANAGED("c.schema_name") " END",

@@ -336,27 +336,102 @@ event_rows_end(ReturnSetInfo *rsinfo, TupleTableSlot *slot)
 	FreeExprContext(rsinfo->econtext, true);
 }
 
-/* At ddl_command_end in a revision: the roots of the command's objects. */
-void
-drifttouch_commands(DriftTouched *t)
+/*
+ * The commands collected for the ddl_command_end that fires: the "command"
+ * column (the last) of pg_event_trigger_ddl_commands(), valid until the
+ * event ends.
+ */
+static List *
+collected_commands(void)
 {
 	ReturnSetInfo rsinfo;
 	TupleTableSlot *slot;
+	List	   *commands = NIL;
 
 	call_event_function(F_PG_EVENT_TRIGGER_DDL_COMMANDS, &rsinfo);
 	if (rsinfo.setResult == NULL)
-		return;
+		return NIL;
 	slot = event_rows_slot(&rsinfo);
-	/* the last column, "command", is the collected command itself */
 	while (tuplestore_gettupleslot(rsinfo.setResult, true, false, slot))
 	{
 		bool		isnull;
 		Datum		command = slot_getattr(slot, rsinfo.setDesc->natts, &isnull);
 
 		if (!isnull)
-			touch_command(t, (CollectedCommand *) DatumGetPointer(command));
+			commands = lappend(commands, DatumGetPointer(command));
 	}
 	event_rows_end(&rsinfo, slot);
+	return commands;
+}
+
+/* The catalog of a GRANT's objects of one type, or InvalidOid when not modelled. */
+static Oid
+grant_catalog(ObjectType objtype)
+{
+	switch (objtype)
+	{
+		case OBJECT_TABLE:
+		case OBJECT_SEQUENCE:
+			return RelationRelationId;
+		case OBJECT_FUNCTION:
+		case OBJECT_PROCEDURE:
+		case OBJECT_ROUTINE:
+			return ProcedureRelationId;
+		case OBJECT_TYPE:
+		case OBJECT_DOMAIN:
+			return TypeRelationId;
+		case OBJECT_SCHEMA:
+			return NamespaceRelationId;
+		default:
+			return InvalidOid;
+	}
+}
+
+/*
+ * The objects of the GRANT or REVOKE that fired ddl_command_end, which
+ * pg_event_trigger_ddl_commands() does not name: their types, identities and
+ * schemas (a schema's own name for a schema), as parallel lists.
+ */
+void
+drifttouch_grant_objects(List **types, List **identities, List **schemas)
+{
+	ListCell   *cl;
+
+	*types = *identities = *schemas = NIL;
+	foreach(cl, collected_commands())
+	{
+		CollectedCommand *cmd = lfirst(cl);
+		ListCell   *lc;
+
+		if (cmd->type != SCT_Grant || cmd->in_extension ||
+			!OidIsValid(grant_catalog(cmd->d.grant.istmt->objtype)))
+			continue;
+		foreach(lc, cmd->d.grant.istmt->objects)
+		{
+			ObjectAddress addr;
+			char	   *identity;
+			Oid			nsp;
+
+			ObjectAddressSet(addr, grant_catalog(cmd->d.grant.istmt->objtype), lfirst_oid(lc));
+			identity = getObjectIdentity(&addr, true);
+			if (identity == NULL)
+				continue;
+			nsp = addr.classId == NamespaceRelationId ? addr.objectId : get_object_namespace(&addr);
+			*types = lappend(*types, getObjectTypeDescription(&addr, true));
+			*identities = lappend(*identities, identity);
+			*schemas = lappend(*schemas, OidIsValid(nsp) ? get_namespace_name(nsp) : pstrdup(""));
+		}
+	}
+}
+
+/* At ddl_command_end in a revision: the roots of the command's objects. */
+void
+drifttouch_commands(DriftTouched *t)
+{
+	ListCell   *lc;
+
+	foreach(lc, collected_commands())
+		touch_command(t, (CollectedCommand *) lfirst(lc));
 }
 
 /* A text column of a dropped object's row, or NULL. */

@@ -473,6 +473,7 @@ extern DriftTouched *drifttouch_new(MemoryContext cxt);
 extern void drifttouch_address(DriftTouched *t, Oid classid, Oid objid);
 extern void drifttouch_commands(DriftTouched *t);
 extern void drifttouch_dropped(DriftTouched *t);
+extern void drifttouch_grant_objects(List **types, List **identities, List **schemas);
 extern char *drifttouch_serialize(DriftTouched *t);
 extern void drifttouch_deserialize(DriftTouched *t, const char *text);
 extern bool drifttouch_triggers_fire(void);
