@@ -525,12 +525,20 @@ catalog_next_operation_id(void)
 	return nextval_internal(catalog_lock_relid(CATALOG_OPERATION_ID_SEQ, RowExclusiveLock), false);
 }
 
+/* The OID of a table of schema migrate, or InvalidOid when there is none. */
+static Oid
+catalog_table_relid(const char *table)
+{
+	Oid			nsp = get_namespace_oid("migrate", true);
+
+	return OidIsValid(nsp) ? get_relname_relid(table, nsp) : InvalidOid;
+}
+
 /* Whether a table of schema migrate has the column (the catalogs of 1.0 or 1.1). */
 static bool
 catalog_has_column(const char *table, const char *column)
 {
-	Oid			nsp = get_namespace_oid("migrate", true);
-	Oid			rel = OidIsValid(nsp) ? get_relname_relid(table, nsp) : InvalidOid;
+	Oid			rel = catalog_table_relid(table);
 
 	return OidIsValid(rel) && get_attnum(rel, column) != InvalidAttrNumber;
 }
@@ -573,8 +581,7 @@ catalog_has_schema_object(void)
 bool
 catalog_drift_event_empty(void)
 {
-	Oid			nsp = get_namespace_oid("migrate", true);
-	Oid			relid = OidIsValid(nsp) ? get_relname_relid("drift_event", nsp) : InvalidOid;
+	Oid			relid = catalog_table_relid("drift_event");
 	Relation	rel;
 	Snapshot	snapshot;
 	TableScanDesc scan;

@@ -314,8 +314,8 @@ ddlevent_move(AuditContext *ac)
 	int64		operation_id = 0;
 
 	/* a session not tracking drift leaves the events staged for one that does */
-	if (!migrate_track_drift || !ac->has_detail || !catalog_has_drift_event() ||
-		catalog_drift_event_empty())
+	/* (no staging table at all, with 1.0's catalogs, is empty too) */
+	if (!migrate_track_drift || !ac->has_detail || catalog_drift_event_empty())
 		return;
 	catalog_exec("WITH moved AS (DELETE FROM migrate.drift_event RETURNING *)"
 				 " SELECT at, session_role::text, effective_role::text, application_name,"

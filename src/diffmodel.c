@@ -672,22 +672,11 @@ DiffSide *
 diffmodel_read(const char *schema, const char *from_schema)
 {
 	MemoryContext caller_cxt = CurrentMemoryContext;
-	int			nestlevel = NewGUCNestLevel();
+	int			nestlevel = schemamodel_settings_push();
 	const char *from_q = from_schema ? quote_identifier(from_schema) : NULL;
 	const char *to_q = from_schema ? quote_identifier(schema) : NULL;
 	DiffSide   *side;
 
-	(void) set_config_option("search_path", "pg_catalog, pg_temp",
-							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-	(void) set_config_option("datestyle", "ISO",
-							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-	(void) set_config_option("intervalstyle", "postgres",
-							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-	(void) set_config_option("extra_float_digits", "3",
-							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-	/* no JIT, as for the schema model (schemamodel.c) */
-	(void) set_config_option("jit", "off",
-							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	/* one plan for every schema: planning the big query is a good part of a small diff */
 	(void) set_config_option("plan_cache_mode", "force_generic_plan",
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);

@@ -447,9 +447,10 @@ flush_candidates(DriftTouched *t, ModelSum *sum)
  * them, so that a rename or a move is followed) are replaced by the live
  * objects of those roots, and the sum follows.  Objects nobody touched keep
  * their recorded definitions: a change made outside migrate stays drift.
+ * *sum: the recorded model's sum after it.
  */
 static void
-recorded_flush(DriftTrack *dt)
+recorded_flush(DriftTrack *dt, ModelSum *sum)
 {
 	DriftTouched *t = dt->touched;
 	Oid			argtypes[6] = {OIDARRAYOID, OIDARRAYOID, OIDARRAYOID, OIDARRAYOID,
@@ -458,15 +459,14 @@ recorded_flush(DriftTrack *dt)
 	Datum		roots[DRIFT_ROOT_GROUPS];
 	SchemaModel *live;
 	ObjectBatch *insert;
-	ModelSum	sum;
 	bool		any = false;
 
+	recorded_sum(sum);
 	for (int g = 0; g < DRIFT_ROOT_GROUPS; g++)
 		any = any || t->roots[g] != NIL;
 	if (!any && t->candidates == NIL)
 		return;
-	recorded_sum(&sum);
-	flush_candidates(t, &sum);
+	flush_candidates(t, sum);
 	for (int g = 0; g < DRIFT_ROOT_GROUPS; g++)
 		values[g] = roots[g] = oid_list_array(t->roots[g]);
 	live = schemamodel_read_roots(dt->schemas, dt->schemas_null, roots);
@@ -484,17 +484,17 @@ recorded_flush(DriftTrack *dt)
 				 "         WHEN 't:' THEN o.root_oid = ANY ($3) WHEN 'n:' THEN o.root_oid = ANY ($4) END"
 				 " RETURNING o.kind, o.identity, o.definition",
 				 4, argtypes, values, NULL, false, 0);
-	sum_add_result(&sum, true);
+	sum_add_result(sum, true);
 	catalog_exec("DELETE FROM migrate.schema_object o"
 				 " USING ROWS FROM (pg_catalog.unnest($5), pg_catalog.unnest($6)) AS l (kind, identity)"
 				 " WHERE o.kind = l.kind AND o.identity = l.identity AND o.kind <> 'model'"
 				 " RETURNING o.kind, o.identity, o.definition",
 				 6, argtypes, values, NULL, false, 0);
-	sum_add_result(&sum, true);
+	sum_add_result(sum, true);
 	/* every key of the live objects was just deleted */
 	batch_insert(insert);
-	modelsum_add_model(&sum, live);
-	recorded_set("sum", modelsum_to_hex(&sum));
+	modelsum_add_model(sum, live);
+	recorded_set("sum", modelsum_to_hex(sum));
 }
 
 /*
@@ -577,13 +577,14 @@ drift_end(DriftTrack *dt, bool ran_sql)
 	if (drift_collector == dt->touched)
 		drift_collector = NULL;
 	if (ran_sql && dt->touched != NULL)
-		recorded_flush(dt);
+		recorded_flush(dt, &sum);
 	else if (ran_sql)
 	{
 		recorded_apply(dt->before, schemamodel_read(dt->schemas, dt->schemas_null), true);
 		recorded_sum_recompute(&sum);
 	}
-	recorded_sum(&sum);
+	else
+		recorded_sum(&sum);
 	modelsum_fingerprint(&sum, dt->fingerprint);
 	dt->ended = true;
 }

@@ -490,8 +490,11 @@ touch_dropped(DriftTouched *t, TupleTableSlot *slot)
 	if (strcmp(type, "index") == 0)
 		touch_candidate(t, 'i', slot_text(slot, DROPPED_IDENTITY));
 	else if (classid == RelationRelationId && strcmp(type, "table column") != 0)
-		touch_root(t, strcmp(type, "composite type") == 0 ? DRIFT_ROOT_TYPE : DRIFT_ROOT_REL,
-				   strcmp(type, "composite type") == 0 ? InvalidOid : objid);
+	{
+		/* a composite type's relation: its pg_type row is dropped too, below */
+		if (strcmp(type, "composite type") != 0)
+			touch_root(t, DRIFT_ROOT_REL, objid);
+	}
 	else if (classid == ProcedureRelationId)
 		touch_root(t, DRIFT_ROOT_PROC, objid);
 	else if (classid == TypeRelationId)

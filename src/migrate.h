@@ -431,6 +431,7 @@ typedef struct SchemaModel
 extern char *migrate_drift_schemas;
 extern void schemamodel_init(void);
 extern Datum schemamodel_schemas(ArrayType *arg, bool *isnull);
+extern int	schemamodel_settings_push(void);
 extern SchemaModel *schemamodel_read(Datum schemas, bool schemas_null);
 extern SchemaModel *schemamodel_read_roots(Datum schemas, bool schemas_null, Datum *roots);
 extern SchemaModel *schemamodel_from_spi(void);

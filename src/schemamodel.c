@@ -373,18 +373,21 @@ roots_sql(void)
 }
 
 /*
- * Runs the model statement (kept_plan NULL) or the one of some roots with
- * the output settings of pg_dump (definitions do not depend on the session)
- * and without JIT; the result is in SPI_tuptable.
+ * Pins, in a new GUC nest level returned for AtEOXact_GUC(), the settings
+ * under which catalog definitions are read: search_path "pg_catalog,
+ * pg_temp" (the deparsers qualify every other name), pg_dump's output
+ * settings (definitions do not depend on the session), and no JIT: the
+ * model query's cost estimate grows with the catalog (its deparsers and
+ * per-table subqueries) past jit_optimize_above_cost, and compiling its
+ * ~450 expressions with optimization and inlining took 3.6-3.9 s a read in
+ * a database of 2,000 tables, far more than running them (bench/README.md,
+ * "Drift").  The schema diff reads under the same settings.
  */
-static void
-model_execute(SPIPlanPtr *kept_plan, const char *sql, int nargs, Oid *argtypes,
-			  Datum *values, char *nulls)
+int
+schemamodel_settings_push(void)
 {
 	int			nestlevel = NewGUCNestLevel();
-	int			ret;
 
-	/* search_path "pg_catalog, pg_temp": the deparsers qualify every other name */
 	(void) set_config_option("search_path", "pg_catalog, pg_temp",
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	(void) set_config_option("datestyle", "ISO",
@@ -393,16 +396,23 @@ model_execute(SPIPlanPtr *kept_plan, const char *sql, int nargs, Oid *argtypes,
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	(void) set_config_option("extra_float_digits", "3",
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-
-	/*
-	 * No JIT: the query's cost estimate grows with the catalog (its
-	 * deparsers and per-table subqueries) past jit_optimize_above_cost, and
-	 * compiling its ~450 expressions with optimization and inlining took
-	 * 3.6-3.9 s a read in a database of 2,000 tables, far more than running
-	 * them (bench/README.md, "Drift").
-	 */
 	(void) set_config_option("jit", "off",
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	return nestlevel;
+}
+
+/*
+ * Runs the model statement or the one of some roots, as prepared once in
+ * *kept_plan, under schemamodel_settings_push(); the result is in
+ * SPI_tuptable.
+ */
+static void
+model_execute(SPIPlanPtr *kept_plan, const char *sql, int nargs, Oid *argtypes,
+			  Datum *values, char *nulls)
+{
+	int			nestlevel = schemamodel_settings_push();
+	int			ret;
+
 	if (*kept_plan == NULL)
 	{
 		SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
