@@ -22,6 +22,11 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# the schema model hashes each object with OpenSSL directly (src/digest.c)
+ifeq ($(with_ssl),openssl)
+SHLIB_LINK += -lcrypto
+endif
+
 # every source includes the shared header: a change to it rebuilds them all
 $(OBJS): src/migrate.h src/compat.h
 

@@ -15,6 +15,10 @@
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
+#ifdef USE_OPENSSL
+#include <openssl/evp.h>
+#endif
+
 struct Digest
 {
 	pg_cryptohash_ctx *ctx;
@@ -94,6 +98,50 @@ digest_int64(Digest *d, int64 v)
 	digest_text(d, buf);
 }
 
+#ifdef USE_OPENSSL
+/* SHA-256 of len bytes into raw, by OpenSSL with what is fetched once. */
+static void
+sha256_oneshot(const uint8 *data, size_t len, uint8 *raw)
+{
+	static EVP_MD *sha256 = NULL;
+	static EVP_MD_CTX *ctx = NULL;
+	unsigned int rawlen = 0;
+
+	if (sha256 == NULL)
+	{
+		/* process-lifetime, like the server's own OpenSSL state */
+		ctx = EVP_MD_CTX_new();
+		sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+		if (ctx == NULL || sha256 == NULL)
+		{
+			EVP_MD_CTX_free(ctx);
+			EVP_MD_free(sha256);
+			ctx = NULL;
+			sha256 = NULL;
+			elog(ERROR, "could not initialize SHA-256 digest");
+		}
+	}
+	if (EVP_DigestInit_ex2(ctx, sha256, NULL) != 1 ||
+		EVP_DigestUpdate(ctx, data, len) != 1 ||
+		EVP_DigestFinal_ex(ctx, raw, &rawlen) != 1 ||
+		rawlen != PG_SHA256_DIGEST_LENGTH)
+		elog(ERROR, "could not compute SHA-256 digest");
+}
+#else
+/* SHA-256 of len bytes into raw, by the server's own implementation. */
+static void
+sha256_oneshot(const uint8 *data, size_t len, uint8 *raw)
+{
+	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
+
+	if (ctx == NULL || pg_cryptohash_init(ctx) < 0 ||
+		pg_cryptohash_update(ctx, data, len) < 0 ||
+		pg_cryptohash_final(ctx, raw, PG_SHA256_DIGEST_LENGTH) < 0)
+		elog(ERROR, "could not compute SHA-256 digest");
+	pg_cryptohash_free(ctx);
+}
+#endif
+
 /* Appends "<length>:" to buf, as digest_bytes() prefixes a string. */
 static void
 append_length_prefix(StringInfo buf, size_t len)
@@ -112,15 +160,20 @@ append_length_prefix(StringInfo buf, size_t len)
 }
 
 /*
- * digest_text() of three strings in one update of the same bytes: for the
- * many small objects of a schema model, where each update costs more than
- * the bytes it hashes.
+ * The hash of one small item, as digest_begin(domain), digest_text() of a,
+ * b and c, and digest_final_raw() would compute it, into raw (32 bytes):
+ * for the many objects of a schema model, where setting up a digest costs
+ * more than the bytes it hashes.  The serialization goes into one buffer
+ * hashed in one update; with OpenSSL, by a context and a SHA-256
+ * implementation fetched once (pg_cryptohash_init() fetches it again for
+ * every item, half of the hashing time).
  */
 void
-digest_text3(Digest *d, const char *a, const char *b, const char *c)
+digest_object3(const char *domain, const char *a, const char *b, const char *c,
+			   uint8 *raw)
 {
 	static StringInfo buf = NULL;
-	const char *strings[3] = {a, b, c};
+	const char *strings[4] = {domain, a, b, c};
 
 	if (buf == NULL)
 	{
@@ -130,7 +183,7 @@ digest_text3(Digest *d, const char *a, const char *b, const char *c)
 		MemoryContextSwitchTo(old);
 	}
 	resetStringInfo(buf);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 	{
 		if (strings[i] == NULL)
 		{
@@ -141,7 +194,7 @@ digest_text3(Digest *d, const char *a, const char *b, const char *c)
 		appendStringInfoString(buf, strings[i]);
 		appendStringInfoChar(buf, ';');
 	}
-	digest_update(d, buf->data, buf->len);
+	sha256_oneshot((const uint8 *) buf->data, buf->len, raw);
 }
 
 /* Finishes the digest into 64 lowercase hex digits and a NUL. */
@@ -150,35 +203,15 @@ digest_end(Digest *d, char *hex_out)
 {
 	uint8		raw[PG_SHA256_DIGEST_LENGTH];
 
-	digest_final_raw(d, raw);
+	if (pg_cryptohash_final(d->ctx, raw, sizeof(raw)) < 0)
+		elog(ERROR, "could not finish SHA-256 digest: %s",
+			 pg_cryptohash_error(d->ctx));
 	digest_free(d);
 	hex_encode((const char *) raw, sizeof(raw), hex_out);
 	hex_out[MIGRATE_HASH_HEXLEN] = '\0';
 }
 
-/*
- * Finishes the digest into raw (PG_SHA256_DIGEST_LENGTH bytes) and keeps
- * its context for digest_restart(): hashing many small items with one
- * context saves creating one for each.
- */
-void
-digest_final_raw(Digest *d, uint8 *raw)
-{
-	if (pg_cryptohash_final(d->ctx, raw, PG_SHA256_DIGEST_LENGTH) < 0)
-		elog(ERROR, "could not finish SHA-256 digest: %s",
-			 pg_cryptohash_error(d->ctx));
-}
-
-/* Starts a finished digest again, in the given domain. */
-void
-digest_restart(Digest *d, const char *domain)
-{
-	if (pg_cryptohash_init(d->ctx) < 0)
-		elog(ERROR, "could not initialize SHA-256 digest");
-	digest_text(d, domain);
-}
-
-/* Frees a digest finished by digest_final_raw(). */
+/* Frees a digest. */
 void
 digest_free(Digest *d)
 {

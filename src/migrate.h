@@ -44,14 +44,13 @@
 typedef struct Digest Digest;
 extern Digest *digest_begin(const char *domain);
 extern void digest_text(Digest *d, const char *s);
-extern void digest_text3(Digest *d, const char *a, const char *b, const char *c);
 extern void digest_bytes(Digest *d, const char *s, size_t len);
 extern void digest_null(Digest *d);
 extern void digest_strings(Digest *d, char **elems, int n);
 extern void digest_int64(Digest *d, int64 v);
 extern void digest_end(Digest *d, char *hex_out);	/* MIGRATE_HASH_HEXLEN + 1 */
-extern void digest_final_raw(Digest *d, uint8 *raw);	/* 32 bytes */
-extern void digest_restart(Digest *d, const char *domain);
+extern void digest_object3(const char *domain, const char *a, const char *b,
+						   const char *c, uint8 *raw);	/* 32 bytes */
 extern void digest_free(Digest *d);
 extern char *revision_checksum(const char *id, char **parents, int nparents,
 							   char **depends, int ndepends,

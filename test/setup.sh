@@ -20,7 +20,7 @@ PG_ISOLATION_REGRESS=$PGXS_TEST/isolation/pg_isolation_regress
 PG_PERL_LIB=$PGXS_TEST/perl
 
 MIGRATE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-MIGRATE_DEPS=(postgresql-15 postgresql-server-dev-15 libipc-run-perl make gcc python3-alembic)
+MIGRATE_DEPS=(postgresql-15 postgresql-server-dev-15 libssl-dev libipc-run-perl make gcc python3-alembic)
 
 # Runs a command with root privileges.
 mig_priv() {
