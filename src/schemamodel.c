@@ -70,6 +70,16 @@ char	   *migrate_drift_schemas = NULL;
 	" LEFT JOIN pg_catalog.pg_opclass io ON io.oid = i.indclass[0]" \
 	" LEFT JOIN pg_catalog.pg_am am ON am.oid = c.relam"
 
+/*
+ * Not an extension's member (a pg_depend row of type 'e'), or with 'i' not
+ * part of another object (a range type's constructors, its multirange):
+ * probed by pg_depend's index, so that a read of a few roots does not scan
+ * all of pg_depend.
+ */
+#define M_NOT_DEPENDENT(catalog, objoid, deptype) \
+	"NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = 'pg_catalog." catalog "'::pg_catalog.regclass" \
+	"            AND e.objid = " objoid " AND e.deptype = '" deptype "')"
+
 /* An optional comment line, from a LEFT JOIN of pg_description as d. */
 #define M_COMMENT "coalesce(E'\\ncomment ' || pg_catalog.to_json(d.description)::text, '')"
 
@@ -92,19 +102,13 @@ static const char *const model_sql =
 "                            WHERE e.classid = 'pg_catalog.pg_namespace'::pg_catalog.regclass"
 "                              AND e.objid = n.oid AND e.deptype = 'e')"
 "         ELSE n.nspname = ANY ($1) END),"
-" ext AS MATERIALIZED (SELECT e.classid, e.objid FROM pg_catalog.pg_depend e WHERE e.deptype = 'e'),"
-/* a range type's constructors, its multirange: part of another object */
-" part AS MATERIALIZED (SELECT e.classid, e.objid FROM pg_catalog.pg_depend e WHERE e.deptype = 'i'"
-"                        AND e.classid IN ('pg_catalog.pg_proc'::pg_catalog.regclass,"
-"                                          'pg_catalog.pg_type'::pg_catalog.regclass)),"
 " rel AS MATERIALIZED ("
 "  SELECT c.oid, c.relname, c.relkind, c.relpersistence, c.relowner, c.reloptions, c.relacl,"
 "         c.relrowsecurity, c.relforcerowsecurity, c.relpartbound, ns.nspname,"
 "         pg_catalog.quote_ident(ns.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS ident"
 "    FROM pg_catalog.pg_class c JOIN ns ON ns.oid = c.relnamespace"
 "   WHERE /*r*/ c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S')"
-"     AND NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
-"                                        AND ext.objid = c.oid)),"
+"     AND " M_NOT_DEPENDENT("pg_class", "c.oid", "e") "),"
 " obj (kind, identity, schema, definition, root, root_oid) AS ("
 /* schemas */
 "  SELECT 'schema', pg_catalog.quote_ident(ns.nspname), ns.nspname,"
@@ -221,10 +225,8 @@ M_DESCR("r.oid", "pg_class", "0")
 "    FROM pg_catalog.pg_proc p JOIN ns ON ns.oid = p.pronamespace"
 "    LEFT JOIN pg_catalog.pg_aggregate ag ON ag.aggfnoid = p.oid"
 M_DESCR("p.oid", "pg_proc", "0")
-"   WHERE /*p*/ NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass"
-"                                          AND ext.objid = p.oid)"
-"     AND NOT EXISTS (SELECT 1 FROM part WHERE part.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass"
-"                                           AND part.objid = p.oid)"
+"   WHERE /*p*/ " M_NOT_DEPENDENT("pg_proc", "p.oid", "e")
+"     AND " M_NOT_DEPENDENT("pg_proc", "p.oid", "i")
 /* triggers */
 "  UNION ALL"
 "  SELECT 'trigger', r.ident || '.' || pg_catalog.quote_ident(tg.tgname), r.nspname,"
@@ -283,10 +285,8 @@ M_DESCR("t.oid", "pg_type", "0")
 "   WHERE /*t*/ t.typtype IN ('b', 'e', 'd', 'c', 'r')"
 "     AND (t.typtype <> 'c' OR tc.relkind = 'c')"
 "     AND NOT (t.typtype = 'b' AND EXISTS (SELECT 1 FROM pg_catalog.pg_type el WHERE el.typarray = t.oid))"
-"     AND NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_catalog.pg_type'::pg_catalog.regclass"
-"                                          AND ext.objid = t.oid)"
-"     AND NOT EXISTS (SELECT 1 FROM part WHERE part.classid = 'pg_catalog.pg_type'::pg_catalog.regclass"
-"                                           AND part.objid = t.oid)"
+"     AND " M_NOT_DEPENDENT("pg_type", "t.oid", "e")
+"     AND " M_NOT_DEPENDENT("pg_type", "t.oid", "i")
 ")"
 " SELECT kind, identity, definition, schema, root, root_oid FROM obj";
 
