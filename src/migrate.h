@@ -424,6 +424,7 @@ typedef struct ModelObject
 typedef struct SchemaModel
 {
 	int			n;
+	int			capacity;		/* of objs */
 	ModelObject *objs;			/* sorted by kind, identity in byte order */
 } SchemaModel;
 
@@ -434,7 +435,12 @@ extern int	schemamodel_settings_push(void);
 extern SchemaModel *schemamodel_read(Datum schemas, bool schemas_null);
 extern SchemaModel *schemamodel_read_roots(Datum schemas, bool schemas_null, Datum *roots);
 extern SchemaModel *schemamodel_from_spi(void);
+extern ModelObject *schemamodel_push(SchemaModel *m);
 extern void schemamodel_fingerprint(SchemaModel *m, char *hex_out);
+
+/* modelrel.c: the model's relations, read from the system caches */
+extern bool modelrel_managed(Oid relid, Datum schemas, bool schemas_null);
+extern void modelrel_append(SchemaModel *out, Oid relid);
 
 /*
  * A model's sum: its objects' SHA-256 hashes added modulo 2^256, so that it

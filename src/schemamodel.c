@@ -22,6 +22,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 #include "utils/varlena.h"
 
 /* migrate.drift_schemas: the managed schemas, or "" for the default set */
@@ -40,35 +41,6 @@ char	   *migrate_drift_schemas = NULL;
 	" THEN (" M_ACL_ITEMS(acl, type, owner) ")[1]::text" \
 	" ELSE coalesce((SELECT pg_catalog.string_agg(x::text, ',' ORDER BY x::text COLLATE \"C\")" \
 	" FROM pg_catalog.unnest(" M_ACL_ITEMS(acl, type, owner) ") x), '') END"
-
-/*
- * An index's definition, pg_get_indexdef()'s text: composed here for an
- * index of one plain column with its type's default operator class, default
- * collation and order, and no option (most indexes), as pg_get_indexdef()
- * would write it; pg_get_indexdef() for any other (it looks up the default
- * operator class of each column by scanning pg_opclass, the costliest part
- * of the model).  sql/schemamodel.sql compares both for many shapes.
- */
-#define M_INDEXDEF \
-	"CASE WHEN i.indnatts = 1 AND i.indexprs IS NULL AND i.indpred IS NULL" \
-	"       AND c.reloptions IS NULL AND NOT i.indnullsnotdistinct AND r.relkind <> 'p'" \
-	"       AND i.indoption[0] = 0 AND io.opcdefault AND io.opcintype = ia.atttypid" \
-	"       AND i.indcollation[0] = ia.attcollation" \
-	" THEN 'CREATE ' || CASE WHEN i.indisunique THEN 'UNIQUE ' ELSE '' END || 'INDEX '" \
-	"      || pg_catalog.quote_ident(c.relname) || ' ON ' || r.ident" \
-	"      || ' USING ' || pg_catalog.quote_ident(am.amname) || ' (' || pg_catalog.quote_ident(ia.attname) || ')'" \
-	" ELSE pg_catalog.pg_get_indexdef(i.indexrelid) END"
-
-/*
- * What M_INDEXDEF reads: the first column (looked up by the index of
- * pg_attribute: a join hashed all of pg_attribute), its operator class, the
- * access method.
- */
-#define M_INDEXDEF_JOINS \
-	" LEFT JOIN LATERAL (SELECT ia.attname, ia.atttypid, ia.attcollation FROM pg_catalog.pg_attribute ia" \
-	"                     WHERE ia.attrelid = i.indrelid AND ia.attnum = i.indkey[0] AND ia.attnum > 0 LIMIT 1) ia ON true" \
-	" LEFT JOIN pg_catalog.pg_opclass io ON io.oid = i.indclass[0]" \
-	" LEFT JOIN pg_catalog.pg_am am ON am.oid = c.relam"
 
 /*
  * Not an extension's member (a pg_depend row of type 'e'), or with 'i' not
@@ -102,13 +74,6 @@ static const char *const model_sql =
 "                            WHERE e.classid = 'pg_catalog.pg_namespace'::pg_catalog.regclass"
 "                              AND e.objid = n.oid AND e.deptype = 'e')"
 "         ELSE n.nspname = ANY ($1) END),"
-" rel AS MATERIALIZED ("
-"  SELECT c.oid, c.relname, c.relkind, c.relpersistence, c.relowner, c.reloptions, c.relacl,"
-"         c.relrowsecurity, c.relforcerowsecurity, c.relpartbound, ns.nspname,"
-"         pg_catalog.quote_ident(ns.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS ident"
-"    FROM pg_catalog.pg_class c JOIN ns ON ns.oid = c.relnamespace"
-"   WHERE /*r*/ c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S')"
-"     AND " M_NOT_DEPENDENT("pg_class", "c.oid", "e") "),"
 " obj (kind, identity, schema, definition, root, root_oid) AS ("
 /* schemas */
 "  SELECT 'schema', pg_catalog.quote_ident(ns.nspname), ns.nspname,"
@@ -117,98 +82,6 @@ static const char *const model_sql =
 "         , 'n:' || pg_catalog.quote_ident(ns.nspname), ns.oid"
 "    FROM ns" M_DESCR("ns.oid", "pg_namespace", "0")
 "   WHERE /*n*/ true"
-/* tables */
-"  UNION ALL"
-"  SELECT 'table', r.ident, r.nspname,"
-"         'relkind ' || r.relkind::text || E'\\npersistence ' || r.relpersistence::text"
-"         || E'\\nowner ' || " M_OWNER("r.relowner")
-"         || E'\\ncolumns ' || pg_catalog.array_to_string(ARRAY(SELECT pg_catalog.quote_ident(a.attname)"
-"                                                              FROM pg_catalog.pg_attribute a"
-"                                                             WHERE a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped"
-"                                                             ORDER BY a.attnum), ', ')"
-"         || coalesce(E'\\ninherits ' || (SELECT pg_catalog.string_agg(i.inhparent::pg_catalog.regclass::text, ', ' ORDER BY i.inhseqno)"
-"                                           FROM pg_catalog.pg_inherits i WHERE i.inhrelid = r.oid), '')"
-"         || coalesce(E'\\npartition bound ' || pg_catalog.pg_get_expr(r.relpartbound, r.oid), '')"
-"         || coalesce(E'\\npartition by ' || pg_catalog.pg_get_partkeydef(r.oid), '')"
-"         || CASE WHEN r.reloptions IS NOT NULL"
-"                 THEN coalesce(E'\\noptions ' || (SELECT pg_catalog.string_agg(o, ',' ORDER BY o COLLATE \"C\")"
-"                                                   FROM pg_catalog.unnest(r.reloptions) o), '') ELSE '' END"
-"         || CASE WHEN r.relrowsecurity THEN E'\\nrow level security' ELSE '' END"
-"         || CASE WHEN r.relforcerowsecurity THEN E'\\nforce row level security' ELSE '' END"
-"         || E'\\nacl ' || " M_ACL("r.relacl", "r", "r.relowner") " || " M_COMMENT
-"         , 'r:' || r.ident, r.oid"
-"    FROM rel r" M_DESCR("r.oid", "pg_class", "0")
-"   WHERE r.relkind IN ('r', 'p', 'f')"
-/* columns */
-"  UNION ALL"
-"  SELECT 'column', r.ident || '.' || pg_catalog.quote_ident(a.attname), r.nspname,"
-"         'type ' || pg_catalog.format_type(a.atttypid, a.atttypmod)"
-"         || CASE WHEN a.attnotnull THEN E'\\nnot null' ELSE '' END"
-/* a default names no column: deparsed without opening its table, unlike a generation expression */
-"         || CASE WHEN a.attgenerated = 's'"
-"                 THEN E'\\ngenerated always as (' || pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) || ') stored'"
-"                 ELSE coalesce(E'\\ndefault ' || pg_catalog.pg_get_expr(ad.adbin, 0), '') END"
-"         || CASE a.attidentity WHEN 'a' THEN E'\\ngenerated always as identity'"
-"                               WHEN 'd' THEN E'\\ngenerated by default as identity' ELSE '' END"
-"         || CASE WHEN a.attcollation <> t.typcollation"
-"                 THEN E'\\ncollate ' || a.attcollation::pg_catalog.regcollation::text ELSE '' END"
-"         || CASE WHEN a.attacl IS NOT NULL"
-"                 THEN coalesce(E'\\nacl ' || (SELECT pg_catalog.string_agg(x::text, ',' ORDER BY x::text COLLATE \"C\")"
-"                                               FROM pg_catalog.unnest(a.attacl) x), '') ELSE '' END"
-"         || " M_COMMENT
-"         , 'r:' || r.ident, r.oid"
-"    FROM rel r JOIN pg_catalog.pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped"
-"    JOIN pg_catalog.pg_type t ON t.oid = a.atttypid"
-"    LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum"
-M_DESCR("a.attrelid", "pg_class", "a.attnum")
-"   WHERE r.relkind IN ('r', 'p', 'f')"
-/* table constraints */
-"  UNION ALL"
-"  SELECT 'constraint', r.ident || '.' || pg_catalog.quote_ident(co.conname), r.nspname,"
-"         pg_catalog.pg_get_constraintdef(co.oid) || " M_COMMENT
-"         , 'r:' || r.ident, r.oid"
-"    FROM rel r JOIN pg_catalog.pg_constraint co ON co.conrelid = r.oid"
-M_DESCR("co.oid", "pg_constraint", "0")
-/* indexes, of the tables and materialized views above */
-"  UNION ALL"
-"  SELECT 'index', pg_catalog.quote_ident(r.nspname) || '.' || pg_catalog.quote_ident(c.relname), r.nspname,"
-"         " M_INDEXDEF
-"         || CASE WHEN NOT i.indisvalid THEN E'\\ninvalid' ELSE '' END || " M_COMMENT
-"         , 'r:' || r.ident, r.oid"
-"    FROM rel r JOIN pg_catalog.pg_index i ON i.indrelid = r.oid"
-"    JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid" M_INDEXDEF_JOINS
-M_DESCR("i.indexrelid", "pg_class", "0")
-/* views and materialized views */
-"  UNION ALL"
-"  SELECT CASE r.relkind WHEN 'v' THEN 'view' ELSE 'materialized view' END, r.ident, r.nspname,"
-"         'owner ' || " M_OWNER("r.relowner")
-"         || CASE WHEN r.reloptions IS NOT NULL"
-"                 THEN coalesce(E'\\noptions ' || (SELECT pg_catalog.string_agg(o, ',' ORDER BY o COLLATE \"C\")"
-"                                                   FROM pg_catalog.unnest(r.reloptions) o), '') ELSE '' END"
-"         || E'\\nacl ' || " M_ACL("r.relacl", "r", "r.relowner") " || " M_COMMENT
-"         || E'\\ndefinition ' || pg_catalog.pg_get_viewdef(r.oid)"
-"         , 'r:' || r.ident, r.oid"
-"    FROM rel r" M_DESCR("r.oid", "pg_class", "0")
-"   WHERE r.relkind IN ('v', 'm')"
-/* sequences */
-"  UNION ALL"
-"  SELECT 'sequence', r.ident, r.nspname,"
-"         'type ' || pg_catalog.format_type(s.seqtypid, NULL) || E'\\nstart ' || s.seqstart"
-"         || E'\\nincrement ' || s.seqincrement || E'\\nminvalue ' || s.seqmin"
-"         || E'\\nmaxvalue ' || s.seqmax || E'\\ncache ' || s.seqcache"
-"         || CASE WHEN s.seqcycle THEN E'\\ncycle' ELSE '' END"
-"         || coalesce(E'\\nowned by ' || (SELECT dt.refobjid::pg_catalog.regclass::text || '.' || pg_catalog.quote_ident(a.attname)"
-"                                          FROM pg_catalog.pg_depend dt JOIN pg_catalog.pg_attribute a"
-"                                            ON a.attrelid = dt.refobjid AND a.attnum = dt.refobjsubid"
-"                                         WHERE dt.classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
-"                                           AND dt.objid = r.oid AND dt.deptype IN ('a', 'i')"
-"                                           AND dt.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass"
-"                                           AND dt.refobjsubid > 0 LIMIT 1), '')"
-"         || E'\\nowner ' || " M_OWNER("r.relowner")
-"         || E'\\nacl ' || " M_ACL("r.relacl", "s", "r.relowner") " || " M_COMMENT
-"         , 'r:' || r.ident, r.oid"
-"    FROM rel r JOIN pg_catalog.pg_sequence s ON s.seqrelid = r.oid"
-M_DESCR("r.oid", "pg_class", "0")
 /* functions, procedures and aggregates */
 "  UNION ALL"
 "  SELECT CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' ELSE 'function' END,"
@@ -227,30 +100,6 @@ M_DESCR("r.oid", "pg_class", "0")
 M_DESCR("p.oid", "pg_proc", "0")
 "   WHERE /*p*/ " M_NOT_DEPENDENT("pg_proc", "p.oid", "e")
 "     AND " M_NOT_DEPENDENT("pg_proc", "p.oid", "i")
-/* triggers */
-"  UNION ALL"
-"  SELECT 'trigger', r.ident || '.' || pg_catalog.quote_ident(tg.tgname), r.nspname,"
-"         pg_catalog.pg_get_triggerdef(tg.oid)"
-"         || CASE WHEN tg.tgenabled <> 'O' THEN E'\\nenabled ' || tg.tgenabled::text ELSE '' END || " M_COMMENT
-"         , 'r:' || r.ident, r.oid"
-"    FROM rel r JOIN pg_catalog.pg_trigger tg ON tg.tgrelid = r.oid AND NOT tg.tgisinternal"
-M_DESCR("tg.oid", "pg_trigger", "0")
-/* policies */
-"  UNION ALL"
-"  SELECT 'policy', r.ident || '.' || pg_catalog.quote_ident(po.polname), r.nspname,"
-"         CASE WHEN po.polpermissive THEN 'as permissive' ELSE 'as restrictive' END"
-"         || E'\\nfor ' || CASE po.polcmd WHEN 'r' THEN 'select' WHEN 'a' THEN 'insert'"
-"                                       WHEN 'w' THEN 'update' WHEN 'd' THEN 'delete' ELSE 'all' END"
-"         || E'\\nto ' || (SELECT pg_catalog.string_agg(nm, ', ' ORDER BY nm COLLATE \"C\")"
-"                            FROM (SELECT CASE WHEN x = 0 THEN 'public'"
-"                                         ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(x)) END AS nm"
-"                                    FROM pg_catalog.unnest(po.polroles) x) rs)"
-"         || coalesce(E'\\nusing (' || pg_catalog.pg_get_expr(po.polqual, po.polrelid) || ')', '')"
-"         || coalesce(E'\\nwith check (' || pg_catalog.pg_get_expr(po.polwithcheck, po.polrelid) || ')', '')"
-"         || " M_COMMENT
-"         , 'r:' || r.ident, r.oid"
-"    FROM rel r JOIN pg_catalog.pg_policy po ON po.polrelid = r.oid"
-M_DESCR("po.oid", "pg_policy", "0")
 /* enums, domains, composite and range types */
 "  UNION ALL"
 "  SELECT CASE t.typtype WHEN 'e' THEN 'enum' WHEN 'd' THEN 'domain' WHEN 'c' THEN 'composite type'"
@@ -287,6 +136,12 @@ M_DESCR("t.oid", "pg_type", "0")
 "     AND NOT (t.typtype = 'b' AND EXISTS (SELECT 1 FROM pg_catalog.pg_type el WHERE el.typarray = t.oid))"
 "     AND " M_NOT_DEPENDENT("pg_type", "t.oid", "e")
 "     AND " M_NOT_DEPENDENT("pg_type", "t.oid", "i")
+/* relations: a row of each, which modelrel.c reads */
+"  UNION ALL"
+"  SELECT NULL, NULL, ns.nspname, NULL, NULL, c.oid"
+"    FROM pg_catalog.pg_class c JOIN ns ON ns.oid = c.relnamespace"
+"   WHERE /*r*/ c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S')"
+"     AND " M_NOT_DEPENDENT("pg_class", "c.oid", "e")
 ")"
 " SELECT kind, identity, definition, schema, root, root_oid FROM obj";
 
@@ -409,22 +264,14 @@ schemamodel_settings_push(void)
 /*
  * Runs the model statement or the one of some roots, as prepared once in
  * *kept_plan, under schemamodel_settings_push(); the result is in
- * SPI_tuptable.  The whole model is read without nested loops: the
- * planner's estimate of the managed relations (a CTE filtered by relkind)
- * is a few rows, so it probes pg_attrdef and pg_description by index for
- * every column, twice the time of hashing them once (bench/README.md,
- * "Drift"); a read of a few roots keeps the probes.
+ * SPI_tuptable.
  */
 static void
 model_execute(SPIPlanPtr *kept_plan, const char *sql, int nargs, Oid *argtypes,
-			  Datum *values, char *nulls, bool whole)
+			  Datum *values, char *nulls)
 {
 	int			nestlevel = schemamodel_settings_push();
 	int			ret;
-
-	if (whole)
-		(void) set_config_option("enable_nestloop", "off",
-								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 
 	if (*kept_plan == NULL)
 	{
@@ -453,21 +300,86 @@ model_object_cmp(const void *a, const void *b)
 	return schemamodel_compare((const ModelObject *) a, (const ModelObject *) b);
 }
 
+/* An empty model, in the current memory context. */
+static SchemaModel *
+model_new(void)
+{
+	SchemaModel *m = palloc(sizeof(SchemaModel));
+
+	m->n = 0;
+	m->capacity = 64;
+	m->objs = palloc(sizeof(ModelObject) * m->capacity);
+	return m;
+}
+
+/* A new object at the end of the model, to be filled in. */
+ModelObject *
+schemamodel_push(SchemaModel *m)
+{
+	if (m->n == m->capacity)
+	{
+		m->capacity *= 2;
+		m->objs = repalloc(m->objs, sizeof(ModelObject) * m->capacity);
+	}
+	return &m->objs[m->n++];
+}
+
 /*
- * The model in SPI_tuptable, in caller_cxt, sorted when asked (a
- * fingerprint, a sum, needs no order); a NULL definition (an object dropped
- * while read) is "".
+ * Adds the objects of the given relations (modelrel.c) to the model,
+ * under schemamodel_settings_push().
+ */
+static void
+model_add_relations(SchemaModel *m, List *relids)
+{
+	int			nestlevel;
+	ListCell   *lc;
+
+	if (relids == NIL)
+		return;
+	/*
+	 * what the DDL just run in this transaction changed, with a new snapshot
+	 * as SPI_execute() would take: deparsers that query (pg_get_viewdef())
+	 * use the active one
+	 */
+	CommandCounterIncrement();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	nestlevel = schemamodel_settings_push();
+	foreach(lc, relids)
+		modelrel_append(m, lfirst_oid(lc));
+	AtEOXact_GUC(true, nestlevel);
+	PopActiveSnapshot();
+}
+
+/*
+ * The model in SPI_tuptable, with the objects of the relations it names
+ * (rows of a NULL kind) and of extra_relids, in caller_cxt, sorted when
+ * asked (a fingerprint, a sum, needs no order); a NULL definition (an
+ * object dropped while read) is "".
  */
 static SchemaModel *
-model_collect(MemoryContext caller_cxt, bool sorted)
+model_collect(MemoryContext caller_cxt, List *extra_relids, bool sorted)
 {
+	SchemaModel *rows;
 	SchemaModel *m;
+	List	   *relids = extra_relids;
 
 	MemoryContextSwitchTo(caller_cxt);
-	m = schemamodel_from_spi();
-	for (int i = 0; i < m->n; i++)
-		if (m->objs[i].definition == NULL)
-			m->objs[i].definition = pstrdup("");
+	rows = schemamodel_from_spi();
+	m = model_new();
+	for (int i = 0; i < rows->n; i++)
+	{
+		ModelObject *o = &rows->objs[i];
+
+		if (o->kind == NULL)
+		{
+			relids = lappend_oid(relids, o->root_oid);
+			continue;
+		}
+		if (o->definition == NULL)
+			o->definition = pstrdup("");
+		*schemamodel_push(m) = *o;
+	}
+	model_add_relations(m, relids);
 	/* sorted here: a sort in the statement copies every definition around */
 	if (sorted)
 		qsort(m->objs, m->n, sizeof(ModelObject), model_object_cmp);
@@ -483,8 +395,8 @@ model_read_whole(Datum schemas, bool schemas_null, bool sorted)
 	Datum		values[1] = {schemas};
 	char		nulls[1] = {schemas_null ? 'n' : ' '};
 
-	model_execute(&model_plan, model_sql, 1, argtypes, values, nulls, true);
-	return model_collect(caller_cxt, sorted);
+	model_execute(&model_plan, model_sql, 1, argtypes, values, nulls);
+	return model_collect(caller_cxt, NIL, sorted);
 }
 
 /*
@@ -504,7 +416,8 @@ schemamodel_read(Datum schemas, bool schemas_null)
  * constraints, indexes, triggers and policies; functions; types; schemas),
  * as schemamodel_read() reads the whole model: what a call's revisions
  * touched (drift.c).  roots: four oid[] Datums, relations, functions, types,
- * schemas.
+ * schemas.  Relations are read by modelrel.c alone; the statement runs only
+ * for the other roots.
  */
 SchemaModel *
 schemamodel_read_roots(Datum schemas, bool schemas_null, Datum *roots)
@@ -512,11 +425,36 @@ schemamodel_read_roots(Datum schemas, bool schemas_null, Datum *roots)
 	static SPIPlanPtr roots_plan = NULL;
 	MemoryContext caller_cxt = CurrentMemoryContext;
 	Oid			argtypes[5] = {TEXTARRAYOID, OIDARRAYOID, OIDARRAYOID, OIDARRAYOID, OIDARRAYOID};
-	Datum		values[5] = {schemas, roots[0], roots[1], roots[2], roots[3]};
+	Datum		values[5];
 	char		nulls[5] = {schemas_null ? 'n' : ' ', ' ', ' ', ' ', ' '};
+	List	   *relids = NIL;
+	bool		other_roots = false;
+	Datum	   *elems;
+	int			n;
+	SchemaModel *m;
 
-	model_execute(&roots_plan, roots_sql(), 5, argtypes, values, nulls, false);
-	return model_collect(caller_cxt, true);
+	deconstruct_array(DatumGetArrayTypeP(roots[0]), OIDOID, sizeof(Oid), true, TYPALIGN_INT,
+					  &elems, NULL, &n);
+	for (int i = 0; i < n; i++)
+		if (modelrel_managed(DatumGetObjectId(elems[i]), schemas, schemas_null))
+			relids = lappend_oid(relids, DatumGetObjectId(elems[i]));
+	for (int g = 1; g < 4; g++)
+		other_roots = other_roots ||
+			ArrayGetNItems(ARR_NDIM(DatumGetArrayTypeP(roots[g])),
+						   ARR_DIMS(DatumGetArrayTypeP(roots[g]))) > 0;
+	if (!other_roots)
+	{
+		m = model_new();
+		model_add_relations(m, relids);
+		qsort(m->objs, m->n, sizeof(ModelObject), model_object_cmp);
+		return m;
+	}
+	values[0] = schemas;
+	values[1] = PointerGetDatum(construct_empty_array(OIDOID));
+	for (int g = 1; g < 4; g++)
+		values[g + 1] = roots[g];
+	model_execute(&roots_plan, roots_sql(), 5, argtypes, values, nulls);
+	return model_collect(caller_cxt, relids, true);
 }
 
 /*
@@ -547,7 +485,8 @@ schemamodel_from_spi(void)
 	TupleDesc	desc = SPI_tuptable->tupdesc;
 
 	m->n = (int) SPI_processed;
-	m->objs = palloc(sizeof(ModelObject) * Max(m->n, 1));
+	m->capacity = Max(m->n, 1);
+	m->objs = palloc(sizeof(ModelObject) * m->capacity);
 	for (int i = 0; i < m->n; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
