@@ -526,7 +526,7 @@ catalog_next_operation_id(void)
 }
 
 /* The OID of a table of schema migrate, or InvalidOid when there is none. */
-static Oid
+Oid
 catalog_table_relid(const char *table)
 {
 	Oid			nsp = get_namespace_oid("migrate", true);

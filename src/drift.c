@@ -174,20 +174,6 @@ batch_upsert(ObjectBatch *b)
 			   b->n, 6, args);
 }
 
-/* Writes a batch of objects not in schema_object. */
-static void
-batch_insert(ObjectBatch *b)
-{
-	char	  **args[6] = {b->kind, b->identity, b->schema, b->definition, b->root, b->root_oid};
-
-	batch_exec("INSERT INTO migrate.schema_object (kind, identity, schema, definition, root, root_oid)"
-			   " SELECT k, i, s, d, r, NULLIF(o, '')::pg_catalog.oid"
-			   "   FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3),"
-			   "                   pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6))"
-			   "        AS x (k, i, s, d, r, o)",
-			   b->n, 6, args);
-}
-
 /* Deletes a batch's objects (by kind and identity) from schema_object. */
 static void
 batch_delete(ObjectBatch *b)
@@ -453,12 +439,7 @@ static void
 recorded_flush(DriftTrack *dt, ModelSum *sum)
 {
 	DriftTouched *t = dt->touched;
-	Oid			argtypes[6] = {OIDARRAYOID, OIDARRAYOID, OIDARRAYOID, OIDARRAYOID,
-	TEXTARRAYOID, TEXTARRAYOID};
-	Datum		values[6];
 	Datum		roots[DRIFT_ROOT_GROUPS];
-	SchemaModel *live;
-	ObjectBatch *insert;
 	bool		any = false;
 
 	recorded_sum(sum);
@@ -468,32 +449,10 @@ recorded_flush(DriftTrack *dt, ModelSum *sum)
 		return;
 	flush_candidates(t, sum);
 	for (int g = 0; g < DRIFT_ROOT_GROUPS; g++)
-		values[g] = roots[g] = oid_list_array(t->roots[g]);
-	live = schemamodel_read_roots(dt->schemas, dt->schemas_null, roots);
-	insert = batch_new(live->n);
-	for (int i = 0; i < live->n; i++)
-		batch_add(insert, &live->objs[i]);
-	values[4] = PointerGetDatum(strings_to_array(insert->kind, insert->n));
-	values[5] = PointerGetDatum(strings_to_array(insert->identity, insert->n));
+		roots[g] = oid_list_array(t->roots[g]);
 	/* by the roots' OIDs (schema_object_root_oid_idx), then by key */
-	catalog_exec("DELETE FROM migrate.schema_object o"
-				 " WHERE o.root_oid = ANY ($1 OPERATOR(pg_catalog.||) $2 OPERATOR(pg_catalog.||) $3"
-				 "                         OPERATOR(pg_catalog.||) $4)"
-				 "   AND CASE pg_catalog.left(o.root, 2)"
-				 "         WHEN 'r:' THEN o.root_oid = ANY ($1) WHEN 'p:' THEN o.root_oid = ANY ($2)"
-				 "         WHEN 't:' THEN o.root_oid = ANY ($3) WHEN 'n:' THEN o.root_oid = ANY ($4) END"
-				 " RETURNING o.kind, o.identity, o.definition",
-				 4, argtypes, values, NULL, false, 0);
-	sum_add_result(sum, true);
-	catalog_exec("DELETE FROM migrate.schema_object o"
-				 " USING ROWS FROM (pg_catalog.unnest($5), pg_catalog.unnest($6)) AS l (kind, identity)"
-				 " WHERE o.kind = l.kind AND o.identity = l.identity AND o.kind <> 'model'"
-				 " RETURNING o.kind, o.identity, o.definition",
-				 6, argtypes, values, NULL, false, 0);
-	sum_add_result(sum, true);
-	/* every key of the live objects was just deleted */
-	batch_insert(insert);
-	modelsum_add_model(sum, live);
+	modelstore_replace(t->roots, DRIFT_ROOT_GROUPS,
+					   schemamodel_read_roots(dt->schemas, dt->schemas_null, roots), sum);
 	recorded_set("sum", modelsum_to_hex(sum));
 }
 

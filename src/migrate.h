@@ -111,6 +111,7 @@ extern bool catalog_has_transactional(void);
 extern bool catalog_has_schema_object(void);
 extern bool catalog_has_drift_event(void);
 extern bool catalog_drift_event_empty(void);
+extern Oid	catalog_table_relid(const char *table);
 
 /* graph.c: the revision DAG, loaded once per call */
 typedef struct Revision
@@ -459,6 +460,9 @@ extern void modelsum_fingerprint(const ModelSum *sum, char *hex_out);
 extern char *modelsum_to_hex(const ModelSum *sum);
 extern bool modelsum_from_hex(const char *hex, ModelSum *sum);
 extern int	schemamodel_compare(const ModelObject *a, const ModelObject *b);
+
+/* modelstore.c: the recorded model's rows written directly */
+extern void modelstore_replace(List **roots, int ngroups, SchemaModel *live, ModelSum *sum);
 
 /* drifttouch.c: what a call's revisions touched, collected by the event triggers */
 #define DRIFT_ROOT_REL		0
