@@ -247,7 +247,7 @@ SELECT c.operation_id,
          WHERE h.operation_id = c.operation_id AND NOT h.success
          ORDER BY h.id LIMIT 1) AS error
   FROM (SELECT h.operation_id, min(h.id) AS first_id,
-               array_agg(h.revision ORDER BY h.id) AS revisions,
+               coalesce(array_agg(h.revision ORDER BY h.id) FILTER (WHERE h.revision <> ''), '{}') AS revisions,
                sum(h.duration) AS duration,
                max(h.started_at + h.duration) - min(h.started_at) AS elapsed,
                bool_and(h.success) AS success
@@ -260,7 +260,7 @@ COMMENT ON COLUMN migrate.log.started_at IS 'when the call''s first row started'
 COMMENT ON COLUMN migrate.log.who IS 'the role that logged in, and " as " the role in effect when SET ROLE made it another';
 COMMENT ON COLUMN migrate.log.operation IS 'the operations of the call''s rows, in the order they first appear (deploy and revert write upgrade and downgrade rows)';
 COMMENT ON COLUMN migrate.log.target IS 'the target as the caller wrote it, NULL for add, replace and remove';
-COMMENT ON COLUMN migrate.log.revisions IS 'the revisions of the call''s rows, in history order';
+COMMENT ON COLUMN migrate.log.revisions IS 'the revisions of the call''s rows, in history order; empty for a call about none (drift, accept)';
 COMMENT ON COLUMN migrate.log.duration IS 'the sum of the steps'' durations: how long their SQL ran';
 COMMENT ON COLUMN migrate.log.elapsed IS 'from the start of the first step to the end of the last, commits and lock waits between steps included';
 COMMENT ON COLUMN migrate.log.success IS 'whether every step succeeded';

@@ -38,11 +38,16 @@ bool		migrate_record_drift = true;
 /* Set while a revision's SQL runs (and for a whole background worker). */
 bool		migrate_in_revision = false;
 
+/* migrate_in_revision was set for the rest of the transaction: an offline script's. */
+static bool in_script = false;
+
 /* This session skipped DDL while recording was paused, and said so. */
 static bool pause_recorded = false;
 
 /* The longest statement text staged; longer ones are cut. */
 #define EVENT_STATEMENT_MAX 65536
+
+static void script_xact_callback(XactEvent event, void *arg);
 
 /* Defines migrate.record_drift. */
 void
@@ -55,6 +60,32 @@ ddlevent_init(void)
 							 true,
 							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);
+	RegisterXactCallback(script_xact_callback, NULL);
+}
+
+/*
+ * From now until the transaction ends, DDL is migrate's own, as a
+ * revision's: what an offline script runs after migrate.offline_begin().
+ */
+void
+ddlevent_script_begin(void)
+{
+	migrate_in_revision = true;
+	in_script = true;
+}
+
+/* Ends an offline script's revisions with its transaction, however it ends. */
+static void
+script_xact_callback(XactEvent event, void *arg)
+{
+	(void) arg;
+	if (in_script && (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+					  event == XACT_EVENT_PREPARE || event == XACT_EVENT_PARALLEL_COMMIT ||
+					  event == XACT_EVENT_PARALLEL_ABORT))
+	{
+		migrate_in_revision = false;
+		in_script = false;
+	}
 }
 
 /*

@@ -26,7 +26,7 @@
 #include "utils/timestamp.h"
 
 /* migrate.track_drift: whether migrate records the model and reports drift */
-bool		migrate_track_drift = false;
+bool		migrate_track_drift = true;
 
 /* The most differences an accept row or check()'s detail names. */
 #define DRIFT_MAX_LISTED	1000
@@ -53,7 +53,7 @@ drift_init(void)
 							 "Whether migrate records the schema model and reports drift.",
 							 "Off: no model is read or recorded, drift() is empty, check() ignores drift and status.drift is NULL.",
 							 &migrate_track_drift,
-							 false,
+							 true,
 							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);
 	RegisterXactCallback(drift_xact_callback, NULL);

@@ -512,6 +512,7 @@ extern bool drift_model_recorded(void);
 
 /* ddlevent.c: DDL run outside migrate, recorded by the event triggers */
 extern bool migrate_record_drift;
+extern void ddlevent_script_begin(void);
 extern bool migrate_in_revision;
 extern void ddlevent_init(void);
 extern void ddlevent_move(AuditContext *ac);

@@ -42,6 +42,8 @@ typedef struct OfflineState
 	char	   *target;
 	int64		operation_id;
 	TimestampTz last_step_at;
+	DriftTrack	drift;			/* what the script's revision since the last step touched */
+	MemoryContext drift_cxt;	/* of drift, one per step */
 } OfflineState;
 
 static OfflineState offline = {InvalidLocalTransactionId};
@@ -645,6 +647,22 @@ check_script_registrants(OperationKind op, const char *target, ArrayType *start_
 	check_registrants(g, plan_build(g, op, target_resolve(g, target), target));
 }
 
+/*
+ * Starts tracking what the script's next revision touches, in a memory
+ * context of its own: a step may keep a whole model (drift_begin()), and a
+ * script may have many steps.
+ */
+static void
+offline_drift_begin(void)
+{
+	if (offline.drift_cxt != NULL)
+		MemoryContextDelete(offline.drift_cxt);
+	offline.drift_cxt = AllocSetContextCreate(TopTransactionContext, "migrate offline drift",
+											  ALLOCSET_DEFAULT_SIZES);
+	memset(&offline.drift, 0, sizeof(offline.drift));
+	drift_begin(&offline.drift, offline.drift_cxt);
+}
+
 PG_FUNCTION_INFO_V1(migrate_offline_begin);
 
 /*
@@ -680,6 +698,10 @@ migrate_offline_begin(PG_FUNCTION_ARGS)
 	offline.target = MemoryContextStrdup(TopTransactionContext, text_to_cstring(PG_GETARG_TEXT_PP(1)));
 	offline.operation_id = ac.operation_id;
 	offline.last_step_at = GetCurrentTimestamp();
+	/* the script's revisions are migrate's own DDL: their model is recorded, not drift */
+	offline.drift_cxt = NULL;
+	offline_drift_begin();
+	ddlevent_script_begin();
 
 	operation_end(0);
 	PG_RETURN_VOID();
@@ -765,9 +787,12 @@ migrate_offline_step(PG_FUNCTION_ARGS)
 		catalog_set_applied(id, checksum, offline.last_step_at, ac.effective_role);
 	else
 		catalog_unset_applied(id);
+	/* each step's row carries the schema fingerprint after it */
+	drift_end(&offline.drift, true);
 	audit_record(&ac, id, true, NULL, NULL, offline.last_step_at,
-				 now - offline.last_step_at, checksum, NULL);
+				 now - offline.last_step_at, checksum, drift_detail(&offline.drift, NULL));
 	offline.last_step_at = now;
+	offline_drift_begin();
 
 	operation_end(0);
 	PG_RETURN_VOID();

@@ -128,6 +128,32 @@ like(drift_objects(), qr/table app\.quiet added, table app\.quiet2 added/,
 	'what was not recorded is found by the model');
 query(q{SELECT migrate.accept_drift('maintenance window')});
 
+# an offline script's revisions are migrate's own: recorded, not drift, in
+# both directions; each step's row carries the fingerprint after it
+query(q{SELECT migrate.add('o1', 'CREATE TABLE app.orders (id int PRIMARY KEY); ALTER TABLE app.users ADD nick text',
+                           'DROP TABLE app.orders; ALTER TABLE app.users DROP nick')});
+query(q{SELECT migrate.add('o2', 'CREATE VIEW app.nicks AS SELECT nick FROM app.users', 'DROP VIEW app.nicks')});
+for my $step ([ 'upgrade', q{SELECT migrate.upgrade_sql('head')} ],
+	[ 'downgrade', q{SELECT migrate.downgrade_sql('r4')} ])
+{
+	my ($op, $generate) = @$step;
+	my $file = "$tempdir/offline-$op.sql";
+	open(my $fh, '>', $file) or die "$file: $!";
+	print $fh query($generate);
+	close($fh);
+	$node->command_ok([ 'psql', '-X', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr('postgres'), '-f', $file ],
+		"the offline $op script runs");
+	is(staged(), '', "offline $op: its DDL is not staged as drift");
+	is(query(q{SELECT count(*) FROM migrate.drift()}), '0', "offline $op: no drift: its changes are in the recorded model");
+	is(query(q{SELECT count(*) FROM migrate.history WHERE operation = '} . $op . q{' AND revision IN ('o1', 'o2')
+	             AND detail->>'schema_fingerprint' IS NOT NULL AND id > (SELECT max(id) FROM migrate.history WHERE operation = 'accept')}),
+		'2', "offline $op: each step's row has the fingerprint");
+	is(query(q{SELECT detail->>'schema_fingerprint' = migrate.schema_fingerprint() FROM migrate.history ORDER BY id DESC LIMIT 1}),
+		't', "offline $op: the last row's fingerprint is the live schema's");
+}
+is(query(q{SELECT count(*) FROM pg_class WHERE relname IN ('orders', 'nicks')}), '0', 'the downgrade script ran');
+query(q{SELECT migrate.remove('o2'); SELECT migrate.remove('o1')});
+
 # dump and restore: the recorded model and the fingerprint come along, no drift
 query(q{CREATE TABLE app.pending_event (a int)});
 my $dump = "$tempdir/drift.dump";
