@@ -925,6 +925,7 @@ migrate_accept_drift(PG_FUNCTION_ARGS)
 	Datum		schemas;
 	bool		schemas_null;
 	List	   *rows;
+	int			naccepted;
 
 	if (reason[0] == '\0')
 		ereport(ERROR,
@@ -948,6 +949,8 @@ migrate_accept_drift(PG_FUNCTION_ARGS)
 	schemamodel_fingerprint(live, fingerprint);
 	audit_record(&ac, "", true, NULL, NULL, GetCurrentTimestamp(), 0, NULL,
 				 accept_detail(reason, rows, fingerprint));
+	naccepted = list_length(rows);
+	/* rows lives in SPI's memory, which operation_end() frees */
 	operation_end(0);
-	PG_RETURN_INT32(list_length(rows));
+	PG_RETURN_INT32(naccepted);
 }

@@ -305,6 +305,7 @@ read_columns(RelRead *rr, int *ncols, TupleDesc *attdesc)
 	RelColumn  *cols = NULL;
 	int			n = 0,
 				cap = 16;
+	bool		any_default = false;
 
 	cols = palloc(sizeof(RelColumn) * cap);
 	oid_key(&keys[0], Anum_pg_attribute_attrelid, rr->relid);
@@ -327,8 +328,13 @@ read_columns(RelRead *rr, int *ncols, TupleDesc *attdesc)
 	}
 	scan_end(&cs);
 	qsort(cols, n, sizeof(RelColumn), column_cmp);
+	*ncols = n;
 
-	/* the defaults: one scan of pg_attrdef for the relation */
+	/* the defaults: one scan of pg_attrdef, when a column has one (atthasdef) */
+	for (int i = 0; i < n && !any_default; i++)
+		any_default = cols[i].att->atthasdef;
+	if (!any_default)
+		return cols;
 	oid_key(&keys[0], Anum_pg_attrdef_adrelid, rr->relid);
 	scan_begin(&cs, AttrDefaultRelationId, AttrDefaultIndexId, 1, keys);
 	while (HeapTupleIsValid(tup = systable_getnext(cs.scan)))
@@ -345,7 +351,6 @@ read_columns(RelRead *rr, int *ncols, TupleDesc *attdesc)
 			}
 	}
 	scan_end(&cs);
-	*ncols = n;
 	return cols;
 }
 
@@ -901,8 +906,11 @@ modelrel_append(SchemaModel *out, Oid relid)
 				break;
 		}
 		emit_constraints(&rr);
-		emit_indexes(&rr);
-		emit_triggers(&rr);
+		/* pg_class says when there can be none (relhasindex, relhastriggers) */
+		if (cls->relhasindex)
+			emit_indexes(&rr);
+		if (cls->relhastriggers)
+			emit_triggers(&rr);
 		emit_policies(&rr);
 	}
 	MemoryContextSwitchTo(old);

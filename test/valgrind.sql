@@ -34,6 +34,16 @@ SELECT migrate.add('d1', 'CREATE TABLE vg_drift.t (id int PRIMARY KEY, v text DE
 SELECT count(*) FROM migrate.upgrade('d1');
 CREATE INDEX vg_hotfix ON vg_drift.t (v);
 COMMENT ON TABLE vg_drift.t IS 'hot fix';
+-- every kind the relation reader (src/modelrel.c) writes
+CREATE SEQUENCE vg_drift.s OWNED BY vg_drift.t.id;
+CREATE POLICY vg_p ON vg_drift.t USING (id > 0);
+CREATE FUNCTION vg_drift.f() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';
+CREATE TRIGGER vg_tg BEFORE INSERT ON vg_drift.t FOR EACH ROW EXECUTE FUNCTION vg_drift.f();
+CREATE TABLE vg_drift.parted (a int, b text GENERATED ALWAYS AS (a::text) STORED) PARTITION BY RANGE (a);
+CREATE TABLE vg_drift.p1 PARTITION OF vg_drift.parted FOR VALUES FROM (0) TO (10);
+CREATE MATERIALIZED VIEW vg_drift.mv WITH (fillfactor = 90) AS SELECT id FROM vg_drift.t;
+GRANT SELECT (v) ON vg_drift.t TO PUBLIC;
+COMMENT ON COLUMN vg_drift.t.v IS 'v "quoted"';
 SELECT count(*) FROM migrate.schema_model();
 SELECT length(migrate.schema_fingerprint());
 SELECT kind, identity, change FROM migrate.drift() ORDER BY 1, 2, 3;
