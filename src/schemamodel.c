@@ -7,11 +7,13 @@
  * quoted, and the definitions come from the server's own deparsers
  * (pg_get_indexdef, pg_get_constraintdef, ...) read with search_path set to
  * "pg_catalog, pg_temp", so that every name outside pg_catalog comes out
- * qualified.  A dump and restore therefore gives the same model.  Each kind
- * is read by one set-based query, all in one statement, sorted by kind and
- * identity in byte order; no query per object.  Objects that belong to an
- * extension (a pg_depend row of type 'e', or their table's) are left out.
- * README, "Drift", describes the definitions; the schema diff builds on them.
+ * qualified.  A dump and restore therefore gives the same model.  Schemas,
+ * functions and types are read by one set-based statement, which also names
+ * the managed relations; modelrel.c reads those relations with their parts,
+ * and the whole is sorted by kind and identity in byte order.  Objects that
+ * belong to an extension (a pg_depend row of type 'e', or their table's) are
+ * left out.  README, "Drift", describes the definitions; the schema diff
+ * builds on them.
  */
 #include "migrate.h"
 
