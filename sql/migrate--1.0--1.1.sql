@@ -320,10 +320,12 @@ COMMENT ON FUNCTION migrate.schema_fingerprint(text[]) IS 'hex SHA-256 of the su
 -- until accept_drift().  Rows of kind 'model': '' marks that a model was
 -- recorded, 'sum' keeps the sum behind the fingerprint, 'epoch' the database
 -- the root OIDs belong to.  Dumped with the extension, so a restored database
--- shows no drift.
+-- shows no drift.  The key compares bytes (COLLATE "C"), as the model orders
+-- objects: a deploy writes a row per object it touched, and the database's
+-- collation would make each index comparison a locale comparison.
 CREATE TABLE migrate.schema_object (
-    kind       text NOT NULL,
-    identity   text NOT NULL,
+    kind       text COLLATE "C" NOT NULL,
+    identity   text COLLATE "C" NOT NULL,
     schema     text NOT NULL,
     definition text NOT NULL,
     root       text NOT NULL DEFAULT '',
