@@ -85,6 +85,8 @@ script_xact_callback(XactEvent event, void *arg)
 	{
 		migrate_in_revision = false;
 		in_script = false;
+		/* the script's collector lived in its transaction's memory */
+		drift_collector = NULL;
 	}
 }
 
