@@ -440,7 +440,15 @@ extern ModelObject *schemamodel_push(SchemaModel *m);
 extern void schemamodel_fingerprint(SchemaModel *m, char *hex_out);
 
 /* modelrel.c: the model's relations, read from the system caches */
-extern bool modelrel_managed(Oid relid, Datum schemas, bool schemas_null);
+typedef struct ModelRelFilter
+{
+	Datum		schemas;		/* the managed schemas, text[] */
+	bool		schemas_null;	/* the default set instead */
+	Oid			last_nsp;		/* the schema last judged, and the verdict */
+	bool		last_managed;
+} ModelRelFilter;
+extern void modelrel_filter_init(ModelRelFilter *f, Datum schemas, bool schemas_null);
+extern bool modelrel_managed(ModelRelFilter *f, Oid relid);
 extern void modelrel_append(SchemaModel *out, Oid relid);
 
 /*

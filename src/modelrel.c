@@ -32,7 +32,6 @@
 #include "catalog/pg_policy.h"
 #include "catalog/pg_sequence.h"
 #include "catalog/pg_trigger.h"
-#include "commands/comment.h"
 #include "commands/defrem.h"
 #include "commands/trigger.h"
 #include "miscadmin.h"
@@ -81,11 +80,16 @@ scan_begin(CatalogScan *cs, Oid catalog, Oid index, int nkeys, ScanKey keys)
 	cs->scan = systable_beginscan(cs->rel, index, true, NULL, nkeys, keys);
 }
 
+/*
+ * Ends a scan; the catalog's lock is kept to the end of the transaction, as
+ * the server's own catalog reads keep theirs: releasing it after every scan
+ * sent each of a read's thousands of scans through the lock manager twice.
+ */
 static void
 scan_end(CatalogScan *cs)
 {
 	systable_endscan(cs->scan);
-	table_close(cs->rel, AccessShareLock);
+	table_close(cs->rel, NoLock);
 }
 
 /* A scan key of an OID column. */
@@ -210,6 +214,37 @@ append_comment(StringInfo buf, const char *comment)
 		return;
 	appendStringInfoString(buf, "\ncomment ");
 	escape_json(buf, comment);
+}
+
+/*
+ * The comment of an object of the relation other than a column (an index,
+ * constraint, trigger or policy: classoid its catalog), or NULL: what
+ * GetComment() reads, with scan_begin()'s locking.
+ */
+static char *
+object_comment(Oid objoid, Oid classoid)
+{
+	ScanKeyData keys[3];
+	CatalogScan cs;
+	HeapTuple	tup;
+	char	   *comment = NULL;
+
+	oid_key(&keys[0], Anum_pg_description_objoid, objoid);
+	oid_key(&keys[1], Anum_pg_description_classoid, classoid);
+	ScanKeyInit(&keys[2], Anum_pg_description_objsubid, BTEqualStrategyNumber, F_INT4EQ,
+				Int32GetDatum(0));
+	scan_begin(&cs, DescriptionRelationId, DescriptionObjIndexId, 3, keys);
+	if (HeapTupleIsValid(tup = systable_getnext(cs.scan)))
+	{
+		bool		isnull;
+		Datum		description = heap_getattr(tup, Anum_pg_description_description,
+											   RelationGetDescr(cs.rel), &isnull);
+
+		if (!isnull)
+			comment = TextDatumGetCString(description);
+	}
+	scan_end(&cs);
+	return comment;
 }
 
 /* The comment of the relation (subid 0) or of one of its columns. */
@@ -567,7 +602,7 @@ emit_constraints(RelRead *rr)
 		if (text != NULL)
 		{
 			appendStringInfoString(&def, text);
-			append_comment(&def, GetComment(con->oid, ConstraintRelationId, 0));
+			append_comment(&def, object_comment(con->oid, ConstraintRelationId));
 		}
 		emit(rr, "constraint", part_identity(rr, NameStr(con->conname)), text != NULL ? def.data : NULL);
 	}
@@ -671,7 +706,7 @@ emit_indexes(RelRead *rr)
 			appendStringInfoString(&def, text);
 			if (!ind->indisvalid)
 				appendStringInfoString(&def, "\ninvalid");
-			append_comment(&def, GetComment(ind->indexrelid, RelationRelationId, 0));
+			append_comment(&def, object_comment(ind->indexrelid, RelationRelationId));
 		}
 		emit(rr, "index", identity, text != NULL ? def.data : NULL);
 	}
@@ -704,7 +739,7 @@ emit_triggers(RelRead *rr)
 			appendStringInfoString(&def, text);
 			if (tg->tgenabled != TRIGGER_FIRES_ON_ORIGIN)
 				appendStringInfo(&def, "\nenabled %c", tg->tgenabled);
-			append_comment(&def, GetComment(tg->oid, TriggerRelationId, 0));
+			append_comment(&def, object_comment(tg->oid, TriggerRelationId));
 		}
 		emit(rr, "trigger", part_identity(rr, NameStr(tg->tgname)), text != NULL ? def.data : NULL);
 	}
@@ -782,7 +817,7 @@ emit_policies(RelRead *rr)
 		}
 		append_policy_expr(&def, "using", tup, Anum_pg_policy_polqual, desc, rr->relid);
 		append_policy_expr(&def, "with check", tup, Anum_pg_policy_polwithcheck, desc, rr->relid);
-		append_comment(&def, GetComment(pol->oid, PolicyRelationId, 0));
+		append_comment(&def, object_comment(pol->oid, PolicyRelationId));
 		emit(rr, "policy", part_identity(rr, NameStr(pol->polname)), def.data);
 	}
 	scan_end(&cs);
@@ -806,48 +841,69 @@ extension_member(Oid classid, Oid objid)
 	return member;
 }
 
-/*
- * Whether relation relid is one the model covers: of a kind it models, in
- * a managed schema (schemas, or NULL for the default set, as the model
- * statement's "ns" chooses them) and not an extension's.
- */
-bool
-modelrel_managed(Oid relid, Datum schemas, bool schemas_null)
+/* Whether namespace nsp (named nspname) is managed, as the model statement's "ns" decides. */
+static bool
+namespace_managed(Oid nsp, const char *nspname, Datum schemas, bool schemas_null)
 {
-	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	Form_pg_class cls;
-	Oid			nsp;
-	char	   *nspname;
-	bool		managed;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	bool		managed = false;
 
-	if (!HeapTupleIsValid(tup))
-		return false;
-	cls = (Form_pg_class) GETSTRUCT(tup);
-	nsp = cls->relnamespace;
-	managed = strchr("rpfvmS", cls->relkind) != NULL;
-	ReleaseSysCache(tup);
-	if (!managed || (nspname = get_namespace_name(nsp)) == NULL)
-		return false;
 	if (schemas_null)
-		managed = strcmp(nspname, "pg_catalog") != 0 &&
+		return strcmp(nspname, "pg_catalog") != 0 &&
 			strcmp(nspname, "information_schema") != 0 &&
 			strcmp(nspname, "migrate") != 0 &&
 			strncmp(nspname, "pg_toast", 8) != 0 &&
 			strncmp(nspname, "pg_temp_", 8) != 0 &&
 			!extension_member(NamespaceRelationId, nsp);
-	else
-	{
-		Datum	   *elems;
-		bool	   *nulls;
-		int			n;
+	deconstruct_array(DatumGetArrayTypeP(schemas), TEXTOID, -1, false, TYPALIGN_INT,
+					  &elems, &nulls, &n);
+	for (int i = 0; i < n && !managed; i++)
+		managed = !nulls[i] && strcmp(TextDatumGetCString(elems[i]), nspname) == 0;
+	return managed;
+}
 
-		deconstruct_array(DatumGetArrayTypeP(schemas), TEXTOID, -1, false, TYPALIGN_INT,
-						  &elems, &nulls, &n);
-		managed = false;
-		for (int i = 0; i < n && !managed; i++)
-			managed = !nulls[i] && strcmp(TextDatumGetCString(elems[i]), nspname) == 0;
+/* Starts judging relations for the given managed schemas (NULL: the default set). */
+void
+modelrel_filter_init(ModelRelFilter *f, Datum schemas, bool schemas_null)
+{
+	f->schemas = schemas;
+	f->schemas_null = schemas_null;
+	f->last_nsp = InvalidOid;
+	f->last_managed = false;
+}
+
+/*
+ * Whether relation relid is one the model covers: of a kind it models, in
+ * a managed schema and not an extension's.  The verdict on its schema is
+ * kept for the next relation: a call's relations are mostly in one schema.
+ */
+bool
+modelrel_managed(ModelRelFilter *f, Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Form_pg_class cls;
+	Oid			nsp;
+	bool		modelled;
+
+	if (!HeapTupleIsValid(tup))
+		return false;
+	cls = (Form_pg_class) GETSTRUCT(tup);
+	nsp = cls->relnamespace;
+	modelled = strchr("rpfvmS", cls->relkind) != NULL;
+	ReleaseSysCache(tup);
+	if (!modelled)
+		return false;
+	if (nsp != f->last_nsp)
+	{
+		char	   *nspname = get_namespace_name(nsp);
+
+		f->last_nsp = nsp;
+		f->last_managed = nspname != NULL &&
+			namespace_managed(nsp, nspname, f->schemas, f->schemas_null);
 	}
-	return managed && !extension_member(RelationRelationId, relid);
+	return f->last_managed && !extension_member(RelationRelationId, relid);
 }
 
 /*

@@ -430,6 +430,7 @@ schemamodel_read_roots(Datum schemas, bool schemas_null, Datum *roots)
 	Datum		values[5];
 	char		nulls[5] = {schemas_null ? 'n' : ' ', ' ', ' ', ' ', ' '};
 	List	   *relids = NIL;
+	ModelRelFilter filter;
 	bool		other_roots = false;
 	Datum	   *elems;
 	int			n;
@@ -437,8 +438,9 @@ schemamodel_read_roots(Datum schemas, bool schemas_null, Datum *roots)
 
 	deconstruct_array(DatumGetArrayTypeP(roots[0]), OIDOID, sizeof(Oid), true, TYPALIGN_INT,
 					  &elems, NULL, &n);
+	modelrel_filter_init(&filter, schemas, schemas_null);
 	for (int i = 0; i < n; i++)
-		if (modelrel_managed(DatumGetObjectId(elems[i]), schemas, schemas_null))
+		if (modelrel_managed(&filter, DatumGetObjectId(elems[i])))
 			relids = lappend_oid(relids, DatumGetObjectId(elems[i]));
 	for (int g = 1; g < 4; g++)
 		other_roots = other_roots ||
