@@ -447,6 +447,8 @@ typedef struct ModelRelFilter
 	Oid			last_nsp;		/* the schema last judged, and the verdict */
 	bool		last_managed;
 } ModelRelFilter;
+extern void modelrel_begin(void);
+extern void modelrel_end(void);
 extern void modelrel_filter_init(ModelRelFilter *f, Datum schemas, bool schemas_null);
 extern bool modelrel_managed(ModelRelFilter *f, Oid relid);
 extern void modelrel_append(SchemaModel *out, Oid relid);

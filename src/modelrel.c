@@ -73,23 +73,65 @@ typedef struct CatalogScan
 	SysScanDesc scan;
 } CatalogScan;
 
+/*
+ * The catalogs and indexes a read has opened, kept open to its end
+ * (modelrel_end()): opening and closing them for each of a read's thousands
+ * of scans went through the lock manager every time.  modelrel_begin()
+ * forgets what an earlier read left after an error (the abort closed it).
+ */
+#define MAX_OPEN_CATALOGS 16
+
+static struct
+{
+	Oid			index;
+	Relation	rel;
+	Relation	irel;
+}			open_catalogs[MAX_OPEN_CATALOGS];
+static int	n_open_catalogs = 0;
+
+/* Starts a read: no catalog open yet. */
+void
+modelrel_begin(void)
+{
+	n_open_catalogs = 0;
+}
+
+/* Ends a read: closes what it opened; the locks stay to the transaction's end. */
+void
+modelrel_end(void)
+{
+	for (int i = 0; i < n_open_catalogs; i++)
+	{
+		index_close(open_catalogs[i].irel, NoLock);
+		table_close(open_catalogs[i].rel, NoLock);
+	}
+	n_open_catalogs = 0;
+}
+
 static void
 scan_begin(CatalogScan *cs, Oid catalog, Oid index, int nkeys, ScanKey keys)
 {
-	cs->rel = table_open(catalog, AccessShareLock);
-	cs->scan = systable_beginscan(cs->rel, index, true, NULL, nkeys, keys);
+	int			i;
+
+	for (i = 0; i < n_open_catalogs && open_catalogs[i].index != index; i++)
+		;
+	if (i == n_open_catalogs)
+	{
+		if (n_open_catalogs == MAX_OPEN_CATALOGS)
+			elog(ERROR, "too many catalogs open in one schema model read");
+		open_catalogs[i].rel = table_open(catalog, AccessShareLock);
+		open_catalogs[i].irel = index_open(index, AccessShareLock);
+		open_catalogs[i].index = index;
+		n_open_catalogs++;
+	}
+	cs->rel = open_catalogs[i].rel;
+	cs->scan = systable_beginscan_ordered(cs->rel, open_catalogs[i].irel, NULL, nkeys, keys);
 }
 
-/*
- * Ends a scan; the catalog's lock is kept to the end of the transaction, as
- * the server's own catalog reads keep theirs: releasing it after every scan
- * sent each of a read's thousands of scans through the lock manager twice.
- */
 static void
 scan_end(CatalogScan *cs)
 {
-	systable_endscan(cs->scan);
-	table_close(cs->rel, NoLock);
+	systable_endscan_ordered(cs->scan);
 }
 
 /* A scan key of an OID column. */
@@ -234,7 +276,7 @@ object_comment(Oid objoid, Oid classoid)
 	ScanKeyInit(&keys[2], Anum_pg_description_objsubid, BTEqualStrategyNumber, F_INT4EQ,
 				Int32GetDatum(0));
 	scan_begin(&cs, DescriptionRelationId, DescriptionObjIndexId, 3, keys);
-	if (HeapTupleIsValid(tup = systable_getnext(cs.scan)))
+	if (HeapTupleIsValid(tup = systable_getnext_ordered(cs.scan, ForwardScanDirection)))
 	{
 		bool		isnull;
 		Datum		description = heap_getattr(tup, Anum_pg_description_description,
@@ -274,7 +316,7 @@ read_rel_comments(RelRead *rr)
 	oid_key(&keys[0], Anum_pg_description_objoid, rr->relid);
 	oid_key(&keys[1], Anum_pg_description_classoid, RelationRelationId);
 	scan_begin(&cs, DescriptionRelationId, DescriptionObjIndexId, 2, keys);
-	while (HeapTupleIsValid(tup = systable_getnext(cs.scan)))
+	while (HeapTupleIsValid(tup = systable_getnext_ordered(cs.scan, ForwardScanDirection)))
 	{
 		Form_pg_description d = (Form_pg_description) GETSTRUCT(tup);
 		bool		isnull;
@@ -348,7 +390,7 @@ read_columns(RelRead *rr, int *ncols, TupleDesc *attdesc)
 				Int16GetDatum(0));
 	scan_begin(&cs, AttributeRelationId, AttributeRelidNumIndexId, 2, keys);
 	*attdesc = CreateTupleDescCopy(RelationGetDescr(cs.rel));
-	while (HeapTupleIsValid(tup = systable_getnext(cs.scan)))
+	while (HeapTupleIsValid(tup = systable_getnext_ordered(cs.scan, ForwardScanDirection)))
 	{
 		Form_pg_attribute att = (Form_pg_attribute) GETSTRUCT(tup);
 
@@ -372,7 +414,7 @@ read_columns(RelRead *rr, int *ncols, TupleDesc *attdesc)
 		return cols;
 	oid_key(&keys[0], Anum_pg_attrdef_adrelid, rr->relid);
 	scan_begin(&cs, AttrDefaultRelationId, AttrDefaultIndexId, 1, keys);
-	while (HeapTupleIsValid(tup = systable_getnext(cs.scan)))
+	while (HeapTupleIsValid(tup = systable_getnext_ordered(cs.scan, ForwardScanDirection)))
 	{
 		Form_pg_attrdef ad = (Form_pg_attrdef) GETSTRUCT(tup);
 		bool		isnull;
@@ -472,7 +514,7 @@ emit_table(RelRead *rr, HeapTuple classtup, RelColumn *cols, int ncols)
 	/* the parents, in order */
 	oid_key(&key, Anum_pg_inherits_inhrelid, rr->relid);
 	scan_begin(&cs, InheritsRelationId, InheritsRelidSeqnoIndexId, 1, &key);
-	while (HeapTupleIsValid(tup = systable_getnext(cs.scan)))
+	while (HeapTupleIsValid(tup = systable_getnext_ordered(cs.scan, ForwardScanDirection)))
 	{
 		Form_pg_inherits inh = (Form_pg_inherits) GETSTRUCT(tup);
 
@@ -536,7 +578,7 @@ append_owned_by(StringInfo def, Oid seqid)
 	oid_key(&keys[0], Anum_pg_depend_classid, RelationRelationId);
 	oid_key(&keys[1], Anum_pg_depend_objid, seqid);
 	scan_begin(&cs, DependRelationId, DependDependerIndexId, 2, keys);
-	while (HeapTupleIsValid(tup = systable_getnext(cs.scan)))
+	while (HeapTupleIsValid(tup = systable_getnext_ordered(cs.scan, ForwardScanDirection)))
 	{
 		Form_pg_depend dep = (Form_pg_depend) GETSTRUCT(tup);
 		char	   *attname;
@@ -593,7 +635,7 @@ emit_constraints(RelRead *rr)
 	initStringInfo(&def);
 	oid_key(&key, Anum_pg_constraint_conrelid, rr->relid);
 	scan_begin(&cs, ConstraintRelationId, ConstraintRelidTypidNameIndexId, 1, &key);
-	while (HeapTupleIsValid(tup = systable_getnext(cs.scan)))
+	while (HeapTupleIsValid(tup = systable_getnext_ordered(cs.scan, ForwardScanDirection)))
 	{
 		Form_pg_constraint con = (Form_pg_constraint) GETSTRUCT(tup);
 		char	   *text = deparse(pg_get_constraintdef, 1, ObjectIdGetDatum(con->oid), (Datum) 0);
@@ -685,7 +727,7 @@ emit_indexes(RelRead *rr)
 	initStringInfo(&def);
 	oid_key(&key, Anum_pg_index_indrelid, rr->relid);
 	scan_begin(&cs, IndexRelationId, IndexIndrelidIndexId, 1, &key);
-	while (HeapTupleIsValid(tup = systable_getnext(cs.scan)))
+	while (HeapTupleIsValid(tup = systable_getnext_ordered(cs.scan, ForwardScanDirection)))
 	{
 		Form_pg_index ind = (Form_pg_index) GETSTRUCT(tup);
 		HeapTuple	idxclass = SearchSysCache1(RELOID, ObjectIdGetDatum(ind->indexrelid));
@@ -725,7 +767,7 @@ emit_triggers(RelRead *rr)
 	initStringInfo(&def);
 	oid_key(&key, Anum_pg_trigger_tgrelid, rr->relid);
 	scan_begin(&cs, TriggerRelationId, TriggerRelidNameIndexId, 1, &key);
-	while (HeapTupleIsValid(tup = systable_getnext(cs.scan)))
+	while (HeapTupleIsValid(tup = systable_getnext_ordered(cs.scan, ForwardScanDirection)))
 	{
 		Form_pg_trigger tg = (Form_pg_trigger) GETSTRUCT(tup);
 		char	   *text;
@@ -771,7 +813,7 @@ emit_policies(RelRead *rr)
 	initStringInfo(&def);
 	oid_key(&key, Anum_pg_policy_polrelid, rr->relid);
 	scan_begin(&cs, PolicyRelationId, PolicyPolrelidPolnameIndexId, 1, &key);
-	while (HeapTupleIsValid(tup = systable_getnext(cs.scan)))
+	while (HeapTupleIsValid(tup = systable_getnext_ordered(cs.scan, ForwardScanDirection)))
 	{
 		Form_pg_policy pol = (Form_pg_policy) GETSTRUCT(tup);
 		TupleDesc	desc = RelationGetDescr(cs.rel);
@@ -835,7 +877,7 @@ extension_member(Oid classid, Oid objid)
 	oid_key(&keys[0], Anum_pg_depend_classid, classid);
 	oid_key(&keys[1], Anum_pg_depend_objid, objid);
 	scan_begin(&cs, DependRelationId, DependDependerIndexId, 2, keys);
-	while (!member && HeapTupleIsValid(tup = systable_getnext(cs.scan)))
+	while (!member && HeapTupleIsValid(tup = systable_getnext_ordered(cs.scan, ForwardScanDirection)))
 		member = ((Form_pg_depend) GETSTRUCT(tup))->deptype == DEPENDENCY_EXTENSION;
 	scan_end(&cs);
 	return member;

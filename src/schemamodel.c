@@ -346,8 +346,10 @@ model_add_relations(SchemaModel *m, List *relids)
 	CommandCounterIncrement();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	nestlevel = schemamodel_settings_push();
+	modelrel_begin();
 	foreach(lc, relids)
 		modelrel_append(m, lfirst_oid(lc));
+	modelrel_end();
 	AtEOXact_GUC(true, nestlevel);
 	PopActiveSnapshot();
 }
@@ -439,9 +441,11 @@ schemamodel_read_roots(Datum schemas, bool schemas_null, Datum *roots)
 	deconstruct_array(DatumGetArrayTypeP(roots[0]), OIDOID, sizeof(Oid), true, TYPALIGN_INT,
 					  &elems, NULL, &n);
 	modelrel_filter_init(&filter, schemas, schemas_null);
+	modelrel_begin();
 	for (int i = 0; i < n; i++)
 		if (modelrel_managed(&filter, DatumGetObjectId(elems[i])))
 			relids = lappend_oid(relids, DatumGetObjectId(elems[i]));
+	modelrel_end();
 	for (int g = 1; g < 4; g++)
 		other_roots = other_roots ||
 			ArrayGetNItems(ARR_NDIM(DatumGetArrayTypeP(roots[g])),
