@@ -195,6 +195,9 @@ modelstore_replace(List **roots, int ngroups, SchemaModel *live, ModelSum *sum)
 	static const char *const prefixes[] = {"r:", "p:", "t:", "n:"};
 	ModelStore	st;
 	CatalogIndexState indstate;
+	int			natts;
+	Datum	   *row_values;
+	bool	   *row_nulls;
 
 	Assert(ngroups <= (int) lengthof(prefixes));
 	store_open(&st);
@@ -216,13 +219,14 @@ modelstore_replace(List **roots, int ngroups, SchemaModel *live, ModelSum *sum)
 		delete_key(&st, &live->objs[i], sum);
 
 	indstate = CatalogOpenIndexes(st.rel);
+	natts = RelationGetDescr(st.rel)->natts;
+	row_values = palloc0(sizeof(Datum) * natts);
+	row_nulls = palloc(sizeof(bool) * natts);
 	for (int i = 0; i < live->n; i++)
 	{
 		ModelObject *o = &live->objs[i];
 		Datum		values[NUM_COLS];
 		bool		nulls[NUM_COLS] = {false};
-		Datum	   *row_values = palloc0(sizeof(Datum) * RelationGetDescr(st.rel)->natts);
-		bool	   *row_nulls = palloc(sizeof(bool) * RelationGetDescr(st.rel)->natts);
 		HeapTuple	tup;
 
 		values[COL_KIND] = CStringGetTextDatum(o->kind);
@@ -232,7 +236,8 @@ modelstore_replace(List **roots, int ngroups, SchemaModel *live, ModelSum *sum)
 		values[COL_ROOT] = CStringGetTextDatum(o->root);
 		values[COL_ROOT_OID] = ObjectIdGetDatum(o->root_oid);
 		nulls[COL_ROOT_OID] = !OidIsValid(o->root_oid);
-		memset(row_nulls, true, sizeof(bool) * RelationGetDescr(st.rel)->natts);
+		/* a column added to the table later than this code is NULL */
+		memset(row_nulls, true, sizeof(bool) * natts);
 		for (int c = 0; c < NUM_COLS; c++)
 		{
 			row_values[st.attnum[c] - 1] = values[c];
@@ -241,10 +246,10 @@ modelstore_replace(List **roots, int ngroups, SchemaModel *live, ModelSum *sum)
 		tup = heap_form_tuple(RelationGetDescr(st.rel), row_values, row_nulls);
 		CatalogTupleInsertWithInfo(st.rel, tup, indstate);
 		heap_freetuple(tup);
-		pfree(row_values);
-		pfree(row_nulls);
 		modelsum_add(sum, o->kind, o->identity, o->definition, false);
 	}
+	pfree(row_values);
+	pfree(row_nulls);
 	CatalogCloseIndexes(indstate);
 	store_close(&st);
 }
