@@ -366,8 +366,8 @@ catalog_read_end(Snapshot snapshot)
 	UnregisterSnapshot(snapshot);
 }
 
-/* The number of a table's column, by name. */
-static AttrNumber
+/* The number of a column of one of migrate's tables, by name. */
+AttrNumber
 catalog_attnum(Relation rel, const char *name)
 {
 	TupleDesc	desc = RelationGetDescr(rel);

@@ -352,23 +352,6 @@ recorded_replace(SchemaModel *m, Datum schemas, bool schemas_null)
 	recorded_sum_recompute(&sum);
 }
 
-/* The unique OIDs of a list, as an oid[] Datum. */
-static Datum
-oid_list_array(List *oids)
-{
-	List	   *copy = list_copy(oids);
-	Datum	   *elems;
-	int			n = 0;
-	ListCell   *lc;
-
-	list_sort(copy, list_oid_cmp);
-	elems = palloc(sizeof(Datum) * Max(list_length(copy), 1));
-	foreach(lc, copy)
-		if (n == 0 || DatumGetObjectId(elems[n - 1]) != lfirst_oid(lc))
-			elems[n++] = ObjectIdGetDatum(lfirst_oid(lc));
-	return PointerGetDatum(construct_array(elems, n, OIDOID, sizeof(Oid), true, TYPALIGN_INT));
-}
-
 /* The candidates of a prefix ("r", "i") without it, as a text[] Datum, or 0 if none. */
 static Datum
 candidates_array(List *candidates, char prefix, int *n)
@@ -439,7 +422,6 @@ static void
 recorded_flush(DriftTrack *dt, ModelSum *sum)
 {
 	DriftTouched *t = dt->touched;
-	Datum		roots[DRIFT_ROOT_GROUPS];
 	bool		any = false;
 
 	recorded_sum(sum);
@@ -448,11 +430,9 @@ recorded_flush(DriftTrack *dt, ModelSum *sum)
 	if (!any && t->candidates == NIL)
 		return;
 	flush_candidates(t, sum);
-	for (int g = 0; g < DRIFT_ROOT_GROUPS; g++)
-		roots[g] = oid_list_array(t->roots[g]);
 	/* by the roots' OIDs (schema_object_root_oid_idx), then by key */
 	modelstore_replace(t->roots, DRIFT_ROOT_GROUPS,
-					   schemamodel_read_roots(dt->schemas, dt->schemas_null, roots), sum);
+					   schemamodel_read_roots(dt->schemas, dt->schemas_null, t->roots), sum);
 	recorded_set("sum", modelsum_to_hex(sum));
 }
 

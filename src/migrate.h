@@ -112,6 +112,7 @@ extern bool catalog_has_schema_object(void);
 extern bool catalog_has_drift_event(void);
 extern bool catalog_drift_event_empty(void);
 extern Oid	catalog_table_relid(const char *table);
+extern AttrNumber catalog_attnum(Relation rel, const char *name);
 
 /* graph.c: the revision DAG, loaded once per call */
 typedef struct Revision
@@ -434,7 +435,7 @@ extern void schemamodel_init(void);
 extern Datum schemamodel_schemas(ArrayType *arg, bool *isnull);
 extern int	schemamodel_settings_push(void);
 extern SchemaModel *schemamodel_read(Datum schemas, bool schemas_null);
-extern SchemaModel *schemamodel_read_roots(Datum schemas, bool schemas_null, Datum *roots);
+extern SchemaModel *schemamodel_read_roots(Datum schemas, bool schemas_null, List **roots);
 extern SchemaModel *schemamodel_from_spi(void);
 extern ModelObject *schemamodel_push(SchemaModel *m);
 extern void schemamodel_fingerprint(SchemaModel *m, char *hex_out);

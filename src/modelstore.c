@@ -20,7 +20,6 @@
 #include "catalog/indexing.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
-#include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
@@ -72,8 +71,7 @@ store_open(ModelStore *st)
 		store_changed("the table");
 	st->rel = table_open(relid, RowExclusiveLock);
 	for (int i = 0; i < NUM_COLS; i++)
-		if ((st->attnum[i] = get_attnum(relid, column_names[i])) == InvalidAttrNumber)
-			store_changed(psprintf("column \"%s\"", column_names[i]));
+		st->attnum[i] = catalog_attnum(st->rel, column_names[i]);
 	st->pkey = st->root_index = InvalidOid;
 	indexes = RelationGetIndexList(st->rel);
 	foreach(lc, indexes)

@@ -204,10 +204,11 @@ roots_sql(void)
 {
 	static char *sql = NULL;
 	static const char *const markers[][2] = {
-		{"/*r*/", "c.oid = ANY ($2) AND"},
-		{"/*p*/", "p.oid = ANY ($3) AND"},
-		{"/*t*/", "t.oid = ANY ($4) AND"},
-		{"/*n*/", "ns.oid = ANY ($5) AND"},
+		/* relations are read by modelrel.c alone */
+		{"/*r*/", "false AND"},
+		{"/*p*/", "p.oid = ANY ($2) AND"},
+		{"/*t*/", "t.oid = ANY ($3) AND"},
+		{"/*n*/", "ns.oid = ANY ($4) AND"},
 	};
 	StringInfoData buf;
 	const char *p = model_sql;
@@ -415,42 +416,54 @@ schemamodel_read(Datum schemas, bool schemas_null)
 	return model_read_whole(schemas, schemas_null, true);
 }
 
+/* The OIDs of a list, each once, as an oid[] Datum. */
+static Datum
+oid_list_array(List *oids)
+{
+	List	   *copy = list_copy(oids);
+	Datum	   *elems = palloc(sizeof(Datum) * Max(list_length(oids), 1));
+	int			n = 0;
+	ListCell   *lc;
+
+	list_sort(copy, list_oid_cmp);
+	list_deduplicate_oid(copy);
+	foreach(lc, copy)
+		elems[n++] = ObjectIdGetDatum(lfirst_oid(lc));
+	return PointerGetDatum(construct_array(elems, n, OIDOID, sizeof(Oid), true, TYPALIGN_INT));
+}
+
 /*
  * Reads the objects of the given roots only (relations with their columns,
  * constraints, indexes, triggers and policies; functions; types; schemas),
  * as schemamodel_read() reads the whole model: what a call's revisions
- * touched (drift.c).  roots: four oid[] Datums, relations, functions, types,
+ * touched (drift.c).  roots: four OID lists, relations, functions, types,
  * schemas.  Relations are read by modelrel.c alone; the statement runs only
  * for the other roots.
  */
 SchemaModel *
-schemamodel_read_roots(Datum schemas, bool schemas_null, Datum *roots)
+schemamodel_read_roots(Datum schemas, bool schemas_null, List **roots)
 {
 	static SPIPlanPtr roots_plan = NULL;
 	MemoryContext caller_cxt = CurrentMemoryContext;
-	Oid			argtypes[5] = {TEXTARRAYOID, OIDARRAYOID, OIDARRAYOID, OIDARRAYOID, OIDARRAYOID};
-	Datum		values[5];
-	char		nulls[5] = {schemas_null ? 'n' : ' ', ' ', ' ', ' ', ' '};
+	Oid			argtypes[4] = {TEXTARRAYOID, OIDARRAYOID, OIDARRAYOID, OIDARRAYOID};
+	Datum		values[4];
+	char		nulls[4] = {schemas_null ? 'n' : ' ', ' ', ' ', ' '};
+	List	   *rels = list_copy(roots[0]);
 	List	   *relids = NIL;
 	ModelRelFilter filter;
-	bool		other_roots = false;
-	Datum	   *elems;
-	int			n;
+	ListCell   *lc;
 	SchemaModel *m;
 
-	deconstruct_array(DatumGetArrayTypeP(roots[0]), OIDOID, sizeof(Oid), true, TYPALIGN_INT,
-					  &elems, NULL, &n);
+	/* each relation once: its objects are keys of the recorded model */
+	list_sort(rels, list_oid_cmp);
+	list_deduplicate_oid(rels);
 	modelrel_filter_init(&filter, schemas, schemas_null);
 	modelrel_begin();
-	for (int i = 0; i < n; i++)
-		if (modelrel_managed(&filter, DatumGetObjectId(elems[i])))
-			relids = lappend_oid(relids, DatumGetObjectId(elems[i]));
+	foreach(lc, rels)
+		if (modelrel_managed(&filter, lfirst_oid(lc)))
+			relids = lappend_oid(relids, lfirst_oid(lc));
 	modelrel_end();
-	for (int g = 1; g < 4; g++)
-		other_roots = other_roots ||
-			ArrayGetNItems(ARR_NDIM(DatumGetArrayTypeP(roots[g])),
-						   ARR_DIMS(DatumGetArrayTypeP(roots[g]))) > 0;
-	if (!other_roots)
+	if (roots[1] == NIL && roots[2] == NIL && roots[3] == NIL)
 	{
 		m = model_new();
 		model_add_relations(m, relids);
@@ -458,10 +471,9 @@ schemamodel_read_roots(Datum schemas, bool schemas_null, Datum *roots)
 		return m;
 	}
 	values[0] = schemas;
-	values[1] = PointerGetDatum(construct_empty_array(OIDOID));
 	for (int g = 1; g < 4; g++)
-		values[g + 1] = roots[g];
-	model_execute(&roots_plan, roots_sql(), 5, argtypes, values, nulls);
+		values[g] = oid_list_array(roots[g]);
+	model_execute(&roots_plan, roots_sql(), 4, argtypes, values, nulls);
 	return model_collect(caller_cxt, relids, true);
 }
 
