@@ -236,8 +236,8 @@ ALTER EVENT TRIGGER migrate_record_ddl ENABLE;
 SELECT kind, identity, change FROM migrate.drift();
 -- after a restore the kept OIDs are another database's: they are looked up
 -- again by name (here: made wrong on purpose) before they are used
-UPDATE migrate.schema_object SET definition = 'elsewhere' WHERE kind = 'model' AND identity = 'epoch';
-UPDATE migrate.schema_object SET root_oid = 1 WHERE kind <> 'model';
+UPDATE migrate.schema_root SET definitions = '{elsewhere}' WHERE key = 'm:epoch';
+UPDATE migrate.schema_root SET root_oid = 1 WHERE key NOT LIKE 'm:%';
 SELECT revision FROM migrate.downgrade('t1');
 SELECT kind, identity, change FROM migrate.drift();
 SELECT count(*) AS wrong_oids FROM migrate.schema_object WHERE root_oid = 1;
@@ -253,6 +253,22 @@ SET migrate.track_drift = off;
 DROP TABLE drift_app.unseen;
 SET migrate.track_drift = on;
 SELECT revision FROM migrate.downgrade('base');
+SELECT kind, identity, change FROM migrate.drift();
+-- the recorded model keeps a row per root, an index in a row of its own
+SELECT revision FROM migrate.upgrade('t1');
+SELECT key, root, kinds FROM migrate.schema_root WHERE root = 'r:drift_app.orders' ORDER BY key;
+-- so an index dropped outside migrate with nothing recording, then created
+-- on another table by a revision, stays recorded once, on its new table
+SET migrate.track_drift = off;
+DROP INDEX drift_app.orders_total;
+SET migrate.track_drift = on;
+SELECT migrate.add('t3', 'CREATE TABLE drift_app.totals (total numeric); CREATE INDEX orders_total ON drift_app.totals (total)',
+                   'DROP TABLE drift_app.totals', parents => '{t1}');
+SELECT revision FROM migrate.upgrade('t3');
+SELECT kind, identity, root FROM migrate.schema_object WHERE identity = 'drift_app.orders_total';
+SELECT kind, identity, change FROM migrate.drift();
+SELECT revision FROM migrate.downgrade('base');
+SELECT count(*) AS rows_left FROM migrate.schema_root WHERE root IN ('r:drift_app.orders', 'r:drift_app.totals');
 SELECT kind, identity, change FROM migrate.drift();
 DROP SCHEMA drift_other;
 

@@ -317,30 +317,51 @@ COMMENT ON FUNCTION migrate.schema_fingerprint(text[]) IS 'hex SHA-256 of the su
 -- replaces the recorded objects of the relations, functions, types and
 -- schemas its revisions touched (the event triggers collect them) with their
 -- live ones, so a change made outside migrate to anything else stays drift
--- until accept_drift().  Rows of kind 'model': '' marks that a model was
--- recorded, 'sum' keeps the sum behind the fingerprint, 'epoch' the database
--- the root OIDs belong to.  Dumped with the extension, so a restored database
--- shows no drift.  The key compares bytes (COLLATE "C"), as the model orders
--- objects: a deploy writes a row per object it touched, and the database's
--- collation would make each index comparison a locale comparison.
-CREATE TABLE migrate.schema_object (
-    kind       text COLLATE "C" NOT NULL,
-    identity   text COLLATE "C" NOT NULL,
-    schema     text NOT NULL,
-    definition text NOT NULL,
-    root       text NOT NULL DEFAULT '',
-    root_oid   oid,
-    PRIMARY KEY (kind, identity)
+-- until accept_drift().  One row per root holds that root's objects as
+-- parallel arrays: a deploy writes a row and its index entries per table it
+-- touched, not per column, constraint and index.  An index has a row of its
+-- own (key 'i:' and its identity, root its table's): its name is unique in
+-- its schema but not tied to its table, and the key keeps it recorded once.
+-- Rows 'm:...' hold one object of kind 'model': 'm:' marks that a model was
+-- recorded, 'm:sum' keeps the sum behind the fingerprint, 'm:epoch' the
+-- database the root OIDs belong to.  Dumped with the extension, so a
+-- restored database shows no drift.  Keys and kinds compare bytes (COLLATE
+-- "C"), as the model orders objects.
+CREATE TABLE migrate.schema_root (
+    key         text COLLATE "C" PRIMARY KEY,
+    root        text NOT NULL,
+    root_oid    oid,
+    kinds       text[] COLLATE "C" NOT NULL,
+    identities  text[] COLLATE "C" NOT NULL,
+    schemas     text[] NOT NULL,
+    definitions text[] NOT NULL,
+    CHECK (pg_catalog.cardinality(kinds) OPERATOR(pg_catalog.=) pg_catalog.cardinality(identities)
+           AND pg_catalog.cardinality(kinds) OPERATOR(pg_catalog.=) pg_catalog.cardinality(schemas)
+           AND pg_catalog.cardinality(kinds) OPERATOR(pg_catalog.=) pg_catalog.cardinality(definitions))
 );
-CREATE INDEX schema_object_root_oid_idx ON migrate.schema_object (root_oid);
-COMMENT ON TABLE migrate.schema_object IS 'the schema model as migrate''s steps (and accept_drift()) left it; the row (''model'', '''') marks that one was recorded';
+CREATE INDEX schema_root_root_oid_idx ON migrate.schema_root (root_oid);
+COMMENT ON TABLE migrate.schema_root IS 'the schema model as migrate''s steps (and accept_drift()) left it, one row per root (an index: per index); migrate.schema_object lists its objects';
+COMMENT ON COLUMN migrate.schema_root.key IS 'the root; ''i:'' and the identity of an index; or ''m:'' and the name of a value of the record (''m:'' marks that a model was recorded)';
+COMMENT ON COLUMN migrate.schema_root.root IS 'the relation (r:), function (p:), type (t:) or schema (n:) the objects belong to';
+COMMENT ON COLUMN migrate.schema_root.root_oid IS 'that root''s OID in this database (looked up again by name after a restore)';
+COMMENT ON COLUMN migrate.schema_root.kinds IS 'each object''s kind, as schema_model() names it';
+COMMENT ON COLUMN migrate.schema_root.identities IS 'each object''s schema-qualified, quoted name';
+COMMENT ON COLUMN migrate.schema_root.schemas IS 'the schema each object is in';
+COMMENT ON COLUMN migrate.schema_root.definitions IS 'each object''s definition, as schema_model() gives it';
+SELECT pg_catalog.pg_extension_config_dump('migrate.schema_root', '');
+
+CREATE VIEW migrate.schema_object AS
+SELECT o.kind, o.identity, o.schema, o.definition, r.root, r.root_oid
+  FROM migrate.schema_root r
+ CROSS JOIN LATERAL ROWS FROM (pg_catalog.unnest(r.kinds), pg_catalog.unnest(r.identities), pg_catalog.unnest(r.schemas), pg_catalog.unnest(r.definitions))
+       AS o (kind, identity, schema, definition);
+COMMENT ON VIEW migrate.schema_object IS 'the recorded schema model, one row per object (the arrays of migrate.schema_root); the row (''model'', '''') marks that one was recorded';
 COMMENT ON COLUMN migrate.schema_object.kind IS 'the object''s kind, as schema_model() names it';
 COMMENT ON COLUMN migrate.schema_object.identity IS 'its schema-qualified, quoted name';
 COMMENT ON COLUMN migrate.schema_object.schema IS 'the schema it is in';
 COMMENT ON COLUMN migrate.schema_object.definition IS 'its definition, as schema_model() gives it';
 COMMENT ON COLUMN migrate.schema_object.root IS 'the relation (r:), function (p:), type (t:) or schema (n:) it belongs to';
 COMMENT ON COLUMN migrate.schema_object.root_oid IS 'that root''s OID in this database (looked up again by name after a restore)';
-SELECT pg_catalog.pg_extension_config_dump('migrate.schema_object', '');
 
 -- History operations: accept (accept_drift()) and drift (DDL run outside
 -- migrate, recorded by the event trigger).

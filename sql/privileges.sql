@@ -79,7 +79,7 @@ GRANT SELECT ON migrate.revision, migrate.revision_head, migrate.applied,
                 migrate.history, migrate.status, migrate.log TO regress_migrate_auditor;
 GRANT SELECT ON SEQUENCE migrate.history_id_seq, migrate.operation_id_seq TO regress_migrate_auditor;
 -- (1.1) the recorded schema model and the staged DDL, which pg_dump reads too
-GRANT SELECT ON migrate.schema_object, migrate.drift_event TO regress_migrate_auditor;
+GRANT SELECT ON migrate.schema_object, migrate.schema_root, migrate.drift_event TO regress_migrate_auditor;
 GRANT SELECT ON SEQUENCE migrate.drift_event_id_seq TO regress_migrate_auditor;
 GRANT EXECUTE ON FUNCTION
     migrate.current(),

@@ -565,13 +565,13 @@ catalog_has_transactional(void)
 }
 
 /*
- * Whether migrate.schema_object exists (version 1.1, drift): without it no
+ * Whether migrate.schema_root exists (version 1.1, drift): without it no
  * model is recorded and drift is not tracked.
  */
 bool
-catalog_has_schema_object(void)
+catalog_has_schema_root(void)
 {
-	return catalog_has_column("schema_object", "definition");
+	return catalog_has_column("schema_root", "definitions");
 }
 
 /*

@@ -1,16 +1,17 @@
 /*
  * drift.c
- *		The schema model as migrate's own steps left it (migrate.schema_object),
- *		what differs from it now (migrate.drift()), and accepting that
- *		(migrate.accept_drift()).
+ *		The schema model as migrate's own steps left it (migrate.schema_root,
+ *		listed by the view migrate.schema_object), what differs from it now
+ *		(migrate.drift()), and accepting that (migrate.accept_drift()).
  *
- * A call that runs revisions reads the live model at its start, under the
- * deploy lock, and again at its end, and applies only the difference between
- * the two to the recorded model, so a change made outside migrate before the
- * call is not absorbed: a hot fix stays drift after later deploys until
- * accept_drift() takes it in (README, "Drift").  A row ('model', '') in schema_object
- * marks that a model was recorded; the first call that finds none records
- * the live model as the baseline.
+ * A call that runs revisions replaces the recorded objects of what its
+ * revisions touched (drifttouch.c) with their live ones; when that cannot be
+ * collected, it reads the live model at its start, under the deploy lock,
+ * and again at its end, and applies only the difference between the two.
+ * Either way a change made outside migrate is not absorbed: a hot fix stays
+ * drift after later deploys until accept_drift() takes it in (README,
+ * "Drift").  The row "m:" of schema_root marks that a model was recorded;
+ * the first call that finds none records the live model as the baseline.
  */
 #include "migrate.h"
 
@@ -59,204 +60,150 @@ drift_init(void)
 	RegisterXactCallback(drift_xact_callback, NULL);
 }
 
-/* Whether a model was recorded (the row ('model', '') of schema_object). */
+/* Whether a model was recorded (the row "m:" of schema_root). */
 bool
 drift_model_recorded(void)
 {
-	catalog_exec("SELECT 1 FROM migrate.schema_object WHERE kind = 'model' AND identity = ''",
+	catalog_exec("SELECT 1 FROM migrate.schema_root WHERE key = 'm:'",
 				 0, NULL, NULL, NULL, false, 1);
 	return SPI_processed > 0;
 }
 
 /*
  * The recorded model of the managed schemas, sorted as schemamodel_read()
- * sorts.  With the default set, a schema since dropped still counts.
+ * sorts; every recorded object with all.  With the default set, a schema
+ * since dropped still counts.
  */
 static SchemaModel *
-recorded_read(Datum schemas, bool schemas_null)
+recorded_read(Datum schemas, bool schemas_null, bool all)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	Oid			argtypes[1] = {TEXTARRAYOID};
-	Datum		values[1] = {schemas};
-	char		nulls[1] = {schemas_null ? 'n' : ' '};
+	Oid			argtypes[2] = {TEXTARRAYOID, BOOLOID};
+	Datum		values[2] = {schemas, BoolGetDatum(all)};
+	char		nulls[2] = {schemas_null || all ? 'n' : ' ', ' '};
 	SchemaModel *m;
 
-	catalog_exec("SELECT o.kind, o.identity, o.definition, o.schema, o.root, o.root_oid FROM migrate.schema_object o"
-				 " WHERE o.kind <> 'model' AND CASE WHEN $1 IS NULL THEN"
+	catalog_exec("SELECT o.kind, o.identity, o.definition, o.schema, r.root, r.root_oid"
+				 "  FROM migrate.schema_root r"
+				 " CROSS JOIN LATERAL ROWS FROM (pg_catalog.unnest(r.kinds), pg_catalog.unnest(r.identities),"
+				 "                            pg_catalog.unnest(r.definitions), pg_catalog.unnest(r.schemas))"
+				 "       AS o (kind, identity, definition, schema)"
+				 " WHERE pg_catalog.left(r.key, 2) <> 'm:' AND ($2 OR CASE WHEN $1 IS NULL THEN"
 				 "   o.schema <> ALL ('{pg_catalog,information_schema,migrate}')"
 				 "   AND o.schema NOT LIKE 'pg\\_toast%' AND o.schema NOT LIKE 'pg\\_temp\\_%'"
 				 "   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n JOIN pg_catalog.pg_depend e"
 				 "                     ON e.classid = 'pg_catalog.pg_namespace'::pg_catalog.regclass"
 				 "                    AND e.objid = n.oid AND e.deptype = 'e'"
 				 "                  WHERE n.nspname = o.schema)"
-				 "  ELSE o.schema = ANY ($1) END"
+				 "  ELSE o.schema = ANY ($1) END)"
 				 " ORDER BY o.kind COLLATE \"C\", o.identity COLLATE \"C\"",
-				 1, argtypes, values, nulls, false, 0);
+				 2, argtypes, values, nulls, false, 0);
 	m = schemamodel_from_spi();
 	MemoryContextSwitchTo(cxt);
 	return m;
 }
 
-/* Collects objects as four parallel text arrays' elements. */
-typedef struct ObjectBatch
+/* Whether two objects of one key are recorded alike (a row would not change). */
+static bool
+object_same(const ModelObject *a, const ModelObject *b)
 {
-	int			n;
-	char	  **kind;
-	char	  **identity;
-	char	  **schema;
-	char	  **definition;
-	char	  **root;
-	char	  **root_oid;		/* as text, "" when unknown */
-} ObjectBatch;
-
-/* An empty batch with room for max objects. */
-static ObjectBatch *
-batch_new(int max)
-{
-	ObjectBatch *b = palloc0(sizeof(ObjectBatch));
-
-	max = Max(max, 1);
-	b->kind = palloc(sizeof(char *) * max);
-	b->identity = palloc(sizeof(char *) * max);
-	b->schema = palloc(sizeof(char *) * max);
-	b->definition = palloc(sizeof(char *) * max);
-	b->root = palloc(sizeof(char *) * max);
-	b->root_oid = palloc(sizeof(char *) * max);
-	return b;
+	return strcmp(a->definition, b->definition) == 0 && strcmp(a->schema, b->schema) == 0 &&
+		strcmp(a->root ? a->root : "", b->root ? b->root : "") == 0 && a->root_oid == b->root_oid;
 }
 
-/* Adds an object to a batch. */
-static void
-batch_add(ObjectBatch *b, ModelObject *o)
+/* For sorting row keys. */
+static int
+key_compare(const void *a, const void *b)
 {
-	b->kind[b->n] = o->kind;
-	b->identity[b->n] = o->identity;
-	b->schema[b->n] = o->schema;
-	b->definition[b->n] = o->definition;
-	b->root[b->n] = o->root ? o->root : "";
-	b->root_oid[b->n] = OidIsValid(o->root_oid) ? psprintf("%u", o->root_oid) : "";
-	b->n++;
+	return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
 /*
- * Runs a catalog statement (a static string) whose parameters are text
- * arrays of n elements each.
- */
-static void
-batch_exec(const char *sql, int n, int nargs, char ***args)
-{
-	Oid			argtypes[6] = {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
-	TEXTARRAYOID, TEXTARRAYOID};
-	Datum		values[6];
-
-	Assert(nargs <= 6);
-	if (n == 0)
-		return;
-	for (int i = 0; i < nargs; i++)
-		values[i] = PointerGetDatum(strings_to_array(args[i], n));
-	catalog_exec(sql, nargs, argtypes, values, NULL, false, 0);
-}
-
-/* Writes a batch into schema_object, replacing objects of the same key. */
-static void
-batch_upsert(ObjectBatch *b)
-{
-	char	  **args[6] = {b->kind, b->identity, b->schema, b->definition, b->root, b->root_oid};
-
-	batch_exec("INSERT INTO migrate.schema_object (kind, identity, schema, definition, root, root_oid)"
-			   " SELECT k, i, s, d, r, NULLIF(o, '')::pg_catalog.oid"
-			   "   FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3),"
-			   "                   pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6))"
-			   "        AS x (k, i, s, d, r, o)"
-			   " ON CONFLICT (kind, identity) DO UPDATE"
-			   " SET schema = excluded.schema, definition = excluded.definition,"
-			   "     root = excluded.root, root_oid = excluded.root_oid",
-			   b->n, 6, args);
-}
-
-/* Deletes a batch's objects (by kind and identity) from schema_object. */
-static void
-batch_delete(ObjectBatch *b)
-{
-	char	  **args[2] = {b->kind, b->identity};
-
-	batch_exec("DELETE FROM migrate.schema_object o"
-			   " USING ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS d (kind, identity)"
-			   " WHERE o.kind = d.kind AND o.identity = d.identity",
-			   b->n, 2, args);
-}
-
-/*
- * Writes a batch of changed objects (a the definitions before, b after)
- * where the recorded definition is still the one before: an object that had
- * drifted keeps its recorded definition, so a revision that changes it does
- * not absorb the drift.
- */
-static void
-batch_update(ObjectBatch *a, ObjectBatch *b)
-{
-	char	  **args[4] = {b->kind, b->identity, a->definition, b->definition};
-
-	batch_exec("UPDATE migrate.schema_object o SET definition = d.new"
-			   " FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2),"
-			   "                 pg_catalog.unnest($3), pg_catalog.unnest($4)) AS d (kind, identity, old, new)"
-			   " WHERE o.kind = d.kind AND o.identity = d.identity AND o.definition = d.old",
-			   b->n, 4, args);
-}
-
-/*
- * Applies to schema_object what changed from model a to model b (both
- * sorted): b's new objects are written, a's objects missing from b deleted,
- * and the changed ones written too, or with keep_drifted only where they had
- * not drifted (batch_update()).
+ * Applies to the recorded model what changed from model a to model b (both
+ * sorted): b's new objects are recorded, a's objects missing from b
+ * forgotten, and the changed ones recorded too, or with keep_drifted only
+ * where the recorded definition is still a's: an object that had drifted
+ * keeps its recorded definition, so a revision that changes it does not
+ * absorb the drift.  Only the rows whose objects change are written.
  */
 static void
 recorded_apply(SchemaModel *a, SchemaModel *b, bool keep_drifted)
 {
-	ObjectBatch *upsert = batch_new(b->n);
-	ObjectBatch *delete = batch_new(a->n);
-	ObjectBatch *before = batch_new(a->n);
-	ObjectBatch *after = batch_new(b->n);
-	int			i = 0;
-	int			j = 0;
+	SchemaModel *rec = recorded_read((Datum) 0, false, true);
+	SchemaModel out = {0, Max(rec->n + b->n, 1), NULL};
+	char	  **dirty = palloc(sizeof(char *) * (2 * (rec->n + b->n) + 1));
+	int			ndirty = 0;
+	int			r = 0,
+				i = 0,
+				j = 0;
 
-	while (i < a->n || j < b->n)
+	out.objs = palloc(sizeof(ModelObject) * out.capacity);
+	while (r < rec->n || i < a->n || j < b->n)
 	{
-		int			c = i >= a->n ? 1 : j >= b->n ? -1 :
-			schemamodel_compare(&a->objs[i], &b->objs[j]);
+		ModelObject *least = NULL;
+		ModelObject *ro,
+				   *ao,
+				   *bo,
+				   *result;
 
-		if (c < 0)
-			batch_add(delete, &a->objs[i++]);
-		else if (c > 0)
-			batch_add(upsert, &b->objs[j++]);
-		else
+		/* the next key of the three, and each one's object of it */
+		if (r < rec->n)
+			least = &rec->objs[r];
+		if (i < a->n && (least == NULL || schemamodel_compare(&a->objs[i], least) < 0))
+			least = &a->objs[i];
+		if (j < b->n && (least == NULL || schemamodel_compare(&b->objs[j], least) < 0))
+			least = &b->objs[j];
+		ro = r < rec->n && schemamodel_compare(&rec->objs[r], least) == 0 ? &rec->objs[r++] : NULL;
+		ao = i < a->n && schemamodel_compare(&a->objs[i], least) == 0 ? &a->objs[i++] : NULL;
+		bo = j < b->n && schemamodel_compare(&b->objs[j], least) == 0 ? &b->objs[j++] : NULL;
+
+		if (ao != NULL && bo == NULL)
+			result = NULL;		/* dropped */
+		else if (ao == NULL && bo != NULL)
+			result = bo;		/* created */
+		else if (ao == NULL || strcmp(ao->definition, bo->definition) == 0)
+			result = ro;		/* not changed: as recorded */
+		else if (!keep_drifted)
+			result = bo;
+		else if (ro != NULL && strcmp(ro->definition, ao->definition) == 0)
 		{
-			if (strcmp(a->objs[i].definition, b->objs[j].definition) != 0)
-			{
-				batch_add(keep_drifted ? before : upsert, &a->objs[i]);
-				if (keep_drifted)
-					batch_add(after, &b->objs[j]);
-				else
-					upsert->definition[upsert->n - 1] = b->objs[j].definition;
-			}
-			i++;
-			j++;
+			result = palloc(sizeof(ModelObject));
+			*result = *ro;
+			result->definition = bo->definition;
 		}
+		else
+			result = ro;		/* had drifted: stays as recorded */
+
+		if (result != NULL)
+			out.objs[out.n++] = *result;
+		if (ro != NULL && (result == NULL || !object_same(ro, result)))
+			dirty[ndirty++] = modelstore_key(ro);
+		if (result != NULL && (ro == NULL || !object_same(ro, result)))
+			dirty[ndirty++] = modelstore_key(result);
 	}
-	batch_delete(delete);
-	batch_upsert(upsert);
-	batch_update(before, after);
+	qsort(dirty, ndirty, sizeof(char *), key_compare);
+	{
+		int			n = 0;
+
+		for (int k = 0; k < ndirty; k++)
+			if (n == 0 || strcmp(dirty[n - 1], dirty[k]) != 0)
+				dirty[n++] = dirty[k];
+		ndirty = n;
+	}
+	modelstore_put(&out, dirty, ndirty);
 }
 
-/* Writes a special row of schema_object (kind "model"): the marker, the sum, the epoch. */
+/* Writes a value of the record (a row "m:" and its name): the marker, the sum, the epoch. */
 static void
 recorded_set(const char *identity, const char *value)
 {
-	ModelObject row = {"model", (char *) identity, (char *) value, "", "", InvalidOid};
-	ObjectBatch *b = batch_new(1);
+	Oid			argtypes[2] = {TEXTOID, TEXTOID};
+	Datum		values[2] = {CStringGetTextDatum(identity), CStringGetTextDatum(value)};
 
-	batch_add(b, &row);
-	batch_upsert(b);
+	catalog_exec("INSERT INTO migrate.schema_root (key, root, kinds, identities, schemas, definitions)"
+				 " VALUES ('m:' || $1, '', '{model}', ARRAY[$1], '{\"\"}', ARRAY[$2])"
+				 " ON CONFLICT (key) DO UPDATE SET definitions = excluded.definitions",
+				 2, argtypes, values, NULL, false, 0);
 }
 
 /* A special row's value, or NULL. */
@@ -267,7 +214,7 @@ recorded_get(const char *identity)
 	Datum		values[1] = {CStringGetTextDatum(identity)};
 
 	/* not read-only: the call's own writes must be seen */
-	catalog_exec("SELECT definition FROM migrate.schema_object WHERE kind = 'model' AND identity = $1",
+	catalog_exec("SELECT definitions[1] FROM migrate.schema_root WHERE key = 'm:' || $1",
 				 1, argtypes, values, NULL, false, 1);
 	return SPI_processed > 0 ? SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1) : NULL;
 }
@@ -292,7 +239,10 @@ static void
 recorded_sum_recompute(ModelSum *sum)
 {
 	memset(sum, 0, sizeof(*sum));
-	catalog_exec("SELECT kind, identity, definition FROM migrate.schema_object WHERE kind <> 'model'",
+	catalog_exec("SELECT o.kind, o.identity, o.definition FROM migrate.schema_root r"
+				 " CROSS JOIN LATERAL ROWS FROM (pg_catalog.unnest(r.kinds), pg_catalog.unnest(r.identities),"
+				 "                              pg_catalog.unnest(r.definitions)) AS o (kind, identity, definition)"
+				 " WHERE pg_catalog.left(r.key, 2) <> 'm:'",
 				 0, NULL, NULL, NULL, false, 0);
 	sum_add_result(sum, false);
 	recorded_set("sum", modelsum_to_hex(sum));
@@ -325,13 +275,13 @@ recorded_epoch_check(void)
 
 	if (recorded != NULL && strcmp(recorded, epoch) == 0)
 		return;
-	catalog_exec("UPDATE migrate.schema_object"
+	catalog_exec("UPDATE migrate.schema_root"
 				 "   SET root_oid = CASE pg_catalog.left(root, 2)"
 				 "                    WHEN 'r:' THEN pg_catalog.to_regclass(pg_catalog.substr(root, 3))::pg_catalog.oid"
 				 "                    WHEN 'p:' THEN pg_catalog.to_regprocedure(pg_catalog.substr(root, 3))::pg_catalog.oid"
 				 "                    WHEN 't:' THEN pg_catalog.to_regtype(pg_catalog.substr(root, 3))::pg_catalog.oid"
 				 "                    WHEN 'n:' THEN pg_catalog.to_regnamespace(pg_catalog.substr(root, 3))::pg_catalog.oid END"
-				 " WHERE kind <> 'model'",
+				 " WHERE pg_catalog.left(key, 2) <> 'm:'",
 				 0, NULL, NULL, NULL, false, 0);
 	recorded_set("epoch", epoch);
 }
@@ -343,7 +293,7 @@ recorded_epoch_check(void)
 static void
 recorded_replace(SchemaModel *m, Datum schemas, bool schemas_null)
 {
-	SchemaModel *old = recorded_read(schemas, schemas_null);
+	SchemaModel *old = recorded_read(schemas, schemas_null, false);
 	ModelSum	sum;
 
 	recorded_apply(old, m, false);
@@ -386,10 +336,10 @@ flush_candidates(DriftTouched *t, ModelSum *sum)
 	values[0] = candidates_array(t->candidates, 'i', &n);
 	if (n > 0)
 	{
-		catalog_exec("DELETE FROM migrate.schema_object"
-					 " WHERE kind = 'index' AND identity = ANY ($1)"
-					 "   AND pg_catalog.to_regclass(identity) IS NULL"
-					 " RETURNING kind, identity, definition",
+		catalog_exec("DELETE FROM migrate.schema_root"
+					 " WHERE key = ANY (SELECT 'i:' || x FROM pg_catalog.unnest($1) x)"
+					 "   AND pg_catalog.to_regclass(identities[1]) IS NULL"
+					 " RETURNING kinds[1], identities[1], definitions[1]",
 					 1, argtypes, values, NULL, false, 0);
 		sum_add_result(sum, true);
 	}
@@ -430,7 +380,7 @@ recorded_flush(DriftTrack *dt, ModelSum *sum)
 	if (!any && t->candidates == NIL)
 		return;
 	flush_candidates(t, sum);
-	/* by the roots' OIDs (schema_object_root_oid_idx), then by key */
+	/* by the roots' OIDs (schema_root_root_oid_idx), then by key */
 	modelstore_replace(t->roots, DRIFT_ROOT_GROUPS,
 					   schemamodel_read_roots(dt->schemas, dt->schemas_null, t->roots), sum);
 	recorded_set("sum", modelsum_to_hex(sum));
@@ -473,7 +423,7 @@ drift_begin(DriftTrack *dt, MemoryContext cxt)
 	MemoryContext old;
 	SchemaModel *model = NULL;
 
-	if (dt->begun || !migrate_track_drift || !catalog_has_schema_object())
+	if (dt->begun || !migrate_track_drift || !catalog_has_schema_root())
 		return;
 	old = MemoryContextSwitchTo(cxt);
 	dt->schemas = schemamodel_schemas(NULL, &dt->schemas_null);
@@ -751,13 +701,13 @@ drift_rows(SchemaModel **live_out, Datum *schemas, bool *schemas_null)
 	List	   *rows = NIL;
 
 	*live_out = NULL;
-	if (!migrate_track_drift || !catalog_has_schema_object())
+	if (!migrate_track_drift || !catalog_has_schema_root())
 		return NIL;
 	*schemas = schemamodel_schemas(NULL, schemas_null);
 	live = schemamodel_read(*schemas, *schemas_null);
 	*live_out = live;
 	if (drift_model_recorded())
-		rows = model_diff(recorded_read(*schemas, *schemas_null), live);
+		rows = model_diff(recorded_read(*schemas, *schemas_null, false), live);
 	rows = list_concat(rows, stamped_revisions());
 	return list_concat(rows, recorded_events());
 }
@@ -810,7 +760,7 @@ migrate_drift_count(PG_FUNCTION_ARGS)
 	if (!migrate_track_drift)
 		PG_RETURN_NULL();
 	catalog_connect();
-	if (!catalog_has_schema_object())
+	if (!catalog_has_schema_root())
 	{
 		SPI_finish();
 		PG_RETURN_NULL();
@@ -913,7 +863,7 @@ migrate_accept_drift(PG_FUNCTION_ARGS)
 				 errmsg("the reason for accepting drift must not be empty"),
 				 errhint("Say why the schema differs, e.g. the ticket of the hot fix.")));
 	operation_begin("migrate.accept_drift()", 0);
-	if (!migrate_track_drift || !catalog_has_schema_object())
+	if (!migrate_track_drift || !catalog_has_schema_root())
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("drift is not tracked"),

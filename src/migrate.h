@@ -108,7 +108,7 @@ extern void catalog_set_applied_checksum(const char *id, const char *checksum);
 extern bool catalog_heads_all_applied(const char *target);
 extern bool catalog_history_has_detail(void);
 extern bool catalog_has_transactional(void);
-extern bool catalog_has_schema_object(void);
+extern bool catalog_has_schema_root(void);
 extern bool catalog_has_drift_event(void);
 extern bool catalog_drift_event_empty(void);
 extern Oid	catalog_table_relid(const char *table);
@@ -473,7 +473,9 @@ extern bool modelsum_from_hex(const char *hex, ModelSum *sum);
 extern int	schemamodel_compare(const ModelObject *a, const ModelObject *b);
 
 /* modelstore.c: the recorded model's rows written directly */
+extern char *modelstore_key(const ModelObject *o);
 extern void modelstore_replace(List **roots, int ngroups, SchemaModel *live, ModelSum *sum);
+extern void modelstore_put(SchemaModel *m, char **keys, int n);
 
 /* drifttouch.c: what a call's revisions touched, collected by the event triggers */
 #define DRIFT_ROOT_REL		0

@@ -1,15 +1,19 @@
 /*
  * modelstore.c
- *		Replaces recorded objects in migrate.schema_object, the recorded
- *		model, by writing the table and its indexes directly.
+ *		Writes the recorded model, migrate.schema_root: one row per root (a
+ *		relation, function, type or schema) holding its objects as parallel
+ *		arrays, an index in a row of its own.
  *
  * A deploy replaces the recorded objects of every relation its revisions
- * touched: thousands of rows for a large deploy.  Statements taking the
- * rows as arrays spent more on the arrays (built, unnested, cast) and on
- * planning than on the rows; here each row costs an index probe, a delete
- * or an insert.  The rows are migrate's own: no privilege is checked, as
- * for the catalog reads of catalog.c; the caller holds the deploy lock, so
- * no other call writes the table meanwhile.
+ * touched.  A row per object cost a heap tuple, two index entries and a
+ * probe for each column, constraint and index; a row per root costs them
+ * once per table.  An index keeps a row of its own (key "i:" and its
+ * identity) because its name is unique in its schema but not tied to its
+ * table: dropped with one table and created on another, its key still
+ * finds the old row.  The rows are written directly, not through SQL: they
+ * are migrate's own, no privilege is checked, as for the catalog reads of
+ * catalog.c; the caller holds the deploy lock, so no other call writes the
+ * table meanwhile.
  */
 #include "migrate.h"
 
@@ -18,37 +22,51 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/indexing.h"
+#include "catalog/pg_type.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
-/* The columns of schema_object, in the order of ModelObject's fields. */
+/* The columns of schema_root. */
 enum
 {
-	COL_KIND,
-	COL_IDENTITY,
-	COL_SCHEMA,
-	COL_DEFINITION,
+	COL_KEY,
 	COL_ROOT,
 	COL_ROOT_OID,
+	COL_KINDS,
+	COL_IDENTITIES,
+	COL_SCHEMAS,
+	COL_DEFINITIONS,
 	NUM_COLS
 };
 
 static const char *const column_names[NUM_COLS] = {
-	"kind", "identity", "schema", "definition", "root", "root_oid"
+	"key", "root", "root_oid", "kinds", "identities", "schemas", "definitions"
 };
 
-/* schema_object opened for writing, with what the writes need. */
+/* schema_root opened for writing, with what the writes need. */
 typedef struct ModelStore
 {
 	Relation	rel;
 	AttrNumber	attnum[NUM_COLS];
-	Oid			pkey;			/* (kind, identity) */
+	Oid			pkey;			/* (key) */
 	Oid			root_index;		/* (root_oid) */
-	Oid			pkey_collation[2];
+	Oid			pkey_collation;
 	Snapshot	snapshot;
+	CatalogIndexState indstate;
+	Datum	   *row_values;		/* a row of the table's width */
+	bool	   *row_nulls;
 } ModelStore;
+
+/* One row's worth of objects: n objects of a model, by their indexes. */
+typedef struct RowGroup
+{
+	const char *key;
+	int		   *members;
+	int			n;
+} RowGroup;
 
 /* Fails as catalog.c does when migrate's tables were changed by hand. */
 static void
@@ -56,16 +74,17 @@ store_changed(const char *what)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-			 errmsg("%s of table \"migrate.schema_object\" does not exist", what),
+			 errmsg("%s of table \"migrate.schema_root\" does not exist", what),
 			 errdetail("The catalogs of the extension migrate were changed outside its functions.")));
 }
 
 static void
 store_open(ModelStore *st)
 {
-	Oid			relid = catalog_table_relid("schema_object");
+	Oid			relid = catalog_table_relid("schema_root");
 	List	   *indexes;
 	ListCell   *lc;
+	int			natts;
 
 	if (!OidIsValid(relid))
 		store_changed("the table");
@@ -79,13 +98,11 @@ store_open(ModelStore *st)
 		Relation	index = index_open(lfirst_oid(lc), AccessShareLock);
 		Form_pg_index ind = index->rd_index;
 
-		if (ind->indisprimary && ind->indnkeyatts == 2 &&
-			ind->indkey.values[0] == st->attnum[COL_KIND] &&
-			ind->indkey.values[1] == st->attnum[COL_IDENTITY])
+		if (ind->indisprimary && ind->indnkeyatts == 1 &&
+			ind->indkey.values[0] == st->attnum[COL_KEY])
 		{
 			st->pkey = RelationGetRelid(index);
-			st->pkey_collation[0] = index->rd_indcollation[0];
-			st->pkey_collation[1] = index->rd_indcollation[1];
+			st->pkey_collation = index->rd_indcollation[0];
 		}
 		else if (ind->indnkeyatts == 1 && ind->indkey.values[0] == st->attnum[COL_ROOT_OID] &&
 				 heap_attisnull(index->rd_indextuple, Anum_pg_index_indpred, NULL))
@@ -94,10 +111,14 @@ store_open(ModelStore *st)
 	}
 	list_free(indexes);
 	if (!OidIsValid(st->pkey))
-		store_changed("the primary key (kind, identity)");
+		store_changed("the primary key (key)");
 	if (!OidIsValid(st->root_index))
 		store_changed("the index on root_oid");
 	st->snapshot = NULL;
+	st->indstate = CatalogOpenIndexes(st->rel);
+	natts = RelationGetDescr(st->rel)->natts;
+	st->row_values = palloc0(sizeof(Datum) * natts);
+	st->row_nulls = palloc(sizeof(bool) * natts);
 }
 
 /*
@@ -118,25 +139,45 @@ store_close(ModelStore *st)
 {
 	if (st->snapshot != NULL)
 		UnregisterSnapshot(st->snapshot);
+	CatalogCloseIndexes(st->indstate);
+	pfree(st->row_values);
+	pfree(st->row_nulls);
 	table_close(st->rel, NoLock);
 }
 
-/* A text column of a row, NULL for NULL. */
-static char *
-row_text(ModelStore *st, HeapTuple tup, int col)
+/* A text array column of a row as its elements (no NULLs: the table says NOT NULL). */
+static int
+row_texts(ModelStore *st, HeapTuple tup, int col, Datum **elems)
 {
 	bool		isnull;
 	Datum		d = heap_getattr(tup, st->attnum[col], RelationGetDescr(st->rel), &isnull);
+	int			n = 0;
 
-	return isnull ? NULL : TextDatumGetCString(d);
+	*elems = NULL;
+	if (!isnull)
+		deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false, TYPALIGN_INT,
+						  elems, NULL, &n);
+	return n;
 }
 
-/* Deletes a row found by a scan, its hash taken out of the sum. */
+/* Deletes a row found by a scan, its objects' hashes taken out of the sum (if any). */
 static void
 delete_row(ModelStore *st, HeapTuple tup, ModelSum *sum)
 {
-	modelsum_add(sum, row_text(st, tup, COL_KIND), row_text(st, tup, COL_IDENTITY),
-				 row_text(st, tup, COL_DEFINITION), true);
+	if (sum != NULL)
+	{
+		Datum	   *kinds;
+		Datum	   *identities;
+		Datum	   *definitions;
+		int			n = row_texts(st, tup, COL_KINDS, &kinds);
+
+		if (row_texts(st, tup, COL_IDENTITIES, &identities) != n ||
+			row_texts(st, tup, COL_DEFINITIONS, &definitions) != n)
+			store_changed("a row with arrays of one length");
+		for (int i = 0; i < n; i++)
+			modelsum_add(sum, TextDatumGetCString(kinds[i]), TextDatumGetCString(identities[i]),
+						 TextDatumGetCString(definitions[i]), true);
+	}
 	simple_heap_delete(st->rel, &tup->t_self);
 }
 
@@ -153,49 +194,154 @@ delete_root(ModelStore *st, Oid oid, const char *prefix, ModelSum *sum)
 	scan = systable_beginscan(st->rel, st->root_index, true, st->snapshot, 1, &key);
 	while (HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
-		char	   *root = row_text(st, tup, COL_ROOT);
+		bool		isnull;
+		Datum		root = heap_getattr(tup, st->attnum[COL_ROOT], RelationGetDescr(st->rel), &isnull);
 
-		if (root != NULL && strncmp(root, prefix, 2) == 0)
+		if (!isnull && strncmp(TextDatumGetCString(root), prefix, 2) == 0)
 			delete_row(st, tup, sum);
 	}
 	systable_endscan(scan);
 }
 
-/* Deletes the row of an object's key, if there is one. */
+/* Deletes the row of a key, if there is one. */
 static void
-delete_key(ModelStore *st, ModelObject *o, ModelSum *sum)
+delete_key(ModelStore *st, const char *rowkey, ModelSum *sum)
 {
-	ScanKeyData keys[2];
+	ScanKeyData key;
 	SysScanDesc scan;
 	HeapTuple	tup;
 
-	ScanKeyEntryInitialize(&keys[0], 0, st->attnum[COL_KIND], BTEqualStrategyNumber,
-						   InvalidOid, st->pkey_collation[0], F_TEXTEQ,
-						   CStringGetTextDatum(o->kind));
-	ScanKeyEntryInitialize(&keys[1], 0, st->attnum[COL_IDENTITY], BTEqualStrategyNumber,
-						   InvalidOid, st->pkey_collation[1], F_TEXTEQ,
-						   CStringGetTextDatum(o->identity));
-	scan = systable_beginscan(st->rel, st->pkey, true, st->snapshot, 2, keys);
+	ScanKeyEntryInitialize(&key, 0, st->attnum[COL_KEY], BTEqualStrategyNumber,
+						   InvalidOid, st->pkey_collation, F_TEXTEQ,
+						   CStringGetTextDatum(rowkey));
+	scan = systable_beginscan(st->rel, st->pkey, true, st->snapshot, 1, &key);
 	if (HeapTupleIsValid(tup = systable_getnext(scan)))
 		delete_row(st, tup, sum);
 	systable_endscan(scan);
 }
 
+/* The text[] of one field of a group's objects. */
+static Datum
+group_array(SchemaModel *m, RowGroup *g, size_t field)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * g->n);
+	ArrayType  *arr;
+
+	for (int i = 0; i < g->n; i++)
+		elems[i] = CStringGetTextDatum(*(char **) ((char *) &m->objs[g->members[i]] + field));
+	arr = construct_array(elems, g->n, TEXTOID, -1, false, TYPALIGN_INT);
+	pfree(elems);
+	return PointerGetDatum(arr);
+}
+
+/* Inserts a group's row, its objects' hashes added to the sum (if any). */
+static void
+insert_row(ModelStore *st, SchemaModel *m, RowGroup *g, ModelSum *sum)
+{
+	ModelObject *first = &m->objs[g->members[0]];
+	int			natts = RelationGetDescr(st->rel)->natts;
+	Datum		values[NUM_COLS];
+	bool		nulls[NUM_COLS] = {false};
+	HeapTuple	tup;
+
+	values[COL_KEY] = CStringGetTextDatum(g->key);
+	values[COL_ROOT] = CStringGetTextDatum(first->root ? first->root : "");
+	values[COL_ROOT_OID] = ObjectIdGetDatum(first->root_oid);
+	nulls[COL_ROOT_OID] = !OidIsValid(first->root_oid);
+	values[COL_KINDS] = group_array(m, g, offsetof(ModelObject, kind));
+	values[COL_IDENTITIES] = group_array(m, g, offsetof(ModelObject, identity));
+	values[COL_SCHEMAS] = group_array(m, g, offsetof(ModelObject, schema));
+	values[COL_DEFINITIONS] = group_array(m, g, offsetof(ModelObject, definition));
+	/* a column added to the table later than this code is NULL */
+	memset(st->row_nulls, true, sizeof(bool) * natts);
+	for (int c = 0; c < NUM_COLS; c++)
+	{
+		st->row_values[st->attnum[c] - 1] = values[c];
+		st->row_nulls[st->attnum[c] - 1] = nulls[c];
+	}
+	tup = heap_form_tuple(RelationGetDescr(st->rel), st->row_values, st->row_nulls);
+	CatalogTupleInsertWithInfo(st->rel, tup, st->indstate);
+	heap_freetuple(tup);
+	if (sum != NULL)
+		for (int i = 0; i < g->n; i++)
+		{
+			ModelObject *o = &m->objs[g->members[i]];
+
+			modelsum_add(sum, o->kind, o->identity, o->definition, false);
+		}
+}
+
+/* The key of an object's row: its root, or "i:" and its identity for an index. */
+char *
+modelstore_key(const ModelObject *o)
+{
+	if (strcmp(o->kind, "index") == 0)
+		return psprintf("i:%s", o->identity);
+	return pstrdup(o->root ? o->root : "");
+}
+
+/* For sorting a model's objects by row key, keeping their order within a key. */
+typedef struct KeyedObject
+{
+	char	   *key;
+	int			index;
+} KeyedObject;
+
+static int
+keyed_compare(const void *a, const void *b)
+{
+	const KeyedObject *x = a;
+	const KeyedObject *y = b;
+	int			c = strcmp(x->key, y->key);
+
+	return c != 0 ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+/* A model's objects grouped into rows, in key order; *ngroups set. */
+static RowGroup *
+group_rows(SchemaModel *m, int *ngroups)
+{
+	KeyedObject *keyed = palloc(sizeof(KeyedObject) * Max(m->n, 1));
+	RowGroup   *groups = palloc(sizeof(RowGroup) * Max(m->n, 1));
+	int		   *members = palloc(sizeof(int) * Max(m->n, 1));
+
+	for (int i = 0; i < m->n; i++)
+	{
+		keyed[i].key = modelstore_key(&m->objs[i]);
+		keyed[i].index = i;
+	}
+	qsort(keyed, m->n, sizeof(KeyedObject), keyed_compare);
+	*ngroups = 0;
+	for (int i = 0; i < m->n; i++)
+	{
+		if (i == 0 || strcmp(keyed[i].key, keyed[i - 1].key) != 0)
+		{
+			RowGroup   *g = &groups[(*ngroups)++];
+
+			g->key = keyed[i].key;
+			g->members = &members[i];
+			g->n = 0;
+		}
+		members[i] = keyed[i].index;
+		groups[*ngroups - 1].n++;
+	}
+	pfree(keyed);
+	return groups;
+}
+
 /*
  * Replaces the recorded objects of the given roots (by the OID kept with
  * them: roots[g] lists the OIDs of root group g, relations "r:", functions
- * "p:", types "t:", schemas "n:") and any recorded object of a key in live
- * with the objects of live; *sum follows every row deleted and inserted.
+ * "p:", types "t:", schemas "n:") and any recorded row of a key in live with
+ * the objects of live; *sum follows every object deleted and inserted.
  */
 void
 modelstore_replace(List **roots, int ngroups, SchemaModel *live, ModelSum *sum)
 {
 	static const char *const prefixes[] = {"r:", "p:", "t:", "n:"};
 	ModelStore	st;
-	CatalogIndexState indstate;
-	int			natts;
-	Datum	   *row_values;
-	bool	   *row_nulls;
+	RowGroup   *groups;
+	int			nrows;
 
 	Assert(ngroups <= (int) lengthof(prefixes));
 	store_open(&st);
@@ -213,41 +359,41 @@ modelstore_replace(List **roots, int ngroups, SchemaModel *live, ModelSum *sum)
 		list_free(oids);
 	}
 	store_snapshot(&st);
-	for (int i = 0; i < live->n; i++)
-		delete_key(&st, &live->objs[i], sum);
-
-	indstate = CatalogOpenIndexes(st.rel);
-	natts = RelationGetDescr(st.rel)->natts;
-	row_values = palloc0(sizeof(Datum) * natts);
-	row_nulls = palloc(sizeof(bool) * natts);
-	for (int i = 0; i < live->n; i++)
+	groups = group_rows(live, &nrows);
+	for (int i = 0; i < nrows; i++)
 	{
-		ModelObject *o = &live->objs[i];
-		Datum		values[NUM_COLS];
-		bool		nulls[NUM_COLS] = {false};
-		HeapTuple	tup;
-
-		values[COL_KIND] = CStringGetTextDatum(o->kind);
-		values[COL_IDENTITY] = CStringGetTextDatum(o->identity);
-		values[COL_SCHEMA] = CStringGetTextDatum(o->schema);
-		values[COL_DEFINITION] = CStringGetTextDatum(o->definition);
-		values[COL_ROOT] = CStringGetTextDatum(o->root);
-		values[COL_ROOT_OID] = ObjectIdGetDatum(o->root_oid);
-		nulls[COL_ROOT_OID] = !OidIsValid(o->root_oid);
-		/* a column added to the table later than this code is NULL */
-		memset(row_nulls, true, sizeof(bool) * natts);
-		for (int c = 0; c < NUM_COLS; c++)
-		{
-			row_values[st.attnum[c] - 1] = values[c];
-			row_nulls[st.attnum[c] - 1] = nulls[c];
-		}
-		tup = heap_form_tuple(RelationGetDescr(st.rel), row_values, row_nulls);
-		CatalogTupleInsertWithInfo(st.rel, tup, indstate);
-		heap_freetuple(tup);
-		modelsum_add(sum, o->kind, o->identity, o->definition, false);
+		delete_key(&st, groups[i].key, sum);
+		insert_row(&st, live, &groups[i], sum);
 	}
-	pfree(row_values);
-	pfree(row_nulls);
-	CatalogCloseIndexes(indstate);
+	store_close(&st);
+}
+
+/*
+ * Rewrites the rows of the given keys (a sorted array of n) from the objects
+ * of model m that have those keys: a key none has loses its row.  The caller
+ * computes the sum again.
+ */
+void
+modelstore_put(SchemaModel *m, char **keys, int n)
+{
+	ModelStore	st;
+	RowGroup   *groups;
+	int			nrows;
+	int			g = 0;
+
+	if (n == 0)
+		return;
+	store_open(&st);
+	store_snapshot(&st);
+	for (int i = 0; i < n; i++)
+		delete_key(&st, keys[i], NULL);
+	groups = group_rows(m, &nrows);
+	for (int i = 0; i < n; i++)
+	{
+		while (g < nrows && strcmp(groups[g].key, keys[i]) < 0)
+			g++;
+		if (g < nrows && strcmp(groups[g].key, keys[i]) == 0)
+			insert_row(&st, m, &groups[g], NULL);
+	}
 	store_close(&st);
 }

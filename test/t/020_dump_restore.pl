@@ -173,7 +173,7 @@ query(
 	GRANT USAGE ON SCHEMA migrate TO $auditor;
 	GRANT SELECT ON migrate.revision, migrate.revision_head, migrate.applied,
 	                migrate.history, migrate.status TO $auditor;
-	GRANT SELECT ON migrate.schema_object, migrate.drift_event TO $auditor;
+	GRANT SELECT ON migrate.schema_object, migrate.schema_root, migrate.drift_event TO $auditor;
 	GRANT EXECUTE ON FUNCTION
 	    migrate.current(), migrate.heads(), migrate.revisions(text), migrate.show(text),
 	    migrate.plan(text, text), migrate.script(text), migrate.upgrade_sql(text, text, boolean),
