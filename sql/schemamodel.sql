@@ -135,3 +135,28 @@ SELECT count(*) AS indexes,
                               = pg_catalog.pg_get_indexdef(m.identity::regclass)) AS same
   FROM migrate.schema_model('{Idx}') m WHERE m.kind = 'index';
 DROP SCHEMA "Idx" CASCADE;
+
+-- a constraint's definition is pg_get_constraintdef()'s text, whether the
+-- model composes it (a primary key or unique constraint without INCLUDE) or
+-- calls pg_get_constraintdef(): the same for every shape
+CREATE SCHEMA "Con";
+CREATE TABLE "Con"."T" ("Id" int, b int, c text, d date, e int, "select" int,
+                        CONSTRAINT "T pk" PRIMARY KEY ("Id", b), UNIQUE (c), UNIQUE NULLS NOT DISTINCT (d),
+                        UNIQUE (e) DEFERRABLE, UNIQUE (d, e) DEFERRABLE INITIALLY DEFERRED,
+                        UNIQUE (b) INCLUDE (c), UNIQUE ("select"), EXCLUDE USING btree (e WITH =),
+                        CHECK (e > 0));
+ALTER TABLE "Con"."T" ADD CONSTRAINT later CHECK (b > 0) NOT VALID;
+CREATE TABLE "Con".r (x text REFERENCES "Con"."T" (c), PRIMARY KEY (x));
+CREATE TABLE "Con".p (k int, d date, PRIMARY KEY (k, d)) PARTITION BY RANGE (d);
+CREATE TABLE "Con".p1 PARTITION OF "Con".p FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+CREATE UNIQUE INDEX r_x ON "Con".r (x);
+ALTER TABLE "Con".r DROP CONSTRAINT r_pkey, ADD CONSTRAINT r_by_index UNIQUE USING INDEX r_x;
+SELECT m.identity, pg_catalog.split_part(m.definition, E'\n', 1) AS model, pg_catalog.pg_get_constraintdef(c.oid)
+  FROM migrate.schema_model('{Con}') m
+  JOIN pg_catalog.pg_constraint c
+    ON m.identity = (SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(t.relname)
+                      FROM pg_catalog.pg_class t JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace
+                     WHERE t.oid = c.conrelid) || '.' || pg_catalog.quote_ident(c.conname)
+ WHERE m.kind = 'constraint'
+ ORDER BY 1;
+DROP SCHEMA "Con" CASCADE;

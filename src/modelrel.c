@@ -623,6 +623,66 @@ emit_sequence(RelRead *rr, HeapTuple classtup)
 	emit(rr, "sequence", rr->ident, def.data);
 }
 
+
+/*
+ * pg_get_constraintdef()'s text composed for a primary key or unique
+ * constraint without INCLUDE columns, as that function writes it: it reads
+ * the constraint again with a new snapshot of its own (a scan of
+ * pg_constraint and of the proc array), the costliest part of reading a
+ * table a revision created.  NULL for any other constraint.
+ * sql/schemamodel.sql compares both for many shapes.
+ */
+static char *
+composed_constraintdef(RelRead *rr, HeapTuple contup, TupleDesc condesc)
+{
+	Form_pg_constraint con = (Form_pg_constraint) GETSTRUCT(contup);
+	HeapTuple	indtup;
+	bool		nulls_not_distinct;
+	int			index_columns;
+	bool		isnull;
+	Datum		conkey;
+	Datum	   *keys;
+	int			nkeys;
+	StringInfoData buf;
+
+	if ((con->contype != CONSTRAINT_PRIMARY && con->contype != CONSTRAINT_UNIQUE) ||
+		!OidIsValid(con->conindid))
+		return NULL;
+	indtup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(con->conindid));
+	if (!HeapTupleIsValid(indtup))
+		return NULL;
+	nulls_not_distinct = ((Form_pg_index) GETSTRUCT(indtup))->indnullsnotdistinct;
+	index_columns = ((Form_pg_index) GETSTRUCT(indtup))->indnatts;
+	ReleaseSysCache(indtup);
+	conkey = heap_getattr(contup, Anum_pg_constraint_conkey, condesc, &isnull);
+	if (isnull)
+		return NULL;
+	deconstruct_array(DatumGetArrayTypeP(conkey), INT2OID, 2, true, TYPALIGN_SHORT, &keys, NULL, &nkeys);
+	/* INCLUDE columns: pg_get_constraintdef() */
+	if (nkeys != index_columns)
+		return NULL;
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, con->contype == CONSTRAINT_PRIMARY ? "PRIMARY KEY " : "UNIQUE ");
+	if (con->contype == CONSTRAINT_UNIQUE && nulls_not_distinct)
+		appendStringInfoString(&buf, "NULLS NOT DISTINCT ");
+	appendStringInfoChar(&buf, '(');
+	for (int i = 0; i < nkeys; i++)
+	{
+		char	   *name = get_attname(rr->relid, DatumGetInt16(keys[i]), true);
+
+		if (name == NULL)
+			return NULL;
+		appendStringInfo(&buf, "%s%s", i > 0 ? ", " : "", quote_identifier(name));
+	}
+	appendStringInfoChar(&buf, ')');
+	if (con->condeferrable)
+		appendStringInfoString(&buf, " DEFERRABLE");
+	if (con->condeferred)
+		appendStringInfoString(&buf, " INITIALLY DEFERRED");
+	if (!con->convalidated)
+		appendStringInfoString(&buf, " NOT VALID");
+	return buf.data;
+}
 /* The constraints of the relation. */
 static void
 emit_constraints(RelRead *rr)
@@ -638,7 +698,10 @@ emit_constraints(RelRead *rr)
 	while (HeapTupleIsValid(tup = systable_getnext_ordered(cs.scan, ForwardScanDirection)))
 	{
 		Form_pg_constraint con = (Form_pg_constraint) GETSTRUCT(tup);
-		char	   *text = deparse(pg_get_constraintdef, 1, ObjectIdGetDatum(con->oid), (Datum) 0);
+		char	   *text = composed_constraintdef(rr, tup, RelationGetDescr(cs.rel));
+
+		if (text == NULL)
+			text = deparse(pg_get_constraintdef, 1, ObjectIdGetDatum(con->oid), (Datum) 0);
 
 		resetStringInfo(&def);
 		if (text != NULL)
