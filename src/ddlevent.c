@@ -315,7 +315,7 @@ migrate_record_ddl(PG_FUNCTION_ARGS)
 		if (ra.drop)
 			drifttouch_dropped(drift_collector);
 		else
-			drifttouch_commands(drift_collector);
+			drifttouch_commands(drift_collector, ra.trigdata);
 		PG_RETURN_NULL();
 	}
 	if (event_skipped())

@@ -375,6 +375,8 @@ recorded_flush(DriftTrack *dt, ModelSum *sum)
 	bool		any = false;
 
 	recorded_sum(sum);
+	/* what a statement without ddl_command_end created */
+	drifttouch_created(t);
 	for (int g = 0; g < DRIFT_ROOT_GROUPS; g++)
 		any = any || t->roots[g] != NIL;
 	if (!any && t->candidates == NIL)

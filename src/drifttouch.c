@@ -27,6 +27,7 @@
 #include "catalog/dependency.h"
 #include "catalog/index.h"
 #include "catalog/indexing.h"
+#include "catalog/objectaccess.h"
 #include "catalog/objectaddress.h"
 #include "catalog/pg_attrdef.h"
 #include "catalog/pg_class.h"
@@ -39,6 +40,8 @@
 #include "catalog/pg_rewrite.h"
 #include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
+#include "commands/event_trigger.h"
+#include "commands/extension.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
 #include "funcapi.h"
@@ -99,7 +102,13 @@ touch_relation(DriftTouched *t, Oid relid)
 	{
 		case RELKIND_INDEX:
 		case RELKIND_PARTITIONED_INDEX:
-			touch_root(t, DRIFT_ROOT_REL, IndexGetRelation(relid, true));
+			{
+				Oid			table = IndexGetRelation(relid, true);
+
+				/* a TOAST table's index is not in the model */
+				if (get_rel_relkind(table) != RELKIND_TOASTVALUE)
+					touch_root(t, DRIFT_ROOT_REL, table);
+			}
 			break;
 		case RELKIND_COMPOSITE_TYPE:
 			touch_root(t, DRIFT_ROOT_TYPE, get_rel_type_id(relid));
@@ -130,22 +139,28 @@ touch_type(DriftTouched *t, Oid typid)
 
 /*
  * The relation an object of a catalog without a syscache by OID belongs to
- * (a trigger, a policy, a default, a rule), or InvalidOid.
+ * (a trigger, a policy, a default, a rule), or InvalidOid: by the catalog's
+ * OID index (pg_attrdef is not among the catalogs getObjectIdentity() knows).
  */
 static Oid
-owning_relation(Oid catalog_id, AttrNumber oid_column, AttrNumber rel_column, Oid objid)
+owning_relation(Oid catalog_id, Oid oid_index, AttrNumber oid_column, AttrNumber rel_column, Oid objid)
 {
 	Relation	catalog = table_open(catalog_id, AccessShareLock);
-	HeapTuple	tup = get_catalog_object_by_oid(catalog, oid_column, objid);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
 	Oid			relid = InvalidOid;
 
-	if (tup != NULL)
+	ScanKeyInit(&key, oid_column, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(objid));
+	scan = systable_beginscan(catalog, oid_index, true, NULL, 1, &key);
+	if (HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
 		bool		isnull;
 		Datum		d = heap_getattr(tup, rel_column, RelationGetDescr(catalog), &isnull);
 
 		relid = isnull ? InvalidOid : DatumGetObjectId(d);
 	}
+	systable_endscan(scan);
 	table_close(catalog, AccessShareLock);
 	return relid;
 }
@@ -181,19 +196,19 @@ drifttouch_address(DriftTouched *t, Oid classid, Oid objid)
 			ReleaseSysCache(tup);
 			break;
 		case TriggerRelationId:
-			touch_relation(t, owning_relation(TriggerRelationId, Anum_pg_trigger_oid,
+			touch_relation(t, owning_relation(TriggerRelationId, TriggerOidIndexId, Anum_pg_trigger_oid,
 											  Anum_pg_trigger_tgrelid, objid));
 			break;
 		case PolicyRelationId:
-			touch_relation(t, owning_relation(PolicyRelationId, Anum_pg_policy_oid,
+			touch_relation(t, owning_relation(PolicyRelationId, PolicyOidIndexId, Anum_pg_policy_oid,
 											  Anum_pg_policy_polrelid, objid));
 			break;
 		case AttrDefaultRelationId:
-			touch_relation(t, owning_relation(AttrDefaultRelationId, Anum_pg_attrdef_oid,
+			touch_relation(t, owning_relation(AttrDefaultRelationId, AttrDefaultOidIndexId, Anum_pg_attrdef_oid,
 											  Anum_pg_attrdef_adrelid, objid));
 			break;
 		case RewriteRelationId:
-			touch_relation(t, owning_relation(RewriteRelationId, Anum_pg_rewrite_oid,
+			touch_relation(t, owning_relation(RewriteRelationId, RewriteOidIndexId, Anum_pg_rewrite_oid,
 											  Anum_pg_rewrite_ev_class, objid));
 			break;
 		default:
@@ -424,14 +439,126 @@ drifttouch_grant_objects(List **types, List **identities, List **schemas)
 	}
 }
 
-/* At ddl_command_end in a revision: the roots of the command's objects. */
+/*
+ * The roots of the objects created since the last call (the object access
+ * hook); only of the relations when relations_only (each other object is a
+ * lookup of an entry not in the caches yet, which reading the model does
+ * not need).
+ */
+static void
+created_roots(DriftTouched *t, bool relations_only)
+{
+	List	   *classes = t->created_classes;
+	List	   *objects = t->created_objects;
+	ListCell   *c;
+	ListCell   *o;
+
+	t->created_classes = t->created_objects = NIL;
+	forboth(c, classes, o, objects)
+		if (!relations_only || lfirst_oid(c) == RelationRelationId)
+			drifttouch_address(t, lfirst_oid(c), lfirst_oid(o));
+	list_free(classes);
+	list_free(objects);
+}
+
+/* The roots of the objects created since the last call (the object access hook). */
 void
-drifttouch_commands(DriftTouched *t)
+drifttouch_created(DriftTouched *t)
+{
+	created_roots(t, false);
+}
+
+/*
+ * Whether a statement only creates objects: then the objects the object
+ * access hook saw it create are all it touched.  CREATE OR REPLACE, CREATE
+ * SCHEMA with elements (a GRANT may be one) and anything else are read
+ * from the collected commands as well.
+ */
+static bool
+creates_only(EventTriggerData *trigdata)
+{
+	Node	   *stmt = trigdata->parsetree;
+
+	switch (trigdata->tag)
+	{
+		case CMDTAG_CREATE_TABLE:
+		case CMDTAG_CREATE_INDEX:
+		case CMDTAG_CREATE_SEQUENCE:
+		case CMDTAG_CREATE_TYPE:
+		case CMDTAG_CREATE_DOMAIN:
+		case CMDTAG_CREATE_POLICY:
+			return true;
+		case CMDTAG_CREATE_SCHEMA:
+			return stmt != NULL && IsA(stmt, CreateSchemaStmt) &&
+				((CreateSchemaStmt *) stmt)->schemaElts == NIL;
+		case CMDTAG_CREATE_VIEW:
+			return stmt != NULL && IsA(stmt, ViewStmt) && !((ViewStmt *) stmt)->replace;
+		case CMDTAG_CREATE_FUNCTION:
+		case CMDTAG_CREATE_PROCEDURE:
+			return stmt != NULL && IsA(stmt, CreateFunctionStmt) &&
+				!((CreateFunctionStmt *) stmt)->replace;
+		case CMDTAG_CREATE_TRIGGER:
+			return stmt != NULL && IsA(stmt, CreateTrigStmt) && !((CreateTrigStmt *) stmt)->replace;
+		default:
+			return false;
+	}
+}
+
+/*
+ * At ddl_command_end in a revision: the roots of the command's objects.
+ * pg_event_trigger_ddl_commands() builds every command's identity strings,
+ * which the collector does not need: for a statement that only creates, the
+ * objects the object access hook saw created are enough.
+ */
+void
+drifttouch_commands(DriftTouched *t, EventTriggerData *trigdata)
 {
 	ListCell   *lc;
 
+	if (creates_only(trigdata))
+	{
+		/*
+		 * Everything else these create (row types and their arrays,
+		 * constraints, defaults, rules) belongs to a relation they create.
+		 */
+		created_roots(t, trigdata->tag == CMDTAG_CREATE_TABLE || trigdata->tag == CMDTAG_CREATE_INDEX ||
+					  trigdata->tag == CMDTAG_CREATE_SEQUENCE || trigdata->tag == CMDTAG_CREATE_VIEW);
+		return;
+	}
+	drifttouch_created(t);
 	foreach(lc, collected_commands())
 		touch_command(t, (CollectedCommand *) lfirst(lc));
+}
+
+static object_access_hook_type next_object_access_hook = NULL;
+
+/*
+ * The object access hook: notes each object created while a revision runs,
+ * by catalog and OID, for drifttouch_created() (the catalog rows are not
+ * all visible yet when the hook runs).
+ */
+static void
+note_created(ObjectAccessType access, Oid classId, Oid objectId, int subId, void *arg)
+{
+	if (next_object_access_hook)
+		next_object_access_hook(access, classId, objectId, subId, arg);
+	if (access == OAT_POST_CREATE && migrate_in_revision && drift_collector != NULL &&
+		!creating_extension && !(arg != NULL && ((ObjectAccessPostCreate *) arg)->is_internal))
+	{
+		MemoryContext old = MemoryContextSwitchTo(drift_collector->cxt);
+
+		drift_collector->created_classes = lappend_oid(drift_collector->created_classes, classId);
+		drift_collector->created_objects = lappend_oid(drift_collector->created_objects, objectId);
+		MemoryContextSwitchTo(old);
+	}
+}
+
+/* Installs the object access hook. */
+void
+drifttouch_init(void)
+{
+	next_object_access_hook = object_access_hook;
+	object_access_hook = note_created;
 }
 
 /* A text column of a dropped object's row, or NULL. */
@@ -534,6 +661,7 @@ drifttouch_serialize(DriftTouched *t)
 	StringInfoData buf;
 	ListCell   *lc;
 
+	drifttouch_created(t);
 	initStringInfo(&buf);
 	for (int g = 0; g < DRIFT_ROOT_GROUPS; g++)
 		foreach(lc, t->roots[g])

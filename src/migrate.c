@@ -24,6 +24,7 @@ _PG_init(void)
 	schemamodel_init();
 	drift_init();
 	ddlevent_init();
+	drifttouch_init();
 	MarkGUCPrefixReserved("migrate");
 }
 

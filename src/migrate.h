@@ -489,12 +489,17 @@ typedef struct DriftTouched
 	MemoryContext cxt;			/* where the lists live */
 	List	   *roots[DRIFT_ROOT_GROUPS];	/* OIDs, with repeats */
 	List	   *candidates;		/* "r:<relation>", "i:<index>" by name */
+	List	   *created_classes;	/* objects created, not yet mapped to */
+	List	   *created_objects;	/* roots: catalogs and OIDs */
 } DriftTouched;
 
 extern DriftTouched *drift_collector;
 extern DriftTouched *drifttouch_new(MemoryContext cxt);
 extern void drifttouch_address(DriftTouched *t, Oid classid, Oid objid);
-extern void drifttouch_commands(DriftTouched *t);
+struct EventTriggerData;
+extern void drifttouch_init(void);
+extern void drifttouch_commands(DriftTouched *t, struct EventTriggerData *trigdata);
+extern void drifttouch_created(DriftTouched *t);
 extern void drifttouch_dropped(DriftTouched *t);
 extern void drifttouch_grant_objects(List **types, List **identities, List **schemas);
 extern char *drifttouch_serialize(DriftTouched *t);

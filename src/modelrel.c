@@ -57,6 +57,8 @@ typedef struct RelRead
 	char	   *ident;			/* "schema"."relation", quoted */
 	char	   *root;			/* "r:" and ident */
 	List	   *comments;		/* RelComment of the relation and its columns */
+	struct RelColumn *cols;		/* a table's columns by attnum, or NULL */
+	int			ncols;
 } RelRead;
 
 /* A comment on the relation (subid 0) or one of its columns. */
@@ -372,6 +374,31 @@ column_cmp(const void *a, const void *b)
 	return (int) ((const RelColumn *) a)->att->attnum - (int) ((const RelColumn *) b)->att->attnum;
 }
 
+/*
+ * A column the read already holds (a table's), or NULL: cheaper than the
+ * syscache for a table just created, whose columns it has not loaded yet.
+ */
+static Form_pg_attribute
+held_column(RelRead *rr, AttrNumber attnum)
+{
+	int			lo = 0,
+				hi = rr->ncols - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = (lo + hi) / 2;
+		AttrNumber	at = rr->cols[mid].att->attnum;
+
+		if (at == attnum)
+			return rr->cols[mid].att;
+		if (at < attnum)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return NULL;
+}
+
 /* The relation's columns in order, with their default expressions. */
 static RelColumn *
 read_columns(RelRead *rr, int *ncols, TupleDesc *attdesc)
@@ -668,7 +695,8 @@ composed_constraintdef(RelRead *rr, HeapTuple contup, TupleDesc condesc)
 	appendStringInfoChar(&buf, '(');
 	for (int i = 0; i < nkeys; i++)
 	{
-		char	   *name = get_attname(rr->relid, DatumGetInt16(keys[i]), true);
+		Form_pg_attribute held = held_column(rr, DatumGetInt16(keys[i]));
+		char	   *name = held ? NameStr(held->attname) : get_attname(rr->relid, DatumGetInt16(keys[i]), true);
 
 		if (name == NULL)
 			return NULL;
@@ -733,6 +761,7 @@ composed_indexdef(RelRead *rr, HeapTuple indtup, TupleDesc inddesc, HeapTuple id
 	oidvector  *collations;
 	HeapTuple	opctup;
 	HeapTuple	atttup;
+	Form_pg_attribute att;
 	bool		plain;
 	char	   *amname;
 	char	   *result = NULL;
@@ -757,23 +786,30 @@ composed_indexdef(RelRead *rr, HeapTuple indtup, TupleDesc inddesc, HeapTuple id
 	opctup = SearchSysCache1(CLAOID, ObjectIdGetDatum(classes->values[0]));
 	if (!HeapTupleIsValid(opctup))
 		return NULL;
-	atttup = SearchSysCache2(ATTNUM, ObjectIdGetDatum(rr->relid), Int16GetDatum(ind->indkey.values[0]));
-	if (!HeapTupleIsValid(atttup))
+	att = held_column(rr, ind->indkey.values[0]);
+	atttup = NULL;
+	if (att == NULL)
 	{
-		ReleaseSysCache(opctup);
-		return NULL;
+		atttup = SearchSysCache2(ATTNUM, ObjectIdGetDatum(rr->relid), Int16GetDatum(ind->indkey.values[0]));
+		if (!HeapTupleIsValid(atttup))
+		{
+			ReleaseSysCache(opctup);
+			return NULL;
+		}
+		att = (Form_pg_attribute) GETSTRUCT(atttup);
 	}
 	plain = ((Form_pg_opclass) GETSTRUCT(opctup))->opcdefault &&
-		((Form_pg_opclass) GETSTRUCT(opctup))->opcintype == ((Form_pg_attribute) GETSTRUCT(atttup))->atttypid &&
-		collations->values[0] == ((Form_pg_attribute) GETSTRUCT(atttup))->attcollation;
+		((Form_pg_opclass) GETSTRUCT(opctup))->opcintype == att->atttypid &&
+		collations->values[0] == att->attcollation;
 	amname = plain ? get_am_name(idx->relam) : NULL;
 	if (amname != NULL)
 		result = psprintf("CREATE %sINDEX %s ON %s USING %s (%s)",
 						  ind->indisunique ? "UNIQUE " : "",
 						  quote_identifier(NameStr(idx->relname)), rr->ident,
 						  quote_identifier(amname),
-						  quote_identifier(NameStr(((Form_pg_attribute) GETSTRUCT(atttup))->attname)));
-	ReleaseSysCache(atttup);
+						  quote_identifier(NameStr(att->attname)));
+	if (atttup != NULL)
+		ReleaseSysCache(atttup);
 	ReleaseSysCache(opctup);
 	return result;
 }
@@ -1038,6 +1074,8 @@ modelrel_append(SchemaModel *out, Oid relid)
 		rr.relkind = cls->relkind;
 		rr.nspname = get_namespace_name(cls->relnamespace);
 		rr.comments = NIL;
+		rr.cols = NULL;
+		rr.ncols = 0;
 	}
 	if (HeapTupleIsValid(classtup) && rr.nspname != NULL)
 	{
@@ -1056,6 +1094,8 @@ modelrel_append(SchemaModel *out, Oid relid)
 
 					emit_table(&rr, classtup, cols, ncols);
 					emit_columns(&rr, cols, ncols, attdesc);
+					rr.cols = cols;
+					rr.ncols = ncols;
 					break;
 				}
 			case RELKIND_VIEW:
