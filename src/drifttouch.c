@@ -441,9 +441,11 @@ drifttouch_grant_objects(List **types, List **identities, List **schemas)
 
 /*
  * The roots of the objects created since the last call (the object access
- * hook); only of the relations when relations_only (each other object is a
- * lookup of an entry not in the caches yet, which reading the model does
- * not need).
+ * hook).  With relations_only, only the relations are kept, as they are:
+ * which is an index of which table is looked up when the call ends
+ * (drifttouch_created()), in the transaction that reads the model, whose
+ * caches keep the entries the read needs again; a lookup now would load
+ * entries that the commit of a deploy's revision throws away.
  */
 static void
 created_roots(DriftTouched *t, bool relations_only)
@@ -455,17 +457,36 @@ created_roots(DriftTouched *t, bool relations_only)
 
 	t->created_classes = t->created_objects = NIL;
 	forboth(c, classes, o, objects)
-		if (!relations_only || lfirst_oid(c) == RelationRelationId)
+	{
+		if (!relations_only)
 			drifttouch_address(t, lfirst_oid(c), lfirst_oid(o));
+		else if (lfirst_oid(c) == RelationRelationId)
+		{
+			MemoryContext old = MemoryContextSwitchTo(t->cxt);
+
+			t->created_relations = lappend_oid(t->created_relations, lfirst_oid(o));
+			MemoryContextSwitchTo(old);
+		}
+	}
 	list_free(classes);
 	list_free(objects);
 }
 
-/* The roots of the objects created since the last call (the object access hook). */
+/*
+ * The roots of the objects created since the last call (the object access
+ * hook), and of the relations kept by created_roots().
+ */
 void
 drifttouch_created(DriftTouched *t)
 {
+	List	   *relations = t->created_relations;
+	ListCell   *lc;
+
 	created_roots(t, false);
+	t->created_relations = NIL;
+	foreach(lc, relations)
+		touch_relation(t, lfirst_oid(lc));
+	list_free(relations);
 }
 
 /*
@@ -525,7 +546,7 @@ drifttouch_commands(DriftTouched *t, EventTriggerData *trigdata)
 					  trigdata->tag == CMDTAG_CREATE_SEQUENCE || trigdata->tag == CMDTAG_CREATE_VIEW);
 		return;
 	}
-	drifttouch_created(t);
+	created_roots(t, false);
 	foreach(lc, collected_commands())
 		touch_command(t, (CollectedCommand *) lfirst(lc));
 }

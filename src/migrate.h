@@ -491,6 +491,7 @@ typedef struct DriftTouched
 	List	   *candidates;		/* "r:<relation>", "i:<index>" by name */
 	List	   *created_classes;	/* objects created, not yet mapped to */
 	List	   *created_objects;	/* roots: catalogs and OIDs */
+	List	   *created_relations;	/* relations created, mapped at the end */
 } DriftTouched;
 
 extern DriftTouched *drift_collector;

@@ -24,6 +24,7 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_constraint.h"
 #include "catalog/pg_depend.h"
+#include "catalog/pg_extension.h"
 #include "catalog/pg_description.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_inherits.h"
@@ -91,11 +92,29 @@ static struct
 }			open_catalogs[MAX_OPEN_CATALOGS];
 static int	n_open_catalogs = 0;
 
-/* Starts a read: no catalog open yet. */
+/*
+ * Per read, the highest OID that has a comment, that has a policy, and of a
+ * relation that is a member of an extension, found when first needed: an
+ * object above it has none, and a table a deploy just created is above all
+ * three unless its revisions gave it one.  Saves a catalog scan per table,
+ * index and constraint read.
+ */
+typedef struct ReadBounds
+{
+	bool		known;
+	Oid			comment;
+	Oid			policy;
+	Oid			extension_relation;
+} ReadBounds;
+
+static ReadBounds bounds;
+
+/* Starts a read: no catalog open yet, no bound known. */
 void
 modelrel_begin(void)
 {
 	n_open_catalogs = 0;
+	bounds.known = false;
 }
 
 /* Ends a read: closes what it opened; the locks stay to the transaction's end. */
@@ -141,6 +160,65 @@ static void
 oid_key(ScanKey key, AttrNumber attno, Oid value)
 {
 	ScanKeyInit(key, attno, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(value));
+}
+
+/* The first key (an OID) of the last entry of a catalog's index, or InvalidOid. */
+static Oid
+last_key_oid(Oid catalog, Oid index, AttrNumber column)
+{
+	CatalogScan cs;
+	HeapTuple	tup;
+	Oid			last = InvalidOid;
+
+	scan_begin(&cs, catalog, index, 0, NULL);
+	if (HeapTupleIsValid(tup = systable_getnext_ordered(cs.scan, BackwardScanDirection)))
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(tup, column, RelationGetDescr(cs.rel), &isnull);
+
+		last = isnull ? InvalidOid : DatumGetObjectId(d);
+	}
+	scan_end(&cs);
+	return last;
+}
+
+/* The highest OID of a relation that is a member of an extension. */
+static Oid
+last_extension_relation(void)
+{
+	ScanKeyData key;
+	CatalogScan cs;
+	HeapTuple	tup;
+	Oid			last = InvalidOid;
+
+	oid_key(&key, Anum_pg_depend_refclassid, ExtensionRelationId);
+	scan_begin(&cs, DependRelationId, DependReferenceIndexId, 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext_ordered(cs.scan, ForwardScanDirection)))
+	{
+		Form_pg_depend dep = (Form_pg_depend) GETSTRUCT(tup);
+
+		if (dep->deptype == DEPENDENCY_EXTENSION && dep->classid == RelationRelationId &&
+			dep->objid > last)
+			last = dep->objid;
+	}
+	scan_end(&cs);
+	return last;
+}
+
+/* The read's bounds, found at the first call. */
+static ReadBounds *
+read_bounds(void)
+{
+	if (!bounds.known)
+	{
+		bounds.comment = last_key_oid(DescriptionRelationId, DescriptionObjIndexId,
+									  Anum_pg_description_objoid);
+		bounds.policy = last_key_oid(PolicyRelationId, PolicyPolrelidPolnameIndexId,
+									 Anum_pg_policy_polrelid);
+		bounds.extension_relation = last_extension_relation();
+		bounds.known = true;
+	}
+	return &bounds;
 }
 
 /*
@@ -273,6 +351,8 @@ object_comment(Oid objoid, Oid classoid)
 	HeapTuple	tup;
 	char	   *comment = NULL;
 
+	if (objoid > read_bounds()->comment)
+		return NULL;
 	oid_key(&keys[0], Anum_pg_description_objoid, objoid);
 	oid_key(&keys[1], Anum_pg_description_classoid, classoid);
 	ScanKeyInit(&keys[2], Anum_pg_description_objsubid, BTEqualStrategyNumber, F_INT4EQ,
@@ -315,6 +395,8 @@ read_rel_comments(RelRead *rr)
 	CatalogScan cs;
 	HeapTuple	tup;
 
+	if (rr->relid > read_bounds()->comment)
+		return;
 	oid_key(&keys[0], Anum_pg_description_objoid, rr->relid);
 	oid_key(&keys[1], Anum_pg_description_classoid, RelationRelationId);
 	scan_begin(&cs, DescriptionRelationId, DescriptionObjIndexId, 2, keys);
@@ -909,6 +991,8 @@ emit_policies(RelRead *rr)
 	HeapTuple	tup;
 	StringInfoData def;
 
+	if (rr->relid > read_bounds()->policy)
+		return;
 	initStringInfo(&def);
 	oid_key(&key, Anum_pg_policy_polrelid, rr->relid);
 	scan_begin(&cs, PolicyRelationId, PolicyPolrelidPolnameIndexId, 1, &key);
@@ -973,6 +1057,8 @@ extension_member(Oid classid, Oid objid)
 	HeapTuple	tup;
 	bool		member = false;
 
+	if (classid == RelationRelationId && objid > read_bounds()->extension_relation)
+		return false;
 	oid_key(&keys[0], Anum_pg_depend_classid, classid);
 	oid_key(&keys[1], Anum_pg_depend_objid, objid);
 	scan_begin(&cs, DependRelationId, DependDependerIndexId, 2, keys);

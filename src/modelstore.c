@@ -21,7 +21,9 @@
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "catalog/index.h"
 #include "catalog/indexing.h"
+#include "executor/executor.h"
 #include "catalog/pg_type.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -203,21 +205,61 @@ delete_root(ModelStore *st, Oid oid, const char *prefix, ModelSum *sum)
 	systable_endscan(scan);
 }
 
-/* Deletes the row of a key, if there is one. */
-static void
-delete_key(ModelStore *st, const char *rowkey, ModelSum *sum)
+/* Deletes the row of a key (but the one at tid keep, if valid); whether there was one. */
+static bool
+delete_key(ModelStore *st, const char *rowkey, ItemPointer keep, ModelSum *sum)
 {
 	ScanKeyData key;
 	SysScanDesc scan;
 	HeapTuple	tup;
+	bool		found = false;
 
 	ScanKeyEntryInitialize(&key, 0, st->attnum[COL_KEY], BTEqualStrategyNumber,
 						   InvalidOid, st->pkey_collation, F_TEXTEQ,
 						   CStringGetTextDatum(rowkey));
 	scan = systable_beginscan(st->rel, st->pkey, true, st->snapshot, 1, &key);
-	if (HeapTupleIsValid(tup = systable_getnext(scan)))
+	while (!found && HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		if (keep != NULL && ItemPointerEquals(keep, &tup->t_self))
+			continue;
 		delete_row(st, tup, sum);
+		found = true;
+	}
 	systable_endscan(scan);
+	return found;
+}
+
+/*
+ * Inserts a row and its index entries, as CatalogTupleInsertWithInfo() does
+ * but without failing on a key already recorded: returns false when the
+ * primary key may have another row of the key (for the caller to delete).
+ * Saves a probe of the key for every row, which almost always finds none.
+ */
+static bool
+insert_tuple(ModelStore *st, HeapTuple tup)
+{
+	TupleTableSlot *slot = MakeSingleTupleTableSlot(RelationGetDescr(st->rel), &TTSOpsHeapTuple);
+	bool		unique = true;
+
+	simple_heap_insert(st->rel, tup);
+	ExecStoreHeapTuple(tup, slot, false);
+	for (int i = 0; i < st->indstate->ri_NumIndices; i++)
+	{
+		Relation	index = st->indstate->ri_IndexRelationDescs[i];
+		IndexInfo  *info = st->indstate->ri_IndexRelationInfo[i];
+		Datum		values[INDEX_MAX_KEYS];
+		bool		isnull[INDEX_MAX_KEYS];
+
+		if (!info->ii_ReadyForInserts)
+			continue;
+		FormIndexDatum(info, slot, NULL, values, isnull);
+		if (!index_insert(index, values, isnull, &tup->t_self, st->rel,
+						  index->rd_index->indisunique ? UNIQUE_CHECK_PARTIAL : UNIQUE_CHECK_NO,
+						  false, info) && index->rd_index->indisunique)
+			unique = false;
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	return unique;
 }
 
 /* The text[] of one field of a group's objects. */
@@ -260,7 +302,12 @@ insert_row(ModelStore *st, SchemaModel *m, RowGroup *g, ModelSum *sum)
 		st->row_nulls[st->attnum[c] - 1] = nulls[c];
 	}
 	tup = heap_form_tuple(RelationGetDescr(st->rel), st->row_values, st->row_nulls);
-	CatalogTupleInsertWithInfo(st->rel, tup, st->indstate);
+	/* a row of the key left by an earlier call (the caller deleted the ones it knew) */
+	if (!insert_tuple(st, tup) && !delete_key(st, g->key, &tup->t_self, sum))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNIQUE_VIOLATION),
+				 errmsg("duplicate key \"%s\" in table \"migrate.schema_root\"", g->key),
+				 errdetail("Another transaction is writing the recorded model.")));
 	heap_freetuple(tup);
 	if (sum != NULL)
 		for (int i = 0; i < g->n; i++)
@@ -361,10 +408,7 @@ modelstore_replace(List **roots, int ngroups, SchemaModel *live, ModelSum *sum)
 	store_snapshot(&st);
 	groups = group_rows(live, &nrows);
 	for (int i = 0; i < nrows; i++)
-	{
-		delete_key(&st, groups[i].key, sum);
 		insert_row(&st, live, &groups[i], sum);
-	}
 	store_close(&st);
 }
 
@@ -386,7 +430,7 @@ modelstore_put(SchemaModel *m, char **keys, int n)
 	store_open(&st);
 	store_snapshot(&st);
 	for (int i = 0; i < n; i++)
-		delete_key(&st, keys[i], NULL);
+		(void) delete_key(&st, keys[i], NULL, NULL);
 	groups = group_rows(m, &nrows);
 	for (int i = 0; i < n; i++)
 	{
