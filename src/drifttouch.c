@@ -674,21 +674,28 @@ drifttouch_dropped(DriftTouched *t)
 
 /*
  * The set as text, for the background worker's message to the leader: one
- * line per root ("<group> <oid>") or candidate ("c <candidate>").
+ * line per root ("<group> <oid>"), candidate ("c <candidate>"), relation
+ * created ("n <oid>") or other object created and not yet mapped to its
+ * root ("o <catalog> <oid>"): the worker sends it outside a transaction,
+ * the leader maps them when its call ends.
  */
 char *
 drifttouch_serialize(DriftTouched *t)
 {
 	StringInfoData buf;
 	ListCell   *lc;
+	ListCell   *lc2;
 
-	drifttouch_created(t);
 	initStringInfo(&buf);
 	for (int g = 0; g < DRIFT_ROOT_GROUPS; g++)
 		foreach(lc, t->roots[g])
 			appendStringInfo(&buf, "%d %u\n", g, lfirst_oid(lc));
 	foreach(lc, t->candidates)
 		appendStringInfo(&buf, "c %s\n", (char *) lfirst(lc));
+	foreach(lc, t->created_relations)
+		appendStringInfo(&buf, "n %u\n", lfirst_oid(lc));
+	forboth(lc, t->created_classes, lc2, t->created_objects)
+		appendStringInfo(&buf, "o %u %u\n", lfirst_oid(lc), lfirst_oid(lc2));
 	return buf.data;
 }
 
@@ -701,10 +708,28 @@ drifttouch_deserialize(DriftTouched *t, const char *text)
 
 	for (char *line = strtok_r(copy, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save))
 	{
+		MemoryContext old;
+		char	   *end;
+
 		if (line[0] == 'c' && line[1] == ' ' && line[2] != '\0' && line[3] == ':')
 			touch_candidate(t, line[2], line + 4);
 		else if (line[0] >= '0' && line[0] < '0' + DRIFT_ROOT_GROUPS && line[1] == ' ')
 			touch_root(t, line[0] - '0', (Oid) strtoul(line + 2, NULL, 10));
+		else if (line[0] == 'n' && line[1] == ' ')
+		{
+			old = MemoryContextSwitchTo(t->cxt);
+			t->created_relations = lappend_oid(t->created_relations, (Oid) strtoul(line + 2, NULL, 10));
+			MemoryContextSwitchTo(old);
+		}
+		else if (line[0] == 'o' && line[1] == ' ')
+		{
+			Oid			classid = (Oid) strtoul(line + 2, &end, 10);
+
+			old = MemoryContextSwitchTo(t->cxt);
+			t->created_classes = lappend_oid(t->created_classes, classid);
+			t->created_objects = lappend_oid(t->created_objects, (Oid) strtoul(end, NULL, 10));
+			MemoryContextSwitchTo(old);
+		}
 	}
 	pfree(copy);
 }
