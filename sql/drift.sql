@@ -298,7 +298,9 @@ SELECT migrate.add('t5', $$
   CREATE INDEX parted_k ON drift_app.parted (k);
   CREATE UNIQUE INDEX made_at ON drift_app.made (at);
   CREATE TRIGGER made_touch BEFORE UPDATE ON drift_app.made FOR EACH ROW EXECUTE FUNCTION drift_app.made_n();
+  CREATE TRIGGER parted_touch BEFORE UPDATE ON drift_app.parted FOR EACH ROW EXECUTE FUNCTION drift_app.made_n();
 $$, $$
+  DROP TRIGGER parted_touch ON drift_app.parted;
   DROP TRIGGER made_touch ON drift_app.made;
   DROP INDEX drift_app.made_at;
   DROP INDEX drift_app.parted_k;
