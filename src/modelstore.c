@@ -327,11 +327,12 @@ modelstore_key(const ModelObject *o)
 	return pstrdup(o->root ? o->root : "");
 }
 
-/* For sorting a model's objects by row key, keeping their order within a key. */
+/* For sorting a model's objects by row key, then as the model sorts them. */
 typedef struct KeyedObject
 {
 	char	   *key;
 	int			index;
+	const ModelObject *object;
 } KeyedObject;
 
 static int
@@ -341,10 +342,13 @@ keyed_compare(const void *a, const void *b)
 	const KeyedObject *y = b;
 	int			c = strcmp(x->key, y->key);
 
-	return c != 0 ? c : (x->index > y->index) - (x->index < y->index);
+	return c != 0 ? c : schemamodel_compare(x->object, y->object);
 }
 
-/* A model's objects grouped into rows, in key order; *ngroups set. */
+/*
+ * A model's objects (in any order) grouped into rows, in key order, each
+ * row's objects in the model's order; *ngroups set.
+ */
 static RowGroup *
 group_rows(SchemaModel *m, int *ngroups)
 {
@@ -356,6 +360,7 @@ group_rows(SchemaModel *m, int *ngroups)
 	{
 		keyed[i].key = modelstore_key(&m->objs[i]);
 		keyed[i].index = i;
+		keyed[i].object = &m->objs[i];
 	}
 	qsort(keyed, m->n, sizeof(KeyedObject), keyed_compare);
 	*ngroups = 0;

@@ -438,7 +438,7 @@ oid_list_array(List *oids)
  * as schemamodel_read() reads the whole model: what a call's revisions
  * touched (drift.c).  roots: four OID lists, relations, functions, types,
  * schemas.  Relations are read by modelrel.c alone; the statement runs only
- * for the other roots.
+ * for the other roots.  Not sorted: the caller groups the objects by root.
  */
 SchemaModel *
 schemamodel_read_roots(Datum schemas, bool schemas_null, List **roots)
@@ -467,14 +467,13 @@ schemamodel_read_roots(Datum schemas, bool schemas_null, List **roots)
 	{
 		m = model_new();
 		model_add_relations(m, relids);
-		qsort(m->objs, m->n, sizeof(ModelObject), model_object_cmp);
 		return m;
 	}
 	values[0] = schemas;
 	for (int g = 1; g < 4; g++)
 		values[g] = oid_list_array(roots[g]);
 	model_execute(&roots_plan, roots_sql(), 4, argtypes, values, nulls);
-	return model_collect(caller_cxt, relids, true);
+	return model_collect(caller_cxt, relids, false);
 }
 
 /*
