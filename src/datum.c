@@ -44,11 +44,32 @@ target_argument(FunctionCallInfo fcinfo, int argno)
 ArrayType *
 strings_to_array(char **elems, int n)
 {
-	Datum	   *datums = palloc(sizeof(Datum) * Max(n, 1));
+	size_t		size = ARR_OVERHEAD_NONULLS(1);
+	ArrayType  *arr;
+	char	   *p;
 
+	if (n == 0)
+		return construct_empty_array(TEXTOID);
+	/* the bytes construct_array() makes of text datums, without making them first */
 	for (int i = 0; i < n; i++)
-		datums[i] = CStringGetTextDatum(elems[i]);
-	return construct_array(datums, n, TEXTOID, -1, false, TYPALIGN_INT);
+		size += INTALIGN(VARHDRSZ + strlen(elems[i]));
+	arr = palloc0(size);
+	SET_VARSIZE(arr, size);
+	arr->ndim = 1;
+	arr->dataoffset = 0;
+	arr->elemtype = TEXTOID;
+	ARR_DIMS(arr)[0] = n;
+	ARR_LBOUND(arr)[0] = 1;
+	p = ARR_DATA_PTR(arr);
+	for (int i = 0; i < n; i++)
+	{
+		size_t		len = strlen(elems[i]);
+
+		SET_VARSIZE(p, VARHDRSZ + len);
+		memcpy(VARDATA(p), elems[i], len);
+		p += INTALIGN(VARHDRSZ + len);
+	}
+	return arr;
 }
 
 /*

@@ -266,12 +266,12 @@ insert_tuple(ModelStore *st, HeapTuple tup)
 static Datum
 group_array(SchemaModel *m, RowGroup *g, size_t field)
 {
-	Datum	   *elems = palloc(sizeof(Datum) * g->n);
+	char	  **elems = palloc(sizeof(char *) * g->n);
 	ArrayType  *arr;
 
 	for (int i = 0; i < g->n; i++)
-		elems[i] = CStringGetTextDatum(*(char **) ((char *) &m->objs[g->members[i]] + field));
-	arr = construct_array(elems, g->n, TEXTOID, -1, false, TYPALIGN_INT);
+		elems[i] = *(char **) ((char *) &m->objs[g->members[i]] + field);
+	arr = strings_to_array(elems, g->n);
 	pfree(elems);
 	return PointerGetDatum(arr);
 }
