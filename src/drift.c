@@ -103,12 +103,19 @@ recorded_read(Datum schemas, bool schemas_null, bool all)
 	return m;
 }
 
+/* Whether two strings are equal, NULL being "". */
+static bool
+same_text(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
 /* Whether two objects of one key are recorded alike (a row would not change). */
 static bool
 object_same(const ModelObject *a, const ModelObject *b)
 {
-	return strcmp(a->definition, b->definition) == 0 && strcmp(a->schema, b->schema) == 0 &&
-		strcmp(a->root ? a->root : "", b->root ? b->root : "") == 0 && a->root_oid == b->root_oid;
+	return same_text(a->definition, b->definition) && same_text(a->schema, b->schema) &&
+		same_text(a->root, b->root) && a->root_oid == b->root_oid;
 }
 
 /* For sorting row keys. */

@@ -15,8 +15,12 @@
  * renamed one (pg_depend); an ALTER TABLE, the table's indexes and sequences
  * (their owner, their schema).  A dropped index or the table of a dropped
  * column, constraint, trigger or policy is kept by name ("i:" and "r:"
- * candidates), as the catalog no longer has them.  A statement run by the
- * background worker collects there and sends what it touched to the leader.
+ * candidates), as the catalog no longer has them.  An object access hook
+ * notes every object created while a revision runs: for a statement that
+ * only creates, that is all it touched, and the event trigger does not ask
+ * for the commands (whose identity strings cost more than the rest of the
+ * collecting).  A statement run by the background worker collects there and
+ * sends what it touched to the leader.
  */
 #include "migrate.h"
 

@@ -270,7 +270,11 @@ group_array(SchemaModel *m, RowGroup *g, size_t field)
 	ArrayType  *arr;
 
 	for (int i = 0; i < g->n; i++)
-		elems[i] = *(char **) ((char *) &m->objs[g->members[i]] + field);
+	{
+		char	   *value = *(char **) ((char *) &m->objs[g->members[i]] + field);
+
+		elems[i] = value ? value : "";
+	}
 	arr = strings_to_array(elems, g->n);
 	pfree(elems);
 	return PointerGetDatum(arr);
