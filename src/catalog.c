@@ -602,6 +602,80 @@ catalog_drift_event_empty(void)
 	return empty;
 }
 
+/*
+ * Whether the newest history row of operation drift or accept is a drift
+ * row: DDL run outside migrate was recorded since the last accept_drift().
+ * A backward scan of history_revision_idx (revision, id) over the rows of no
+ * revision, without a statement: the planner costs this one past the scan
+ * it is, and plans it for every new session's first deploy.
+ */
+bool
+catalog_drift_after_accept(void)
+{
+	Oid			relid = catalog_table_relid("history");
+	Relation	rel;
+	AttrNumber	revision_att;
+	AttrNumber	operation_att;
+	Oid			index = InvalidOid;
+	List	   *indexes;
+	ListCell   *lc;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	bool		drift = false;
+
+	if (!OidIsValid(relid))
+		return false;
+	rel = table_open(relid, AccessShareLock);
+	revision_att = catalog_attnum(rel, "revision");
+	operation_att = catalog_attnum(rel, "operation");
+	indexes = RelationGetIndexList(rel);
+	foreach(lc, indexes)
+	{
+		Relation	irel = index_open(lfirst_oid(lc), AccessShareLock);
+
+		if (irel->rd_index->indnkeyatts == 2 && irel->rd_index->indkey.values[0] == revision_att &&
+			heap_attisnull(irel->rd_indextuple, Anum_pg_index_indpred, NULL))
+			index = RelationGetRelid(irel);
+		index_close(irel, AccessShareLock);
+	}
+	list_free(indexes);
+	if (!OidIsValid(index))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the index on (revision, id) of table \"migrate.history\" does not exist"),
+				 errdetail("The catalogs of the extension migrate were changed outside its functions.")));
+	{
+		Relation	irel = index_open(index, AccessShareLock);
+		Snapshot	snapshot;
+
+		/* the rows this transaction wrote too (staged events moved in) */
+		CommandCounterIncrement();
+		snapshot = RegisterSnapshot(GetLatestSnapshot());
+
+		ScanKeyEntryInitialize(&key, 0, revision_att, BTEqualStrategyNumber, InvalidOid,
+							   irel->rd_indcollation[0], F_TEXTEQ, CStringGetTextDatum(""));
+		scan = systable_beginscan_ordered(rel, irel, snapshot, 1, &key);
+		while (HeapTupleIsValid(tup = systable_getnext_ordered(scan, BackwardScanDirection)))
+		{
+			bool		isnull;
+			Datum		op = heap_getattr(tup, operation_att, RelationGetDescr(rel), &isnull);
+			char	   *operation = isnull ? "" : TextDatumGetCString(op);
+
+			if (strcmp(operation, "drift") == 0 || strcmp(operation, "accept") == 0)
+			{
+				drift = strcmp(operation, "drift") == 0;
+				break;
+			}
+		}
+		systable_endscan_ordered(scan);
+		UnregisterSnapshot(snapshot);
+		index_close(irel, AccessShareLock);
+	}
+	table_close(rel, AccessShareLock);
+	return drift;
+}
+
 /* Whether migrate.drift_event, the event triggers' staging table, exists. */
 bool
 catalog_has_drift_event(void)

@@ -64,9 +64,7 @@ drift_init(void)
 bool
 drift_model_recorded(void)
 {
-	catalog_exec("SELECT 1 FROM migrate.schema_root WHERE key = 'm:'",
-				 0, NULL, NULL, NULL, false, 1);
-	return SPI_processed > 0;
+	return modelstore_value("") != NULL;
 }
 
 /*
@@ -204,26 +202,14 @@ recorded_apply(SchemaModel *a, SchemaModel *b, bool keep_drifted)
 static void
 recorded_set(const char *identity, const char *value)
 {
-	Oid			argtypes[2] = {TEXTOID, TEXTOID};
-	Datum		values[2] = {CStringGetTextDatum(identity), CStringGetTextDatum(value)};
-
-	catalog_exec("INSERT INTO migrate.schema_root (key, root, kinds, identities, schemas, definitions)"
-				 " VALUES ('m:' || $1, '', '{model}', ARRAY[$1], '{\"\"}', ARRAY[$2])"
-				 " ON CONFLICT (key) DO UPDATE SET definitions = excluded.definitions",
-				 2, argtypes, values, NULL, false, 0);
+	modelstore_set_value(identity, value);
 }
 
-/* A special row's value, or NULL. */
+/* A value of the record, or NULL. */
 static char *
 recorded_get(const char *identity)
 {
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		values[1] = {CStringGetTextDatum(identity)};
-
-	/* not read-only: the call's own writes must be seen */
-	catalog_exec("SELECT definitions[1] FROM migrate.schema_root WHERE key = 'm:' || $1",
-				 1, argtypes, values, NULL, false, 1);
-	return SPI_processed > 0 ? SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1) : NULL;
+	return modelstore_value(identity);
 }
 
 /* Adds (or subtracts) the rows of SPI's last result (kind, identity, definition) to the sum. */
@@ -406,13 +392,7 @@ drift_recorded_pending(void)
 {
 	if (!catalog_drift_event_empty())
 		return true;
-	catalog_exec("SELECT 1 FROM migrate.history h"
-				 " WHERE h.revision = '' AND h.operation = 'drift'"
-				 "   AND h.id > coalesce((SELECT max(x.id) FROM migrate.history x"
-				 "                         WHERE x.revision = '' AND x.operation = 'accept'), 0)"
-				 " LIMIT 1",
-				 0, NULL, NULL, NULL, false, 1);
-	return SPI_processed > 0;
+	return catalog_drift_after_accept();
 }
 
 /*

@@ -111,6 +111,7 @@ extern bool catalog_has_transactional(void);
 extern bool catalog_has_schema_root(void);
 extern bool catalog_has_drift_event(void);
 extern bool catalog_drift_event_empty(void);
+extern bool catalog_drift_after_accept(void);
 extern Oid	catalog_table_relid(const char *table);
 extern AttrNumber catalog_attnum(Relation rel, const char *name);
 
@@ -476,6 +477,8 @@ extern int	schemamodel_compare(const ModelObject *a, const ModelObject *b);
 extern char *modelstore_key(const ModelObject *o);
 extern void modelstore_replace(List **roots, int ngroups, SchemaModel *live, ModelSum *sum);
 extern void modelstore_put(SchemaModel *m, char **keys, int n);
+extern char *modelstore_value(const char *name);
+extern void modelstore_set_value(const char *name, const char *value);
 
 /* drifttouch.c: what a call's revisions touched, collected by the event triggers */
 #define DRIFT_ROOT_REL		0

@@ -81,7 +81,7 @@ store_changed(const char *what)
 }
 
 static void
-store_open(ModelStore *st)
+store_open(ModelStore *st, bool write)
 {
 	Oid			relid = catalog_table_relid("schema_root");
 	List	   *indexes;
@@ -90,7 +90,7 @@ store_open(ModelStore *st)
 
 	if (!OidIsValid(relid))
 		store_changed("the table");
-	st->rel = table_open(relid, RowExclusiveLock);
+	st->rel = table_open(relid, write ? RowExclusiveLock : AccessShareLock);
 	for (int i = 0; i < NUM_COLS; i++)
 		st->attnum[i] = catalog_attnum(st->rel, column_names[i]);
 	st->pkey = st->root_index = InvalidOid;
@@ -117,7 +117,7 @@ store_open(ModelStore *st)
 	if (!OidIsValid(st->root_index))
 		store_changed("the index on root_oid");
 	st->snapshot = NULL;
-	st->indstate = CatalogOpenIndexes(st->rel);
+	st->indstate = write ? CatalogOpenIndexes(st->rel) : NULL;
 	natts = RelationGetDescr(st->rel)->natts;
 	st->row_values = palloc0(sizeof(Datum) * natts);
 	st->row_nulls = palloc(sizeof(bool) * natts);
@@ -141,7 +141,8 @@ store_close(ModelStore *st)
 {
 	if (st->snapshot != NULL)
 		UnregisterSnapshot(st->snapshot);
-	CatalogCloseIndexes(st->indstate);
+	if (st->indstate != NULL)
+		CatalogCloseIndexes(st->indstate);
 	pfree(st->row_values);
 	pfree(st->row_nulls);
 	table_close(st->rel, NoLock);
@@ -400,7 +401,7 @@ modelstore_replace(List **roots, int ngroups, SchemaModel *live, ModelSum *sum)
 	int			nrows;
 
 	Assert(ngroups <= (int) lengthof(prefixes));
-	store_open(&st);
+	store_open(&st, true);
 	store_snapshot(&st);
 	for (int g = 0; g < ngroups; g++)
 	{
@@ -436,7 +437,7 @@ modelstore_put(SchemaModel *m, char **keys, int n)
 
 	if (n == 0)
 		return;
-	store_open(&st);
+	store_open(&st, true);
 	store_snapshot(&st);
 	for (int i = 0; i < n; i++)
 		(void) delete_key(&st, keys[i], NULL, NULL);
@@ -448,5 +449,56 @@ modelstore_put(SchemaModel *m, char **keys, int n)
 		if (g < nrows && strcmp(groups[g].key, keys[i]) == 0)
 			insert_row(&st, m, &groups[g], NULL);
 	}
+	store_close(&st);
+}
+
+/*
+ * The value of the record named name (the row "m:<name>": "" the marker that
+ * a model was recorded, "sum", "epoch"), or NULL.  Read by the primary key,
+ * as the transaction's writes so far left it: a call reads and writes these
+ * a few times, and a statement for each cost more to plan in a new session
+ * than the rest of a small deploy's drift bookkeeping.
+ */
+char *
+modelstore_value(const char *name)
+{
+	ModelStore	st;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	char	   *value = NULL;
+
+	store_open(&st, false);
+	store_snapshot(&st);
+	ScanKeyEntryInitialize(&key, 0, st.attnum[COL_KEY], BTEqualStrategyNumber,
+						   InvalidOid, st.pkey_collation, F_TEXTEQ,
+						   CStringGetTextDatum(psprintf("m:%s", name)));
+	scan = systable_beginscan(st.rel, st.pkey, true, st.snapshot, 1, &key);
+	if (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Datum	   *definitions;
+
+		if (row_texts(&st, tup, COL_DEFINITIONS, &definitions) > 0)
+			value = TextDatumGetCString(definitions[0]);
+	}
+	systable_endscan(scan);
+	store_close(&st);
+	return value;
+}
+
+/* Sets the value of the record named name (see modelstore_value()). */
+void
+modelstore_set_value(const char *name, const char *value)
+{
+	ModelObject row = {"model", (char *) name, (char *) value, "", "", InvalidOid};
+	SchemaModel m = {1, 1, &row};
+	int			member = 0;
+	RowGroup	g = {psprintf("m:%s", name), &member, 1};
+	ModelStore	st;
+
+	store_open(&st, true);
+	store_snapshot(&st);
+	(void) delete_key(&st, g.key, NULL, NULL);
+	insert_row(&st, &m, &g, NULL);
 	store_close(&st);
 }
