@@ -284,7 +284,10 @@ SELECT migrate.add('t4', $$
   CREATE FUNCTION drift_app.made_n() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';
   CREATE VIEW drift_app.made_view AS SELECT id FROM drift_app.made;
   CREATE TYPE drift_app.pair AS (a int, b int);
+  COMMENT ON COLUMN drift_app.made.at IS 'when';
+  CREATE TABLE drift_app.copied (LIKE drift_app.made INCLUDING ALL);
 $$, $$
+  DROP TABLE drift_app.copied;
   DROP TYPE drift_app.pair;
   DROP VIEW drift_app.made_view;
   DROP FUNCTION drift_app.made_n();
@@ -313,6 +316,8 @@ SELECT kind, identity, change FROM migrate.drift();
 SELECT kind, identity FROM migrate.schema_object
  WHERE kind IN ('policy', 'index', 'trigger') AND schema = 'drift_app' AND identity ~ 'made|parted'
  ORDER BY kind, identity;
+-- LIKE ... INCLUDING ALL copied the column's comment: recorded with it
+SELECT kind, identity, definition FROM migrate.schema_object WHERE identity = 'drift_app.copied.at';
 SELECT revision FROM migrate.downgrade('t4');
 SELECT kind, identity, change FROM migrate.drift();
 SELECT revision FROM migrate.downgrade('base');
