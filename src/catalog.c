@@ -603,6 +603,38 @@ catalog_drift_event_empty(void)
 }
 
 /*
+ * The index of an open table of migrate whose key has nkeyatts columns, the
+ * first of them first, without a predicate (and its primary key when
+ * primary), or InvalidOid; *collation (if not NULL) gets that column's
+ * collation.  For the scans that use migrate's indexes without a statement.
+ */
+Oid
+catalog_index_on(Relation rel, AttrNumber first, int nkeyatts, bool primary, Oid *collation)
+{
+	List	   *indexes = RelationGetIndexList(rel);
+	ListCell   *lc;
+	Oid			found = InvalidOid;
+
+	foreach(lc, indexes)
+	{
+		Relation	index = index_open(lfirst_oid(lc), AccessShareLock);
+		Form_pg_index ind = index->rd_index;
+
+		if (!OidIsValid(found) && ind->indnkeyatts == nkeyatts && ind->indkey.values[0] == first &&
+			(ind->indisprimary || !primary) &&
+			heap_attisnull(index->rd_indextuple, Anum_pg_index_indpred, NULL))
+		{
+			found = RelationGetRelid(index);
+			if (collation != NULL)
+				*collation = index->rd_indcollation[0];
+		}
+		index_close(index, AccessShareLock);
+	}
+	list_free(indexes);
+	return found;
+}
+
+/*
  * Whether the newest history row of operation drift or accept is a drift
  * row: DDL run outside migrate was recorded since the last accept_drift().
  * A backward scan of history_revision_idx (revision, id) over the rows of no
@@ -616,9 +648,7 @@ catalog_drift_after_accept(void)
 	Relation	rel;
 	AttrNumber	revision_att;
 	AttrNumber	operation_att;
-	Oid			index = InvalidOid;
-	List	   *indexes;
-	ListCell   *lc;
+	Oid			index;
 	ScanKeyData key;
 	SysScanDesc scan;
 	HeapTuple	tup;
@@ -629,17 +659,7 @@ catalog_drift_after_accept(void)
 	rel = table_open(relid, AccessShareLock);
 	revision_att = catalog_attnum(rel, "revision");
 	operation_att = catalog_attnum(rel, "operation");
-	indexes = RelationGetIndexList(rel);
-	foreach(lc, indexes)
-	{
-		Relation	irel = index_open(lfirst_oid(lc), AccessShareLock);
-
-		if (irel->rd_index->indnkeyatts == 2 && irel->rd_index->indkey.values[0] == revision_att &&
-			heap_attisnull(irel->rd_indextuple, Anum_pg_index_indpred, NULL))
-			index = RelationGetRelid(irel);
-		index_close(irel, AccessShareLock);
-	}
-	list_free(indexes);
+	index = catalog_index_on(rel, revision_att, 2, false, NULL);
 	if (!OidIsValid(index))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

@@ -198,20 +198,6 @@ recorded_apply(SchemaModel *a, SchemaModel *b, bool keep_drifted)
 	modelstore_put(&out, dirty, ndirty);
 }
 
-/* Writes a value of the record (a row "m:" and its name): the marker, the sum, the epoch. */
-static void
-recorded_set(const char *identity, const char *value)
-{
-	modelstore_set_value(identity, value);
-}
-
-/* A value of the record, or NULL. */
-static char *
-recorded_get(const char *identity)
-{
-	return modelstore_value(identity);
-}
-
 /* Adds (or subtracts) the rows of SPI's last result (kind, identity, definition) to the sum. */
 static void
 sum_add_result(ModelSum *sum, bool subtract)
@@ -238,14 +224,14 @@ recorded_sum_recompute(ModelSum *sum)
 				 " WHERE pg_catalog.left(r.key, 2) <> 'm:'",
 				 0, NULL, NULL, NULL, false, 0);
 	sum_add_result(sum, false);
-	recorded_set("sum", modelsum_to_hex(sum));
+	modelstore_set_value("sum", modelsum_to_hex(sum));
 }
 
 /* The kept sum of the recorded objects, computed again when missing. */
 static void
 recorded_sum(ModelSum *sum)
 {
-	if (!modelsum_from_hex(recorded_get("sum"), sum))
+	if (!modelsum_from_hex(modelstore_value("sum"), sum))
 		recorded_sum_recompute(sum);
 }
 
@@ -264,7 +250,7 @@ static void
 recorded_epoch_check(void)
 {
 	char	   *epoch = current_epoch();
-	char	   *recorded = recorded_get("epoch");
+	char	   *recorded = modelstore_value("epoch");
 
 	if (recorded != NULL && strcmp(recorded, epoch) == 0)
 		return;
@@ -276,7 +262,7 @@ recorded_epoch_check(void)
 				 "                    WHEN 'n:' THEN pg_catalog.to_regnamespace(pg_catalog.substr(root, 3))::pg_catalog.oid END"
 				 " WHERE pg_catalog.left(key, 2) <> 'm:'",
 				 0, NULL, NULL, NULL, false, 0);
-	recorded_set("epoch", epoch);
+	modelstore_set_value("epoch", epoch);
 }
 
 /*
@@ -290,8 +276,8 @@ recorded_replace(SchemaModel *m, Datum schemas, bool schemas_null)
 	ModelSum	sum;
 
 	recorded_apply(old, m, false);
-	recorded_set("", "recorded");
-	recorded_set("epoch", current_epoch());
+	modelstore_set_value("", "recorded");
+	modelstore_set_value("epoch", current_epoch());
 	recorded_sum_recompute(&sum);
 }
 
@@ -378,7 +364,7 @@ recorded_flush(DriftTrack *dt, ModelSum *sum)
 	/* by the roots' OIDs (schema_root_root_oid_idx), then by key */
 	modelstore_replace(t->roots, DRIFT_ROOT_GROUPS,
 					   schemamodel_read_roots(dt->schemas, dt->schemas_null, t->roots), sum);
-	recorded_set("sum", modelsum_to_hex(sum));
+	modelstore_set_value("sum", modelsum_to_hex(sum));
 }
 
 /*

@@ -497,18 +497,23 @@ drifttouch_created(DriftTouched *t)
  * Whether a statement only creates objects: then the objects the object
  * access hook saw it create are all it touched.  CREATE OR REPLACE, CREATE
  * SCHEMA with elements (a GRANT may be one) and anything else are read
- * from the collected commands as well.
+ * from the collected commands as well.  *relations_only: everything else it
+ * creates (row types and their arrays, constraints, defaults, rules) belongs
+ * to a relation it creates.
  */
 static bool
-creates_only(EventTriggerData *trigdata)
+creates_only(EventTriggerData *trigdata, bool *relations_only)
 {
 	Node	   *stmt = trigdata->parsetree;
 
+	*relations_only = false;
 	switch (trigdata->tag)
 	{
 		case CMDTAG_CREATE_TABLE:
 		case CMDTAG_CREATE_INDEX:
 		case CMDTAG_CREATE_SEQUENCE:
+			*relations_only = true;
+			return true;
 		case CMDTAG_CREATE_TYPE:
 		case CMDTAG_CREATE_DOMAIN:
 		case CMDTAG_CREATE_POLICY:
@@ -517,6 +522,7 @@ creates_only(EventTriggerData *trigdata)
 			return stmt != NULL && IsA(stmt, CreateSchemaStmt) &&
 				((CreateSchemaStmt *) stmt)->schemaElts == NIL;
 		case CMDTAG_CREATE_VIEW:
+			*relations_only = true;
 			return stmt != NULL && IsA(stmt, ViewStmt) && !((ViewStmt *) stmt)->replace;
 		case CMDTAG_CREATE_FUNCTION:
 		case CMDTAG_CREATE_PROCEDURE:
@@ -539,15 +545,11 @@ void
 drifttouch_commands(DriftTouched *t, EventTriggerData *trigdata)
 {
 	ListCell   *lc;
+	bool		relations_only;
 
-	if (creates_only(trigdata))
+	if (creates_only(trigdata, &relations_only))
 	{
-		/*
-		 * Everything else these create (row types and their arrays,
-		 * constraints, defaults, rules) belongs to a relation they create.
-		 */
-		created_roots(t, trigdata->tag == CMDTAG_CREATE_TABLE || trigdata->tag == CMDTAG_CREATE_INDEX ||
-					  trigdata->tag == CMDTAG_CREATE_SEQUENCE || trigdata->tag == CMDTAG_CREATE_VIEW);
+		created_roots(t, relations_only);
 		return;
 	}
 	created_roots(t, false);

@@ -112,6 +112,8 @@ extern bool catalog_has_schema_root(void);
 extern bool catalog_has_drift_event(void);
 extern bool catalog_drift_event_empty(void);
 extern bool catalog_drift_after_accept(void);
+extern Oid	catalog_index_on(Relation rel, AttrNumber first, int nkeyatts, bool primary,
+							 Oid *collation);
 extern Oid	catalog_table_relid(const char *table);
 extern AttrNumber catalog_attnum(Relation rel, const char *name);
 

@@ -84,8 +84,6 @@ static void
 store_open(ModelStore *st, bool write)
 {
 	Oid			relid = catalog_table_relid("schema_root");
-	List	   *indexes;
-	ListCell   *lc;
 	int			natts;
 
 	if (!OidIsValid(relid))
@@ -93,25 +91,8 @@ store_open(ModelStore *st, bool write)
 	st->rel = table_open(relid, write ? RowExclusiveLock : AccessShareLock);
 	for (int i = 0; i < NUM_COLS; i++)
 		st->attnum[i] = catalog_attnum(st->rel, column_names[i]);
-	st->pkey = st->root_index = InvalidOid;
-	indexes = RelationGetIndexList(st->rel);
-	foreach(lc, indexes)
-	{
-		Relation	index = index_open(lfirst_oid(lc), AccessShareLock);
-		Form_pg_index ind = index->rd_index;
-
-		if (ind->indisprimary && ind->indnkeyatts == 1 &&
-			ind->indkey.values[0] == st->attnum[COL_KEY])
-		{
-			st->pkey = RelationGetRelid(index);
-			st->pkey_collation = index->rd_indcollation[0];
-		}
-		else if (ind->indnkeyatts == 1 && ind->indkey.values[0] == st->attnum[COL_ROOT_OID] &&
-				 heap_attisnull(index->rd_indextuple, Anum_pg_index_indpred, NULL))
-			st->root_index = RelationGetRelid(index);
-		index_close(index, AccessShareLock);
-	}
-	list_free(indexes);
+	st->pkey = catalog_index_on(st->rel, st->attnum[COL_KEY], 1, true, &st->pkey_collation);
+	st->root_index = catalog_index_on(st->rel, st->attnum[COL_ROOT_OID], 1, false, NULL);
 	if (!OidIsValid(st->pkey))
 		store_changed("the primary key (key)");
 	if (!OidIsValid(st->root_index))
@@ -206,19 +187,25 @@ delete_root(ModelStore *st, Oid oid, const char *prefix, ModelSum *sum)
 	systable_endscan(scan);
 }
 
+/* A scan of the rows of a key, by the primary key (key: the scan key's storage). */
+static SysScanDesc
+key_scan_begin(ModelStore *st, const char *rowkey, ScanKey key)
+{
+	ScanKeyEntryInitialize(key, 0, st->attnum[COL_KEY], BTEqualStrategyNumber,
+						   InvalidOid, st->pkey_collation, F_TEXTEQ,
+						   CStringGetTextDatum(rowkey));
+	return systable_beginscan(st->rel, st->pkey, true, st->snapshot, 1, key);
+}
+
 /* Deletes the row of a key (but the one at tid keep, if valid); whether there was one. */
 static bool
 delete_key(ModelStore *st, const char *rowkey, ItemPointer keep, ModelSum *sum)
 {
 	ScanKeyData key;
-	SysScanDesc scan;
+	SysScanDesc scan = key_scan_begin(st, rowkey, &key);
 	HeapTuple	tup;
 	bool		found = false;
 
-	ScanKeyEntryInitialize(&key, 0, st->attnum[COL_KEY], BTEqualStrategyNumber,
-						   InvalidOid, st->pkey_collation, F_TEXTEQ,
-						   CStringGetTextDatum(rowkey));
-	scan = systable_beginscan(st->rel, st->pkey, true, st->snapshot, 1, &key);
 	while (!found && HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
 		if (keep != NULL && ItemPointerEquals(keep, &tup->t_self))
@@ -470,10 +457,7 @@ modelstore_value(const char *name)
 
 	store_open(&st, false);
 	store_snapshot(&st);
-	ScanKeyEntryInitialize(&key, 0, st.attnum[COL_KEY], BTEqualStrategyNumber,
-						   InvalidOid, st.pkey_collation, F_TEXTEQ,
-						   CStringGetTextDatum(psprintf("m:%s", name)));
-	scan = systable_beginscan(st.rel, st.pkey, true, st.snapshot, 1, &key);
+	scan = key_scan_begin(&st, psprintf("m:%s", name), &key);
 	if (HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
 		Datum	   *definitions;
